@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libgpupart: the context every call takes.
+ *
+ * Conventions (kmod's): functions returning int give 0 (or a count) on success and -errno on
+ * failure; objects come back through the last out-parameter; getters return borrowed pointers,
+ * NULL meaning "absent". The library never prints and never exits: diagnostics go through the
+ * context's log callback.
+ */
+#ifndef GPUPART_GPUPART_H
+#define GPUPART_GPUPART_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+struct gp_ctx;
+
+enum gp_log_level {
+	GP_LOG_ERR = 3,
+	GP_LOG_WARNING = 4,
+	GP_LOG_INFO = 6,
+	GP_LOG_DEBUG = 7,
+};
+
+typedef void (*gp_log_fn)(void *data, enum gp_log_level level, const char *fmt, va_list ap);
+
+/*
+ * Create a context whose host filesystem is rooted at @root ("/" or NULL for the live host).
+ * The root must be a directory; it is opened once and every host path is resolved beneath it.
+ * Returns 0, -ENOENT/-ENOTDIR/-EACCES when the root cannot be opened, -ENOMEM.
+ */
+int gp_ctx_new(const char *root, struct gp_ctx **out);
+void gp_ctx_free(struct gp_ctx *ctx);
+
+void gp_ctx_set_log(struct gp_ctx *ctx, gp_log_fn fn, void *data);
+void gp_ctx_set_log_level(struct gp_ctx *ctx, enum gp_log_level level);
+
+/* The root as given (never NULL; "/" for the live host). */
+const char *gp_ctx_root(const struct gp_ctx *ctx);
+bool gp_ctx_is_live(const struct gp_ctx *ctx);
+
+#endif

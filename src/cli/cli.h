@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef GPUPART_CLI_H
+#define GPUPART_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include <gpupart/gpupart.h>
+#include <gpupart/model.h>
+#include <gpupart/policy.h>
+
+/* Exit statuses: a contract (man/gpupart.8, EXIT STATUS). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOT_ASSIGNABLE = 3,
+};
+
+struct gp_cli {
+	const char *root;
+	bool json;
+	bool any_class;
+	bool color;
+	char series;
+	int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */
+	struct gp_ctx *ctx;
+};
+
+/* Prints "gpupart: ..." on stderr. */
+void gp_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses ADDR arguments; on a malformed one prints why and returns -EINVAL. */
+int gp_cli_parse_addrs(int argc, char **argv, struct gp_pci_addr **out);
+/* Maps a scan failure to an exit status (the library already logged the reason). */
+int gp_cli_scan_exit(int r);
+/* Writes a whole buffer to stdout; EXIT_OK or EXIT_FAIL. */
+int gp_cli_emit(const char *buf, size_t len);
+int gp_cli_emit_json(struct json_object *root);
+
+int cmd_list(struct gp_cli *cli, int argc, char **argv);
+int cmd_survey(struct gp_cli *cli, int argc, char **argv);
+int cmd_capture(struct gp_cli *cli, int argc, char **argv);
+
+/* Renderers: JSON builds a tree, text writes into a memstream. */
+struct json_object *gp_json_host(const struct gp_host *h);
+struct json_object *gp_json_gpu(const struct gp_gpu_view *v);
+struct json_object *gp_json_findings(const struct gp_findings *f);
+void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+		  const struct gp_gpu_view *views, size_t n);
+void gp_text_survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+			 const struct gp_findings *f);
+void gp_text_survey_device(FILE *out, const struct gp_cli *cli, const struct gp_device *d,
+			   enum gp_verdict v, const struct gp_findings *f, int64_t mmio);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `gpupart capture FILE.tar`: the host as gpupart sees it, for bug reports and tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gpupart/capture.h>
+
+#include "cli.h"
+
+int cmd_capture(struct gp_cli *cli, int argc, char **argv)
+{
+	const char *file = argv[0];
+	char tmp[4096];
+	struct gp_host *h = NULL;
+	int fd, r;
+
+	(void)argc;
+	r = gp_host_scan(cli->ctx, cli->any_class ? GP_SCAN_ANY_CLASS : 0, NULL, 0, &h);
+	if (r < 0)
+		return gp_cli_scan_exit(r);
+	if (strcmp(file, "-") == 0) {
+		r = gp_capture_write(cli->ctx, h, STDOUT_FILENO);
+		gp_host_free(h);
+		if (r < 0)
+			gp_cli_err("capture: %s", strerror(-r));
+		return r < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	/* write beside the target and rename: a failed capture leaves no half file */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >= (int)sizeof(tmp)) {
+		gp_host_free(h);
+		gp_cli_err("%s: name too long", file);
+		return EXIT_USAGE;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		r = -errno;
+		gp_host_free(h);
+		gp_cli_err("%s: %s", file, strerror(-r));
+		return EXIT_FAIL;
+	}
+	r = gp_capture_write(cli->ctx, h, fd);
+	gp_host_free(h);
+	if (r >= 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && rename(tmp, file) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		gp_cli_err("%s: %s", file, strerror(-r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

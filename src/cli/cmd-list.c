@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `gpupart list`: Get-VMHostPartitionableGpu plus Admin Center's GPUs tab. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Named devices must be GPUs (or, with --any-class, anything that is not a VF). */
+static int check_named(const struct gp_cli *cli, const struct gp_host *h,
+		       const struct gp_pci_addr *addrs, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct gp_device *d = gp_host_find(h, &addrs[i]);
+
+		if (d->is_vf) {
+			gp_cli_err("%s is a virtual function of %s: list its physical function",
+				   d->address, d->physfn ? d->physfn->address : "another device");
+			return EXIT_USAGE;
+		}
+		if (!cli->any_class && !gp_device_is_display(d)) {
+			gp_cli_err("%s is not a display device (class %06llx); use --any-class to "
+				   "treat it as one",
+				   d->address, (long long)(d->class_code < 0 ? 0 : d->class_code));
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+int cmd_list(struct gp_cli *cli, int argc, char **argv)
+{
+	struct gp_pci_addr *addrs = NULL;
+	struct gp_gpu_view *views = NULL;
+	struct gp_host *h = NULL;
+	size_t n = 0, i;
+	int r, n_addrs, ret = EXIT_FAIL;
+
+	n_addrs = gp_cli_parse_addrs(argc, argv, &addrs);
+	if (n_addrs < 0)
+		return n_addrs == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	r = gp_host_scan(cli->ctx, cli->any_class ? GP_SCAN_ANY_CLASS : 0, addrs,
+			 (size_t)n_addrs, &h);
+	if (r < 0) {
+		free(addrs);
+		return gp_cli_scan_exit(r);
+	}
+	ret = check_named(cli, h, addrs, n_addrs);
+	if (ret != EXIT_OK)
+		goto out;
+	ret = EXIT_FAIL;
+	views = calloc(h->n_devs ? h->n_devs : 1, sizeof(*views));
+	if (!views)
+		goto out;
+	for (i = 0; i < h->n_devs; i++) {
+		const struct gp_device *d = h->devs[i];
+
+		if (!d->detailed || d->is_vf)
+			continue;
+		if (n_addrs) {
+			int k, named = 0;
+
+			for (k = 0; k < n_addrs; k++)
+				named |= gp_pci_addr_cmp(&addrs[k], &d->addr) == 0;
+			if (!named)
+				continue;
+		} else if (!gp_device_is_gpu_like(d, cli->any_class)) {
+			continue;
+		}
+		if (gp_gpu_view_build(h, d, cli->series, &views[n]) < 0)
+			goto out;
+		n++;
+	}
+	if (cli->json) {
+		struct json_object *root = json_object_new_object(), *gpus = json_object_new_array();
+
+		json_object_object_add(root, "schema_version", json_object_new_int(1));
+		json_object_object_add(root, "host", gp_json_host(h));
+		for (i = 0; i < n; i++)
+			json_object_array_add(gpus, gp_json_gpu(&views[i]));
+		json_object_object_add(root, "gpus", gpus);
+		ret = gp_cli_emit_json(root);
+	} else {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *out = open_memstream(&buf, &len);
+
+		if (!out)
+			goto out;
+		gp_text_list(out, cli, h, views, n);
+		fclose(out);
+		ret = gp_cli_emit(buf, len);
+		free(buf);
+	}
+out:
+	for (i = 0; i < n; i++)
+		gp_gpu_view_clear(&views[i]);
+	free(views);
+	free(addrs);
+	gp_host_free(h);
+	return ret;
+}

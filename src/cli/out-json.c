@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * JSON renderers. Conventions (a contract, see man/gpupart.8 JSON OUTPUT): snake_case keys;
+ * a key whose value is unknown is present with null; addresses dddd:bb:dd.f; IDs lowercase
+ * hex without 0x; arrays sorted.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+
+static struct json_object *hex_or_null(int v, int width)
+{
+	char buf[16];
+
+	if (v < 0)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%0*x", width, (unsigned)v);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *int_or_null(long long v)
+{
+	return v < 0 ? NULL : json_object_new_int64(v);
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *tri(enum gp_tri t)
+{
+	return t == GP_TRI_UNKNOWN ? NULL : json_object_new_boolean(t == GP_TRI_YES);
+}
+
+struct json_object *gp_json_host(const struct gp_host *h)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "iommu_enabled", json_object_new_boolean(h->iommu_enabled));
+	json_object_object_add(o, "iommu_groups", json_object_new_int(h->n_iommu_groups));
+	json_object_object_add(o, "iommu_units", json_object_new_int(h->n_iommu_units));
+	json_object_object_add(o, "interrupt_remapping", tri(h->interrupt_remapping));
+	json_object_object_add(o, "acs_override", json_object_new_boolean(h->acs_override));
+	json_object_object_add(o, "unsafe_interrupts", tri(h->unsafe_interrupts));
+	json_object_object_add(o, "nvidia_vgpu_manager",
+			       json_object_new_boolean(h->nvidia_vgpu_manager));
+	return o;
+}
+
+static struct json_object *sriov(const struct gp_device *d)
+{
+	struct json_object *o;
+
+	if (d->sriov_total_vfs < 0)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "total_vfs", int_or_null(d->sriov_total_vfs));
+	json_object_object_add(o, "num_vfs", int_or_null(d->sriov_num_vfs));
+	json_object_object_add(o, "vf_device_id", hex_or_null(d->sriov_vf_device, 4));
+	json_object_object_add(o, "offset", int_or_null(d->sriov_offset));
+	json_object_object_add(o, "stride", int_or_null(d->sriov_stride));
+	return o;
+}
+
+struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
+{
+	const struct gp_device *d = v->dev;
+	struct json_object *o = json_object_new_object(), *a;
+	char series[2] = { v->series, 0 };
+	size_t i;
+
+	json_object_object_add(o, "address", json_object_new_string(d->address));
+	json_object_object_add(o, "vendor_id", hex_or_null(d->vendor, 4));
+	json_object_object_add(o, "device_id", hex_or_null(d->device, 4));
+	json_object_object_add(o, "subsystem_vendor_id", hex_or_null(d->subsystem_vendor, 4));
+	json_object_object_add(o, "subsystem_device_id", hex_or_null(d->subsystem_device, 4));
+	json_object_object_add(o, "class",
+			       hex_or_null(d->class_code < 0 ? -1 : (int)d->class_code, 6));
+	json_object_object_add(o, "name", str_or_null(d->name));
+	json_object_object_add(o, "driver", str_or_null(d->driver));
+	json_object_object_add(o, "iommu_group", int_or_null(d->iommu_group));
+	json_object_object_add(o, "numa_node", int_or_null(d->numa_node));
+	json_object_object_add(o, "status", json_object_new_string(gp_status_str(v->status)));
+	json_object_object_add(o, "backend", str_or_null(gp_backend_str(v->backend)));
+	json_object_object_add(o, "sriov", sriov(d));
+	json_object_object_add(o, "vgpu_series", v->series ? json_object_new_string(series) : NULL);
+	a = json_object_new_array();
+	for (i = 0; i < v->n_valid_counts; i++)
+		json_object_array_add(a, json_object_new_int(v->valid_counts[i]));
+	json_object_object_add(o, "valid_partition_counts", a);
+	json_object_object_add(o, "partition_count", json_object_new_int(v->partition_count));
+	json_object_object_add(o, "vram_bytes", int_or_null(v->vram_bytes));
+	json_object_object_add(o, "partition_vram_bytes", int_or_null(v->partition_vram_bytes));
+	a = json_object_new_array();
+	for (i = 0; i < v->n_partitions; i++) {
+		const struct gp_partition *p = &v->partitions[i];
+		struct json_object *po = json_object_new_object();
+
+		json_object_object_add(po, "id", json_object_new_int(p->id));
+		json_object_object_add(po, "address", json_object_new_string(p->address));
+		json_object_object_add(po, "driver", str_or_null(p->driver));
+		json_object_object_add(po, "iommu_group",
+				       int_or_null(p->vf ? p->vf->iommu_group : -1));
+		json_object_object_add(po, "vf_index", int_or_null(p->vf ? p->vf->vf_index : -1));
+		json_object_object_add(po, "vgpu_type", str_or_null(p->vgpu_type));
+		json_object_object_add(po, "vgpu_type_id", int_or_null(p->vgpu_type_id));
+		json_object_object_add(po, "mdev_uuid", str_or_null(p->mdev_uuid));
+		json_object_array_add(a, po);
+	}
+	json_object_object_add(o, "partitions", a);
+	return o;
+}
+
+struct json_object *gp_json_findings(const struct gp_findings *f)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "code", json_object_new_string(f->v[i].code));
+		json_object_object_add(o, "severity",
+				       json_object_new_string(gp_severity_str(f->v[i].severity)));
+		json_object_object_add(o, "detail", str_or_null(f->v[i].detail));
+		json_object_array_add(a, o);
+	}
+	return a;
+}

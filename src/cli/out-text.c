@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Text renderers: `Get-VMHostPartitionableGpu | FL` style, colour only on a terminal. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define GIB (1024LL * 1024 * 1024)
+#define MIB (1024LL * 1024)
+
+static const char *color(const struct gp_cli *cli, const char *code)
+{
+	return cli->color ? code : "";
+}
+#define RESET(cli) color(cli, "\033[0m")
+
+static const char *status_color(const struct gp_cli *cli, enum gp_status s)
+{
+	switch (s) {
+	case GP_STATUS_PARTITIONED:
+		return color(cli, "\033[32m");
+	case GP_STATUS_PARAVIRTUALIZATION:
+		return color(cli, "\033[33m");
+	case GP_STATUS_READY_FOR_DDA:
+		return color(cli, "\033[36m");
+	case GP_STATUS_NOT_ASSIGNABLE:
+		break;
+	}
+	return color(cli, "\033[31m");
+}
+
+static void bytes(FILE *out, int64_t b)
+{
+	if (b < 0)
+		fputs("unknown", out);
+	else if (b % GIB == 0)
+		fprintf(out, "%lld GiB", (long long)(b / GIB));
+	else
+		fprintf(out, "%lld MiB", (long long)(b / MIB));
+}
+
+static const char *tri_str(enum gp_tri t, const char *yes, const char *no)
+{
+	return t == GP_TRI_YES ? yes : t == GP_TRI_NO ? no : "unknown";
+}
+
+static void host_line(FILE *out, const struct gp_host *h)
+{
+	fprintf(out, "IOMMU: %s (%d groups), interrupt remapping: %s\n",
+		h->iommu_enabled ? "enabled" : "disabled", h->n_iommu_groups,
+		tri_str(h->interrupt_remapping, "on", "off"));
+}
+
+#define FIELD(out, label) fprintf(out, "%-22s: ", label)
+
+void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+		  const struct gp_gpu_view *views, size_t n)
+{
+	size_t i, k;
+
+	if (!n) {
+		fprintf(out, "No %s found on this host.\n",
+			cli->any_class ? "GPUs or SR-IOV functions" : "GPUs");
+		host_line(out, h);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct gp_gpu_view *v = &views[i];
+		const struct gp_device *d = v->dev;
+
+		if (i)
+			fputc('\n', out);
+		FIELD(out, "Name");
+		fprintf(out, "%s%s%s\n", color(cli, "\033[1m"), d->name ? d->name : "(unknown)",
+			RESET(cli));
+		FIELD(out, "Address");
+		fprintf(out, "%s\n", d->address);
+		FIELD(out, "Id");
+		fprintf(out, "%04x:%04x subsystem %04x:%04x\n", d->vendor & 0xffff,
+			d->device & 0xffff, d->subsystem_vendor & 0xffff,
+			d->subsystem_device & 0xffff);
+		FIELD(out, "Status");
+		fprintf(out, "%s%s%s\n", status_color(cli, v->status), gp_status_str(v->status),
+			RESET(cli));
+		FIELD(out, "Backend");
+		fprintf(out, "%s\n", gp_backend_str(v->backend) ? gp_backend_str(v->backend) : "none");
+		FIELD(out, "Driver");
+		fprintf(out, "%s\n", d->driver ? d->driver : "(none)");
+		FIELD(out, "IommuGroup");
+		if (d->iommu_group >= 0)
+			fprintf(out, "%d\n", d->iommu_group);
+		else
+			fputs("none\n", out);
+		FIELD(out, "ValidPartitionCounts");
+		fputc('{', out);
+		for (k = 0; k < v->n_valid_counts; k++)
+			fprintf(out, "%s%d", k ? ", " : "", v->valid_counts[k]);
+		fputc('}', out);
+		if (v->series)
+			fprintf(out, " (%c series)", v->series);
+		fputc('\n', out);
+		FIELD(out, "PartitionCount");
+		fprintf(out, "%d\n", v->partition_count);
+		if (d->sriov_total_vfs >= 0) {
+			FIELD(out, "VirtualFunctions");
+			fprintf(out, "%d of %d enabled\n", d->sriov_num_vfs < 0 ? 0 : d->sriov_num_vfs,
+				d->sriov_total_vfs);
+		}
+		FIELD(out, "VRAM");
+		bytes(out, v->vram_bytes);
+		fputc('\n', out);
+		FIELD(out, "PartitionVRAM");
+		bytes(out, v->partition_vram_bytes);
+		fputc('\n', out);
+		for (k = 0; k < v->n_partitions; k++) {
+			const struct gp_partition *p = &v->partitions[k];
+
+			FIELD(out, k ? "" : "Partitions");
+			fprintf(out, "%d  %s  %s", p->id, p->address, p->driver ? p->driver : "-");
+			if (p->vgpu_type)
+				fprintf(out, "  %s", p->vgpu_type);
+			else if (p->vgpu_type_id > 0)
+				fprintf(out, "  type %d", p->vgpu_type_id);
+			if (p->mdev_uuid)
+				fprintf(out, "  %s", p->mdev_uuid);
+			fputc('\n', out);
+		}
+	}
+}
+
+static void findings(FILE *out, const struct gp_cli *cli, const struct gp_findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		const char *c = f->v[i].severity == GP_SEV_ERROR   ? "\033[31m" :
+				f->v[i].severity == GP_SEV_WARNING ? "\033[33m" :
+								     "";
+		fprintf(out, "  %s%-7s%s %s: %s\n", color(cli, c),
+			gp_severity_str(f->v[i].severity), RESET(cli), f->v[i].code,
+			f->v[i].detail ? f->v[i].detail : "");
+	}
+}
+
+void gp_text_survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+			 const struct gp_findings *f)
+{
+	fputs("Host: ", out);
+	host_line(out, h);
+	findings(out, cli, f);
+}
+
+void gp_text_survey_device(FILE *out, const struct gp_cli *cli, const struct gp_device *d,
+			   enum gp_verdict v, const struct gp_findings *f, int64_t mmio)
+{
+	const char *c = v == GP_VERDICT_ASSIGNABLE     ? "\033[32m" :
+			v == GP_VERDICT_WITH_WARNINGS ? "\033[33m" :
+							"\033[31m";
+	const char *reset = gp_policy_reset_method(d);
+
+	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", d->address, d->name ? d->name : "",
+		color(cli, c), gp_verdict_str(v), RESET(cli));
+	findings(out, cli, f);
+	fprintf(out, "  reset: %s, 64-bit MMIO needed: ", reset ? reset : "unknown");
+	bytes(out, mmio);
+	fputc('\n', out);
+}

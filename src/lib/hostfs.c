@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The only file that knows where things live on a Linux host. Every path is resolved relative
+ * to the context's root directory fd, so `--root DIR` redirects all reads (and, in later
+ * issues, all writes) without a single absolute path anywhere else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hostfs.h"
+
+static const char *const hostpaths[] = {
+	[GP_HP_PCI_DEVICES] = "sys/bus/pci/devices",
+	[GP_HP_PCI_DEVICE] = "sys/bus/pci/devices/%s",
+	[GP_HP_PCI_DRIVERS] = "sys/bus/pci/drivers",
+	[GP_HP_IOMMU_GROUPS] = "sys/kernel/iommu_groups",
+	[GP_HP_IOMMU_GROUP] = "sys/kernel/iommu_groups/%s",
+	[GP_HP_CLASS_IOMMU] = "sys/class/iommu",
+	[GP_HP_CLASS_MDEV_BUS] = "sys/class/mdev_bus",
+	[GP_HP_MDEV_DEVICES] = "sys/bus/mdev/devices",
+	[GP_HP_MODULE] = "sys/module/%s",
+	[GP_HP_VFIO_UNSAFE_INTR] = "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts",
+	[GP_HP_VFIO_PCI_PARAMS] = "sys/module/vfio_pci/parameters",
+	[GP_HP_VFIO_T1_PARAMS] = "sys/module/vfio_iommu_type1/parameters",
+	[GP_HP_CMDLINE] = "proc/cmdline",
+	[GP_HP_INTERRUPTS] = "proc/interrupts",
+	[GP_HP_PROC] = "proc",
+	[GP_HP_NVIDIA_GPUS] = "proc/driver/nvidia/gpus",
+	[GP_HP_DEV_DRI] = "dev/dri/%s",
+	[GP_HP_DEV_VFIO] = "dev/vfio/%s",
+	[GP_HP_SYS_DEVICES] = "sys/devices",
+	[GP_HP_STATE_DIR] = "run/gpupart",
+	[GP_HP_CONFIG_DIR] = "etc/gpupart",
+};
+
+int gp_hostfs_open_root(struct gp_ctx *ctx)
+{
+	ctx->rootfd = open(ctx->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0)
+		return -errno;
+	return 0;
+}
+
+int gp_hostfs_root_fd(struct gp_ctx *ctx)
+{
+	return ctx->rootfd;
+}
+
+int gp_hostfs_path(enum gp_hostpath hp, const char *arg, char *buf, size_t len)
+{
+	const char *fmt;
+	int n;
+
+	if ((size_t)hp >= ARRAY_SIZE(hostpaths) || !hostpaths[hp])
+		return -EINVAL;
+	fmt = hostpaths[hp];
+	if (strstr(fmt, "%s")) {
+		/* an argument is one path component: never let it climb out of the root */
+		if (!arg || !*arg || strchr(arg, '/') || strcmp(arg, "..") == 0 ||
+		    strcmp(arg, ".") == 0)
+			return -EINVAL;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		n = snprintf(buf, len, fmt, arg); /* fmt is one of hostpaths[] */
+#pragma GCC diagnostic pop
+	} else {
+		n = snprintf(buf, len, "%s", fmt);
+	}
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int gp_hostfs_abspath(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char *buf,
+		      size_t len)
+{
+	char rel[512];
+	int r, n;
+
+	r = gp_hostfs_path(hp, arg, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	n = snprintf(buf, len, "%s%s%s", ctx->root,
+		     ctx->root[strlen(ctx->root) - 1] == '/' ? "" : "/", rel);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int gp_hostfs_open_dir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg)
+{
+	char rel[512];
+	int r, fd;
+
+	r = gp_hostfs_path(hp, arg, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	fd = openat(ctx->rootfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+DIR *gp_hostfs_opendir_at(int dirfd, const char *name)
+{
+	int fd;
+	DIR *d;
+
+	fd = openat(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
+DIR *gp_hostfs_opendir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg)
+{
+	char rel[512];
+	int r;
+
+	r = gp_hostfs_path(hp, arg, rel, sizeof(rel));
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	return gp_hostfs_opendir_at(ctx->rootfd, rel);
+}
+
+ssize_t gp_hostfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	/* sysfs hands back a whole attribute per read; loop only for regular files */
+	while (got < len) {
+		n = read(fd, (char *)buf + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)got;
+}
+
+int gp_hostfs_read_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len == 0)
+		return -EINVAL;
+	n = gp_hostfs_read_bin_at(dirfd, name, buf, len - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return (int)n;
+}
+
+ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out)
+{
+	size_t cap = 4096, got = 0;
+	char *buf, *nb;
+	ssize_t n;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (got == cap) {
+			if (cap >= (64u << 20)) /* nothing we read is this big */
+				break;
+			cap *= 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			free(buf);
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = 0;
+	*out = buf;
+	return (ssize_t)got;
+}
+
+ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char **out)
+{
+	char rel[512];
+	int r;
+
+	r = gp_hostfs_path(hp, arg, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	return gp_hostfs_read_all_at(ctx->rootfd, rel, out);
+}
+
+int gp_hostfs_readlink_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+
+	n = readlinkat(dirfd, name, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int gp_hostfs_link_base_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	char tmp[4096];
+	const char *base;
+	int r;
+
+	r = gp_hostfs_readlink_at(dirfd, name, tmp, sizeof(tmp));
+	if (r < 0)
+		return r;
+	while (r > 1 && tmp[r - 1] == '/')
+		tmp[--r] = 0;
+	base = strrchr(tmp, '/');
+	base = base ? base + 1 : tmp;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, base);
+	return (int)strlen(buf);
+}
+
+int gp_hostfs_exists_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+int gp_hostfs_is_dir_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, 0) == 0)
+		return S_ISDIR(st.st_mode) ? 1 : 0;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out)
+{
+	char buf[64], *end;
+	long v;
+	int r;
+
+	r = gp_hostfs_read_at(dirfd, name, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(buf, &end, base);
+	if (errno || end == buf || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

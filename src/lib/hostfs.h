@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host filesystem access under the context's root. hostfs.c is the only file that spells a
+ * host path; everything else names a well-known place (enum gp_hostpath) and, inside a device
+ * directory, an attribute name relative to that directory's fd.
+ */
+#ifndef GPUPART_HOSTFS_H
+#define GPUPART_HOSTFS_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+enum gp_hostpath {
+	GP_HP_PCI_DEVICES,       /* sys/bus/pci/devices */
+	GP_HP_PCI_DEVICE,        /* sys/bus/pci/devices/ARG */
+	GP_HP_PCI_DRIVERS,       /* sys/bus/pci/drivers */
+	GP_HP_IOMMU_GROUPS,      /* sys/kernel/iommu_groups */
+	GP_HP_IOMMU_GROUP,       /* sys/kernel/iommu_groups/ARG */
+	GP_HP_CLASS_IOMMU,       /* sys/class/iommu */
+	GP_HP_CLASS_MDEV_BUS,    /* sys/class/mdev_bus */
+	GP_HP_MDEV_DEVICES,      /* sys/bus/mdev/devices */
+	GP_HP_MODULE,            /* sys/module/ARG */
+	GP_HP_VFIO_UNSAFE_INTR,  /* sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts */
+	GP_HP_VFIO_PCI_PARAMS,   /* sys/module/vfio_pci/parameters */
+	GP_HP_VFIO_T1_PARAMS,    /* sys/module/vfio_iommu_type1/parameters */
+	GP_HP_CMDLINE,           /* proc/cmdline */
+	GP_HP_INTERRUPTS,        /* proc/interrupts */
+	GP_HP_PROC,              /* proc */
+	GP_HP_NVIDIA_GPUS,       /* proc/driver/nvidia/gpus */
+	GP_HP_DEV_DRI,           /* dev/dri/ARG */
+	GP_HP_DEV_VFIO,          /* dev/vfio/ARG */
+	GP_HP_SYS_DEVICES,       /* sys/devices */
+	GP_HP_STATE_DIR,         /* run/gpupart */
+	GP_HP_CONFIG_DIR,        /* etc/gpupart */
+};
+
+/* Opens ctx->rootfd; the root must be a directory. */
+int gp_hostfs_open_root(struct gp_ctx *ctx);
+
+/* The root-relative path of a well-known place (no leading '/'); buf of len bytes. */
+int gp_hostfs_path(enum gp_hostpath hp, const char *arg, char *buf, size_t len);
+/* The absolute path, for messages. */
+int gp_hostfs_abspath(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char *buf,
+		      size_t len);
+
+/* Opens a well-known directory as an O_PATH fd (follows links); -errno. */
+int gp_hostfs_open_dir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg);
+/* Opens a well-known directory for listing; NULL with errno set. */
+DIR *gp_hostfs_opendir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg);
+/* Lists entries of dirfd/name (or dirfd itself when name is NULL), skipping dot entries. */
+DIR *gp_hostfs_opendir_at(int dirfd, const char *name);
+
+/* Reads a text attribute at dirfd/name into buf, strips the trailing newline; returns the
+ * length or -errno (-ENOENT when absent). Truncates silently at len-1. */
+int gp_hostfs_read_at(int dirfd, const char *name, char *buf, size_t len);
+/* Reads a whole file (text or binary) into a new buffer (NUL-terminated); returns its size. */
+ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out);
+ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char **out);
+/* Reads up to len bytes of a binary file; returns the count or -errno. */
+ssize_t gp_hostfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len);
+/* Reads a symlink at dirfd/name; returns the length or -errno. */
+int gp_hostfs_readlink_at(int dirfd, const char *name, char *buf, size_t len);
+/* Like readlink_at but returns only the last path component. */
+int gp_hostfs_link_base_at(int dirfd, const char *name, char *buf, size_t len);
+/* 1 if dirfd/name exists (without following a final link), 0 if not, -errno otherwise. */
+int gp_hostfs_exists_at(int dirfd, const char *name);
+int gp_hostfs_is_dir_at(int dirfd, const char *name);
+int gp_hostfs_root_fd(struct gp_ctx *ctx);
+
+/* Parses "0x10de", "10de", "12" ... (base 0 or 16) from an attribute; -EINVAL on garbage. */
+int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out);
+
+#endif

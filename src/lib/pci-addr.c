@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Reads exactly n hex digits. */
+static int hexn(const char **s, int n, unsigned *out)
+{
+	unsigned v = 0;
+	int i, d;
+
+	for (i = 0; i < n; i++) {
+		d = hexval((unsigned char)(*s)[i]);
+		if (d < 0)
+			return -EINVAL;
+		v = v * 16 + (unsigned)d;
+	}
+	*s += n;
+	*out = v;
+	return 0;
+}
+
+int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
+{
+	unsigned dom = 0, bus, dev, fn;
+	size_t len;
+
+	if (!s)
+		return -EINVAL;
+	len = strlen(s);
+	/* the strict forms only: anything else (paths, "..", spaces) is refused */
+	if (len == 12) {
+		if (hexn(&s, 4, &dom) < 0 || *s++ != ':')
+			return -EINVAL;
+	} else if (len != 7) {
+		return -EINVAL;
+	}
+	if (hexn(&s, 2, &bus) < 0 || *s++ != ':')
+		return -EINVAL;
+	if (hexn(&s, 2, &dev) < 0 || *s++ != '.')
+		return -EINVAL;
+	if (*s < '0' || *s > '7' || s[1])
+		return -EINVAL;
+	fn = (unsigned)(*s - '0');
+	if (dev > 0x1f)
+		return -EINVAL;
+	out->domain = (uint16_t)dom;
+	out->bus = (uint8_t)bus;
+	out->dev = (uint8_t)dev;
+	out->fn = (uint8_t)fn;
+	return 0;
+}
+
+char *gp_pci_addr_format(const struct gp_pci_addr *a, char *buf)
+{
+	snprintf(buf, GP_ADDR_LEN, "%04x:%02x:%02x.%u", a->domain, a->bus, a->dev & 0x1f, a->fn & 7u);
+	return buf;
+}
+
+int gp_pci_addr_cmp(const struct gp_pci_addr *a, const struct gp_pci_addr *b)
+{
+	if (a->domain != b->domain)
+		return a->domain < b->domain ? -1 : 1;
+	if (a->bus != b->bus)
+		return a->bus < b->bus ? -1 : 1;
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->fn != b->fn)
+		return a->fn < b->fn ? -1 : 1;
+	return 0;
+}
+
+bool gp_pci_addr_same_slot(const struct gp_pci_addr *a, const struct gp_pci_addr *b)
+{
+	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
+}

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The only file that includes <pci/pci.h>.
+ *
+ * libpci's default error handler calls exit(1); a tool that will one day be half-way through
+ * rebinding a device cannot be allowed to die there. We install a handler that longjmps back
+ * into whichever call of ours is active, and we feed libpci config bytes we read ourselves
+ * (pci_setup_cache), so the capability walk never touches the filesystem.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+
+#include <pci/pci.h>
+
+#include "hostfs.h"
+#include "pciacc.h"
+#include "udev.h"
+
+struct gp_pciacc {
+	struct pci_access *pacc;
+	char sysfs_path[4096];
+};
+
+/* libpci's callbacks carry no user pointer; this is per-call state, not a cached root. */
+static __thread jmp_buf *active_jmp;
+static __thread struct gp_ctx *active_ctx;
+
+static void PCI_NONRET on_pci_error(char *msg, ...)
+{
+	va_list ap;
+	char buf[512];
+
+	va_start(ap, msg);
+	vsnprintf(buf, sizeof(buf), msg, ap);
+	va_end(ap);
+	if (active_ctx)
+		ERR(active_ctx, "libpci: %s", buf);
+	if (active_jmp)
+		longjmp(*active_jmp, 1);
+	/* Only reachable if libpci errors outside a guarded call: abort loudly, never exit(1). */
+	abort();
+}
+
+static void on_pci_warning(char *msg, ...)
+{
+	va_list ap;
+	char buf[512];
+
+	va_start(ap, msg);
+	vsnprintf(buf, sizeof(buf), msg, ap);
+	va_end(ap);
+	if (active_ctx)
+		DBG(active_ctx, "libpci: %s", buf);
+}
+
+static void on_pci_debug(char *msg, ...)
+{
+	(void)msg;
+}
+
+void gp_pciacc_free(struct gp_pciacc *pa)
+{
+	if (!pa)
+		return;
+	if (pa->pacc)
+		pci_cleanup(pa->pacc);
+	free(pa);
+}
+
+static struct gp_pciacc *pciacc_get(struct gp_ctx *ctx)
+{
+	struct gp_pciacc *pa;
+	jmp_buf jb;
+
+	if (ctx->pci)
+		return ctx->pci;
+	pa = calloc(1, sizeof(*pa));
+	if (!pa)
+		return NULL;
+	if (gp_hostfs_abspath(ctx, GP_HP_PCI_DEVICES, NULL, pa->sysfs_path,
+			      sizeof(pa->sysfs_path)) < 0) {
+		free(pa);
+		return NULL;
+	}
+	/* libpci wants the bus directory, not .../devices */
+	pa->sysfs_path[strlen(pa->sysfs_path) - strlen("/devices")] = 0;
+
+	pa->pacc = pci_alloc();
+	if (!pa->pacc) {
+		free(pa);
+		return NULL;
+	}
+	pa->pacc->error = on_pci_error;
+	pa->pacc->warning = on_pci_warning;
+	pa->pacc->debug = on_pci_debug;
+	pa->pacc->method = PCI_ACCESS_SYS_BUS_PCI;
+	active_ctx = ctx;
+	active_jmp = &jb;
+	if (setjmp(jb)) {
+		active_jmp = NULL;
+		/* pci_cleanup after a failed init is what lspci would do on exit */
+		gp_pciacc_free(pa);
+		return NULL;
+	}
+	pci_set_param(pa->pacc, "sysfs.path", pa->sysfs_path);
+	pci_init(pa->pacc);
+	active_jmp = NULL;
+	ctx->pci = pa;
+	return pa;
+}
+
+static enum gp_tri has_cap(struct pci_dev *d, unsigned id, unsigned type)
+{
+	return pci_find_cap(d, id, type) ? GP_TRI_YES : GP_TRI_NO;
+}
+
+static void decode_caps(struct pci_dev *d, struct gp_config_facts *f)
+{
+	struct pci_cap *c;
+
+	pci_fill_info(d, PCI_FILL_CAPS | PCI_FILL_EXT_CAPS);
+
+	c = pci_find_cap(d, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
+	if (c) {
+		unsigned flags = pci_read_word(d, c->addr + PCI_EXP_FLAGS);
+		unsigned devcap = pci_read_long(d, c->addr + PCI_EXP_DEVCAP);
+
+		f->pcie_type = (enum gp_pcie_type)((flags & PCI_EXP_FLAGS_TYPE) >> 4);
+		f->flr = (devcap & PCI_EXP_DEVCAP_FLRESET) ? GP_TRI_YES : GP_TRI_NO;
+	} else {
+		f->pcie_type = GP_PCIE_NONE;
+		f->flr = GP_TRI_NO;
+	}
+
+	f->msi = (has_cap(d, PCI_CAP_ID_MSI, PCI_CAP_NORMAL) == GP_TRI_YES ||
+		  has_cap(d, PCI_CAP_ID_MSIX, PCI_CAP_NORMAL) == GP_TRI_YES) ?
+			 GP_TRI_YES :
+			 GP_TRI_NO;
+
+	c = pci_find_cap(d, PCI_CAP_ID_PM, PCI_CAP_NORMAL);
+	if (c)
+		f->pm_no_soft_reset = (pci_read_word(d, c->addr + PCI_PM_CTRL) &
+				       PCI_PM_CTRL_NO_SOFT_RST) ?
+					      GP_TRI_YES :
+					      GP_TRI_NO;
+
+	c = pci_find_cap(d, PCI_CAP_ID_AF, PCI_CAP_NORMAL);
+	f->af_flr = c && (pci_read_byte(d, c->addr + PCI_AF_CAP) & PCI_AF_CAP_FLR) ? GP_TRI_YES :
+										     GP_TRI_NO;
+
+	c = pci_find_cap(d, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED);
+	f->acs = c ? GP_TRI_YES : GP_TRI_NO;
+	if (c) {
+		f->acs_cap = pci_read_word(d, c->addr + PCI_ACS_CAP);
+		f->acs_ctrl = pci_read_word(d, c->addr + PCI_ACS_CTRL);
+	}
+
+	c = pci_find_cap(d, PCI_EXT_CAP_ID_SRIOV, PCI_CAP_EXTENDED);
+	if (c) {
+		f->sriov = true;
+		f->sriov_total_vfs = pci_read_word(d, c->addr + PCI_IOV_TOTALVF);
+		f->sriov_num_vfs = pci_read_word(d, c->addr + PCI_IOV_NUMVF);
+		f->sriov_offset = pci_read_word(d, c->addr + PCI_IOV_OFFSET);
+		f->sriov_stride = pci_read_word(d, c->addr + PCI_IOV_STRIDE);
+		f->sriov_vf_device = pci_read_word(d, c->addr + PCI_IOV_DID);
+	}
+}
+
+int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const uint8_t *cfg,
+		     int len, struct gp_config_facts *out)
+{
+	struct gp_config_facts f = {
+		.config_len = len,
+		.pcie_type = GP_PCIE_UNKNOWN,
+		.msi = GP_TRI_UNKNOWN,
+		.flr = GP_TRI_UNKNOWN,
+		.af_flr = GP_TRI_UNKNOWN,
+		.pm_no_soft_reset = GP_TRI_UNKNOWN,
+		.acs = GP_TRI_UNKNOWN,
+	};
+	/* pci_setup_cache takes a non-const pointer and libpci may write through it */
+	uint8_t buf[4096];
+	struct gp_pciacc *pa;
+	struct pci_dev *volatile d = NULL;
+	jmp_buf jb;
+
+	if (len < 64) {
+		*out = f;
+		return len < 0 ? len : -EIO;
+	}
+	if (len > (int)sizeof(buf))
+		len = sizeof(buf);
+	memcpy(buf, cfg, (size_t)len);
+	f.header_type = buf[PCI_HEADER_TYPE] & 0x7f;
+	f.interrupt_pin = buf[PCI_INTERRUPT_PIN];
+	if (f.header_type == PCI_HEADER_TYPE_BRIDGE) {
+		f.secondary_bus = buf[PCI_SECONDARY_BUS];
+		f.subordinate_bus = buf[PCI_SUBORDINATE_BUS];
+	}
+	/* Unprivileged readers get 64 bytes: every capability is unknown, never "absent". */
+	f.readable = len >= 256;
+	if (!f.readable) {
+		*out = f;
+		return 0;
+	}
+
+	pa = pciacc_get(ctx);
+	if (!pa)
+		return -ENOMEM;
+	active_ctx = ctx;
+	active_jmp = &jb;
+	if (setjmp(jb)) {
+		active_jmp = NULL;
+		if (d)
+			pci_free_dev(d);
+		f.readable = false;
+		*out = f;
+		return -EIO;
+	}
+	d = pci_get_dev(pa->pacc, addr->domain, addr->bus, addr->dev, addr->fn);
+	pci_setup_cache(d, buf, len);
+	decode_caps(d, &f);
+	pci_free_dev(d);
+	active_jmp = NULL;
+	*out = f;
+	return 0;
+}
+
+char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, int subdevice)
+{
+	struct gp_pciacc *pa;
+	char vbuf[256], dbuf[256], sbuf[256], *name = NULL, *r;
+	const char *vn, *dn, *sn = NULL;
+	jmp_buf jb;
+
+	if (vendor < 0 || device < 0)
+		return NULL;
+	/* udev's hwdb first (mmap'ed, cheap), pci.ids through libpci as the fallback */
+	r = gp_udev_pci_name(vendor, device, subvendor, subdevice);
+	if (r)
+		return r;
+	pa = pciacc_get(ctx);
+	if (!pa)
+		return NULL;
+	active_ctx = ctx;
+	active_jmp = &jb;
+	if (setjmp(jb)) {
+		active_jmp = NULL;
+		return NULL;
+	}
+	vn = pci_lookup_name(pa->pacc, vbuf, sizeof(vbuf),
+			     PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor);
+	dn = pci_lookup_name(pa->pacc, dbuf, sizeof(dbuf),
+			     PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor,
+			     device);
+	if (subvendor >= 0 && subdevice >= 0)
+		sn = pci_lookup_name(pa->pacc, sbuf, sizeof(sbuf),
+				     PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE |
+					     PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+				     vendor, device, subvendor, subdevice);
+	active_jmp = NULL;
+	if (sn && dn && strcmp(sn, dn) == 0)
+		sn = NULL;
+	if (vn && (sn || dn)) {
+		if (asprintf(&name, "%s %s", vn, sn ? sn : dn) < 0)
+			name = NULL;
+	} else if (dn) {
+		name = strdup(dn);
+	}
+	return name;
+}

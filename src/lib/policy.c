@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Hyper-V's GPU-P model over the host model: Admin Center's "Assigned status", the partition
+ * backend, ValidPartitionCounts, PartitionCount and the partitions in force. Pure: no I/O.
+ * The exact rules are written out in man/gpupart.8 (STATUS RULES, PARTITION COUNTS).
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include <gpupart/policy.h>
+
+#include "internal.h"
+
+#define GIB (1024LL * 1024 * 1024)
+
+const char *gp_status_str(enum gp_status s)
+{
+	switch (s) {
+	case GP_STATUS_PARTITIONED:
+		return "partitioned";
+	case GP_STATUS_PARAVIRTUALIZATION:
+		return "paravirtualization";
+	case GP_STATUS_READY_FOR_DDA:
+		return "ready-for-dda";
+	case GP_STATUS_NOT_ASSIGNABLE:
+		break;
+	}
+	return "not-assignable";
+}
+
+const char *gp_backend_str(enum gp_backend b)
+{
+	switch (b) {
+	case GP_BACKEND_NVIDIA_VFIO:
+		return "nvidia-vfio";
+	case GP_BACKEND_NVIDIA_MDEV:
+		return "nvidia-mdev";
+	case GP_BACKEND_SRIOV:
+		return "sriov";
+	case GP_BACKEND_NONE:
+		break;
+	}
+	return NULL;
+}
+
+static bool is_nvidia(const struct gp_device *d)
+{
+	return d->vendor == 0x10de;
+}
+
+static bool driver_is(const struct gp_device *d, const char *name)
+{
+	return d->driver && strcmp(d->driver, name) == 0;
+}
+
+/* The SR-IOV capability says the hardware can make VFs (T4's reads VF device 0000: no). */
+static bool hw_sriov(const struct gp_device *d)
+{
+	if (d->sriov_total_vfs > 0)
+		return true;
+	return d->cfg.sriov && d->cfg.sriov_vf_device != 0 && d->cfg.sriov_total_vfs > 0;
+}
+
+static bool any_vf(const struct gp_device *d, bool (*pred)(const struct gp_device *))
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vfs; i++)
+		if (pred(d->vfs[i]))
+			return true;
+	return false;
+}
+
+static bool vf_is_vendor_vfio(const struct gp_device *vf)
+{
+	return vf->has_nvidia_dir;
+}
+
+static bool vf_has_mdev(const struct gp_device *vf)
+{
+	return vf->n_mdev_types > 0 || vf->n_mdevs > 0;
+}
+
+enum gp_backend gp_policy_backend(const struct gp_host *host, const struct gp_device *dev)
+{
+	if (dev->is_vf)
+		return GP_BACKEND_NONE;
+	if (is_nvidia(dev)) {
+		/* what the enabled VFs show settles it (research §2.3: probe, never guess) */
+		if (any_vf(dev, vf_is_vendor_vfio))
+			return GP_BACKEND_NVIDIA_VFIO;
+		if (dev->n_mdev_types || dev->n_mdevs || any_vf(dev, vf_has_mdev))
+			return GP_BACKEND_NVIDIA_MDEV;
+		if (hw_sriov(dev) && dev->n_vfs == 0 && driver_is(dev, "nvidia")) {
+			/* VFs not enabled yet: the kernel's mdev bus tells which manager it is */
+			if (host->nvidia_vgpu_manager && host->mdev_bus)
+				return GP_BACKEND_NVIDIA_MDEV;
+			if (host->nvidia_vgpu_manager)
+				return GP_BACKEND_NVIDIA_VFIO;
+		}
+	}
+	if (hw_sriov(dev))
+		return GP_BACKEND_SRIOV;
+	return GP_BACKEND_NONE;
+}
+
+bool gp_policy_partition_capable(const struct gp_host *host, const struct gp_device *dev)
+{
+	return gp_policy_backend(host, dev) != GP_BACKEND_NONE;
+}
+
+static bool pcie_endpoint(enum gp_pcie_type t)
+{
+	/* Legacy endpoints are assignable under VFIO (many NVIDIA boards report one). */
+	return t == GP_PCIE_ENDPOINT || t == GP_PCIE_LEGACY_ENDPOINT || t == GP_PCIE_RCIEP;
+}
+
+enum gp_status gp_policy_status(const struct gp_host *host, const struct gp_device *dev)
+{
+	enum gp_backend b;
+	bool usable;
+
+	/* an unknown port type (config unreadable) does not condemn the device */
+	if (dev->cfg.pcie_type != GP_PCIE_UNKNOWN && !pcie_endpoint(dev->cfg.pcie_type))
+		return GP_STATUS_NOT_ASSIGNABLE;
+	b = gp_policy_backend(host, dev);
+	if (b != GP_BACKEND_NONE) {
+		usable = dev->sriov_total_vfs > 0 ||
+			 (b == GP_BACKEND_NVIDIA_MDEV && (dev->n_mdev_types || dev->n_mdevs));
+		if (host->iommu_enabled && usable)
+			return GP_STATUS_PARTITIONED;
+		return GP_STATUS_PARAVIRTUALIZATION;
+	}
+	return host->iommu_enabled ? GP_STATUS_READY_FOR_DDA : GP_STATUS_NOT_ASSIGNABLE;
+}
+
+static const char series_order[] = "QCBA";
+
+char gp_policy_default_series(const struct gp_vgpu_type *types, size_t n)
+{
+	int count[4] = { 0 }, best = -1;
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		const char *p = types[i].series ? strchr(series_order, types[i].series) : NULL;
+
+		if (p && !types[i].mig)
+			count[p - series_order]++;
+	}
+	for (k = 0; k < 4; k++)
+		if (count[k] && (best < 0 || count[k] > count[best]))
+			best = k;
+	return best < 0 ? 0 : series_order[best];
+}
+
+static int int_desc(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int gp_policy_valid_counts(const struct gp_vgpu_type *types, size_t n, char series, int cap,
+			   int **out, size_t *n_out)
+{
+	int *v = NULL;
+	size_t nv = 0, i, j;
+
+	*out = NULL;
+	*n_out = 0;
+	for (i = 0; i < n; i++) {
+		int m = types[i].max_instances;
+		int *slot;
+
+		if (types[i].mig || types[i].series != series || m <= 0)
+			continue;
+		if (cap > 0 && m > cap)
+			m = cap; /* one vGPU per VF: never more partitions than VFs */
+		for (j = 0; j < nv && v[j] != m; j++)
+			;
+		if (j < nv)
+			continue;
+		slot = GP_PUSH(v, nv);
+		if (!slot) {
+			free(v);
+			return -ENOMEM;
+		}
+		*slot = m;
+	}
+	if (nv)
+		qsort(v, nv, sizeof(*v), int_desc);
+	*out = v;
+	*n_out = nv;
+	return 0;
+}
+
+/*
+ * Framebuffer sizes by PCI device ID, used only where the driver hides its catalogue (the
+ * vendor-VFIO path lists only types still creatable). Source: research/nvidia-linux.md §3.2, §7.
+ */
+static const struct {
+	uint16_t device;
+	int gib;
+} nvidia_fb[] = {
+	{ 0x25b6, 16 },  /* A2 / A16 (per GPU) */
+	{ 0x2236, 24 },  /* A10 */
+	{ 0x2235, 48 },  /* A40 */
+	{ 0x20b7, 24 },  /* A30 */
+	{ 0x1eb8, 16 },  /* T4 */
+	{ 0x26b5, 48 },  /* L40 */
+	{ 0x26b9, 48 },  /* L40S */
+	{ 0x26ba, 48 },  /* L20 */
+	{ 0x27b8, 24 },  /* L4 */
+	{ 0x27b6, 24 },  /* L2 */
+	{ 0x2331, 80 },  /* H100 PCIe */
+	{ 0x2321, 94 },  /* H100 NVL */
+	{ 0x2335, 141 }, /* H200 */
+	{ 0x233b, 141 }, /* H200 NVL */
+};
+
+static int64_t table_fb(const struct gp_device *d)
+{
+	size_t i;
+
+	if (!is_nvidia(d))
+		return GP_UNKNOWN;
+	for (i = 0; i < ARRAY_SIZE(nvidia_fb); i++)
+		if (nvidia_fb[i].device == d->device)
+			return nvidia_fb[i].gib * GIB;
+	return GP_UNKNOWN;
+}
+
+/* The whole-GPU type (max one instance) has the largest framebuffer of the catalogue. */
+static int64_t catalogue_fb(const struct gp_vgpu_type *t, size_t n)
+{
+	int64_t fb = GP_UNKNOWN;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!t[i].mig && t[i].fb_bytes > fb)
+			fb = t[i].fb_bytes;
+	return fb;
+}
+
+static const struct gp_vgpu_type *find_type_id(const struct gp_vgpu_type *t, size_t n, int id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].type_id == id)
+			return &t[i];
+	return NULL;
+}
+
+static const struct gp_vgpu_type *find_type_key(const struct gp_vgpu_type *t, size_t n,
+						const char *key)
+{
+	size_t i;
+
+	for (i = 0; key && i < n; i++)
+		if (strcmp(t[i].key, key) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* The union of what the VFs offer (vendor VFIO) or the first catalogue found (mdev). */
+static int collect_types(const struct gp_device *dev, enum gp_backend b,
+			 struct gp_vgpu_type **out, size_t *n_out)
+{
+	struct gp_vgpu_type *v = NULL, *t;
+	size_t n = 0, i, j;
+
+	*out = NULL;
+	*n_out = 0;
+	if (b == GP_BACKEND_NVIDIA_MDEV) {
+		const struct gp_device *src = dev->n_mdev_types ? dev : NULL;
+
+		for (i = 0; !src && i < dev->n_vfs; i++)
+			if (dev->vfs[i]->n_mdev_types)
+				src = dev->vfs[i];
+		if (!src)
+			return 0;
+		for (j = 0; j < src->n_mdev_types; j++) {
+			t = GP_PUSH(v, n);
+			if (!t)
+				goto oom;
+			*t = src->mdev_types[j];
+		}
+	} else if (b == GP_BACKEND_NVIDIA_VFIO) {
+		for (i = 0; i < dev->n_vfs; i++) {
+			const struct gp_device *vf = dev->vfs[i];
+
+			for (j = 0; j < vf->n_creatable; j++) {
+				if (find_type_id(v, n, vf->creatable[j].type_id))
+					continue;
+				t = GP_PUSH(v, n);
+				if (!t)
+					goto oom;
+				*t = vf->creatable[j];
+			}
+		}
+	}
+	/* shallow copies: names and keys stay owned by the model */
+	*out = v;
+	*n_out = n;
+	return 0;
+oom:
+	free(v);
+	return -ENOMEM;
+}
+
+static int partition_cmp(const void *a, const void *b)
+{
+	const struct gp_partition *x = a, *y = b;
+	int c = strcmp(x->address, y->address);
+
+	if (c)
+		return c;
+	if (x->mdev_uuid && y->mdev_uuid)
+		return strcmp(x->mdev_uuid, y->mdev_uuid);
+	return 0;
+}
+
+static int add_mdev_partitions(const struct gp_device *parent, const struct gp_vgpu_type *cat,
+			       size_t n_cat, struct gp_gpu_view *v)
+{
+	size_t i;
+
+	for (i = 0; i < parent->n_mdevs; i++) {
+		const struct gp_mdev *m = &parent->mdevs[i];
+		const struct gp_vgpu_type *t = find_type_key(parent->mdev_types,
+							     parent->n_mdev_types, m->type_key);
+		struct gp_partition *p;
+
+		if (!t)
+			t = find_type_key(cat, n_cat, m->type_key);
+		p = GP_PUSH(v->partitions, v->n_partitions);
+		if (!p)
+			return -ENOMEM;
+		p->vf = parent->is_vf ? parent : NULL;
+		p->address = parent->address;
+		p->driver = parent->driver;
+		p->mdev_uuid = m->uuid;
+		p->vgpu_type = t ? t->name : NULL;
+		p->vgpu_type_id = t ? t->type_id : GP_UNKNOWN;
+		p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
+	}
+	return 0;
+}
+
+static int build_partitions(const struct gp_device *dev, enum gp_backend b,
+			    const struct gp_vgpu_type *cat, size_t n_cat, struct gp_gpu_view *v)
+{
+	struct gp_partition *p;
+	size_t i;
+	int r;
+
+	switch (b) {
+	case GP_BACKEND_NVIDIA_VFIO:
+		for (i = 0; i < dev->n_vfs; i++) {
+			const struct gp_device *vf = dev->vfs[i];
+			const struct gp_vgpu_type *t;
+
+			if (vf->current_vgpu_type <= 0)
+				continue; /* an idle VF is not a partition */
+			t = find_type_id(cat, n_cat, vf->current_vgpu_type);
+			p = GP_PUSH(v->partitions, v->n_partitions);
+			if (!p)
+				return -ENOMEM;
+			p->vf = vf;
+			p->address = vf->address;
+			p->driver = vf->driver;
+			p->vgpu_type = t ? t->name : NULL;
+			p->vgpu_type_id = vf->current_vgpu_type;
+			p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
+		}
+		break;
+	case GP_BACKEND_NVIDIA_MDEV:
+		r = add_mdev_partitions(dev, cat, n_cat, v);
+		for (i = 0; r == 0 && i < dev->n_vfs; i++)
+			r = add_mdev_partitions(dev->vfs[i], cat, n_cat, v);
+		if (r < 0)
+			return r;
+		if (v->n_partitions > 1)
+			qsort(v->partitions, v->n_partitions, sizeof(*v->partitions),
+			      partition_cmp);
+		break;
+	case GP_BACKEND_SRIOV:
+		for (i = 0; i < dev->n_vfs; i++) {
+			p = GP_PUSH(v->partitions, v->n_partitions);
+			if (!p)
+				return -ENOMEM;
+			p->vf = dev->vfs[i];
+			p->address = dev->vfs[i]->address;
+			p->driver = dev->vfs[i]->driver;
+			p->vgpu_type_id = GP_UNKNOWN;
+			p->fb_bytes = GP_UNKNOWN;
+		}
+		break;
+	case GP_BACKEND_NONE:
+		break;
+	}
+	for (i = 0; i < v->n_partitions; i++)
+		v->partitions[i].id = (int)i;
+	return 0;
+}
+
+int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, char series,
+		      struct gp_gpu_view *v)
+{
+	struct gp_vgpu_type *cat = NULL;
+	size_t n_cat = 0, i;
+	int cap, r;
+
+	memset(v, 0, sizeof(*v));
+	v->dev = dev;
+	v->status = gp_policy_status(host, dev);
+	v->backend = gp_policy_backend(host, dev);
+	v->vram_bytes = GP_UNKNOWN;
+	v->partition_vram_bytes = GP_UNKNOWN;
+	cap = dev->sriov_total_vfs > 0 ? dev->sriov_total_vfs : 0;
+
+	r = collect_types(dev, v->backend, &cat, &n_cat);
+	if (r < 0)
+		return r;
+	v->vram_bytes = catalogue_fb(cat, n_cat);
+	if (v->backend == GP_BACKEND_NVIDIA_VFIO) {
+		/* the driver publishes no maxima here: divide the framebuffer (research §3.3) */
+		int64_t fb = table_fb(dev);
+
+		if (fb > v->vram_bytes)
+			v->vram_bytes = fb;
+		for (i = 0; i < n_cat; i++)
+			if (cat[i].max_instances <= 0 && cat[i].fb_bytes > 0 && v->vram_bytes > 0 &&
+			    !cat[i].mig)
+				cat[i].max_instances = (int)(v->vram_bytes / cat[i].fb_bytes);
+	} else if (v->vram_bytes < 0) {
+		v->vram_bytes = table_fb(dev);
+	}
+	if (v->backend == GP_BACKEND_NVIDIA_MDEV && !dev->n_vfs)
+		cap = 0; /* mdevs on the PF: no VF limit */
+
+	if (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV) {
+		v->series = series ? series : gp_policy_default_series(cat, n_cat);
+		r = gp_policy_valid_counts(cat, n_cat, v->series, cap, &v->valid_counts,
+					   &v->n_valid_counts);
+	} else if (v->backend == GP_BACKEND_SRIOV && dev->sriov_total_vfs > 0) {
+		/* no driver publishes profiles in sysfs we can read: every count up to TotalVFs */
+		v->valid_counts = calloc((size_t)dev->sriov_total_vfs, sizeof(int));
+		if (!v->valid_counts)
+			r = -ENOMEM;
+		for (i = 0; v->valid_counts && i < (size_t)dev->sriov_total_vfs; i++)
+			v->valid_counts[i] = dev->sriov_total_vfs - (int)i;
+		v->n_valid_counts = v->valid_counts ? (size_t)dev->sriov_total_vfs : 0;
+	}
+	if (r == 0)
+		r = build_partitions(dev, v->backend, cat, n_cat, v);
+	free(cat);
+	if (r < 0) {
+		gp_gpu_view_clear(v);
+		return r;
+	}
+	v->partition_count = (int)v->n_partitions;
+	if (v->n_partitions && v->partitions[0].fb_bytes > 0)
+		v->partition_vram_bytes = v->partitions[0].fb_bytes;
+	else if (v->n_partitions && v->backend == GP_BACKEND_SRIOV && v->vram_bytes > 0)
+		v->partition_vram_bytes = v->vram_bytes / (int64_t)v->n_partitions;
+	return 0;
+}
+
+void gp_gpu_view_clear(struct gp_gpu_view *v)
+{
+	free(v->valid_counts);
+	free(v->partitions);
+	memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Host-wide facts: IOMMU, interrupt remapping, the kernel command line, vfio parameters,
+ * IOMMU group membership, and who holds a GPU's device nodes open. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hostfs.h"
+#include "scan.h"
+
+static int count_entries(struct gp_ctx *ctx, enum gp_hostpath hp)
+{
+	struct dirent *e;
+	DIR *dir = gp_hostfs_opendir(ctx, hp, NULL);
+	int n = 0;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static bool cmdline_has(const char *cmdline, const char *prefix)
+{
+	const char *p = cmdline;
+	size_t len = strlen(prefix);
+
+	while (p && *p) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, prefix, len) == 0)
+			return true;
+		p = strchr(p, ' ');
+	}
+	return false;
+}
+
+/*
+ * Interrupt remapping leaves its mark on every remapped interrupt chip ("IR-PCI-MSI",
+ * "IR-IO-APIC") in /proc/interrupts; MSI chips without the prefix mean it is off. Without
+ * either we only know what the command line forbids.
+ */
+static enum gp_tri interrupt_remapping(struct gp_ctx *ctx, const char *cmdline)
+{
+	char *text = NULL;
+	enum gp_tri r = GP_TRI_UNKNOWN;
+
+	if (gp_hostfs_read_all(ctx, GP_HP_INTERRUPTS, NULL, &text) >= 0) {
+		if (strstr(text, " IR-"))
+			r = GP_TRI_YES;
+		else if (strstr(text, "PCI-MSI"))
+			r = GP_TRI_NO;
+		free(text);
+	}
+	if (r == GP_TRI_UNKNOWN && cmdline &&
+	    (cmdline_has(cmdline, "intremap=off") || cmdline_has(cmdline, "nointremap")))
+		r = GP_TRI_NO;
+	return r;
+}
+
+int gp_scan_host_facts(struct gp_scan *s)
+{
+	struct gp_host *h = s->host;
+	struct gp_ctx *ctx = h->ctx;
+	char *text = NULL, path[256];
+	int fd;
+
+	h->n_iommu_units = count_entries(ctx, GP_HP_CLASS_IOMMU);
+	h->n_iommu_groups = count_entries(ctx, GP_HP_IOMMU_GROUPS);
+	/* groups are what VFIO needs; iommu=pt still creates them, intel_iommu=off does not */
+	h->iommu_enabled = h->n_iommu_groups > 0;
+
+	if (gp_hostfs_read_all(ctx, GP_HP_CMDLINE, NULL, &text) >= 0) {
+		h->cmdline = gp_strdup_trim(text);
+		free(text);
+	}
+	h->acs_override = h->cmdline && cmdline_has(h->cmdline, "pcie_acs_override=");
+	h->interrupt_remapping = interrupt_remapping(ctx, h->cmdline);
+
+	h->unsafe_interrupts = GP_TRI_UNKNOWN;
+	if (gp_hostfs_path(GP_HP_VFIO_UNSAFE_INTR, NULL, path, sizeof(path)) == 0) {
+		char v[16];
+
+		if (gp_hostfs_read_at(gp_hostfs_root_fd(ctx), path, v, sizeof(v)) > 0)
+			h->unsafe_interrupts = (v[0] == 'Y' || v[0] == '1') ? GP_TRI_YES : GP_TRI_NO;
+	}
+	fd = gp_hostfs_open_dir(ctx, GP_HP_MODULE, "nvidia_vgpu_vfio");
+	h->nvidia_vgpu_manager = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	fd = gp_hostfs_open_dir(ctx, GP_HP_CLASS_MDEV_BUS, NULL);
+	h->mdev_bus = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gp_scan_group(struct gp_scan *s, int group)
+{
+	struct gp_host *h = s->host;
+	struct gp_iommu_group *g;
+	struct dirent *e;
+	char id[16];
+	size_t i;
+	int gfd;
+	DIR *dir;
+
+	if (group < 0)
+		return 0;
+	for (i = 0; i < h->n_groups; i++)
+		if (h->groups[i].id == group)
+			return 0;
+	g = GP_PUSH(h->groups, h->n_groups);
+	if (!g)
+		return -ENOMEM;
+	g->id = group;
+	snprintf(id, sizeof(id), "%d", group);
+	gfd = gp_hostfs_open_dir(h->ctx, GP_HP_IOMMU_GROUP, id);
+	if (gfd < 0) {
+		WARN(h->ctx, "IOMMU group %d: cannot open its directory: %s", group,
+		     strerror(-gfd));
+		return 0;
+	}
+	dir = gp_hostfs_opendir_at(gfd, "devices");
+	while (dir && (e = readdir(dir))) {
+		struct gp_pci_addr a;
+		struct gp_device *d;
+		char **slot;
+
+		if (gp_pci_addr_parse(e->d_name, &a) < 0)
+			continue;
+		slot = GP_PUSH(g->members, g->n_members);
+		if (!slot)
+			break;
+		*slot = strdup(e->d_name);
+		d = gp_host_find(h, &a);
+		if (d)
+			gp_scan_detail(s, d, GP_DETAIL_MEMBER);
+	}
+	if (dir)
+		closedir(dir);
+	close(gfd);
+	qsort(g->members, g->n_members, sizeof(*g->members), str_cmp);
+	return 0;
+}
+
+const struct gp_iommu_group *gp_host_group(const struct gp_host *host, int id)
+{
+	size_t i;
+
+	for (i = 0; i < host->n_groups; i++)
+		if (host->groups[i].id == id)
+			return &host->groups[i];
+	return NULL;
+}
+
+/* The device nodes through which host software uses a GPU. */
+static size_t device_nodes(struct gp_ctx *ctx, const struct gp_device *d, char nodes[][64],
+			   size_t max)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < d->n_drm_nodes && n < max; i++)
+		snprintf(nodes[n++], 64, "/dev/dri/%s", d->drm_nodes[i]);
+	if (d->driver && strcmp(d->driver, "nvidia") == 0 && n < max) {
+		/* the NVIDIA driver names its minor in /proc/driver/nvidia/gpus/ADDR/information */
+		char *text = NULL, *p;
+		char rel[128];
+
+		if (gp_hostfs_path(GP_HP_NVIDIA_GPUS, NULL, rel, sizeof(rel)) == 0) {
+			size_t l = strlen(rel);
+			snprintf(rel + l, sizeof(rel) - l, "/%s/information", d->address);
+			if (gp_hostfs_read_all_at(gp_hostfs_root_fd(ctx), rel, &text) >= 0) {
+				p = strstr(text, "Device Minor:");
+				if (p)
+					snprintf(nodes[n++], 64, "/dev/nvidia%d", atoi(p + 13));
+				free(text);
+			}
+		}
+	}
+	return n;
+}
+
+void gp_scan_open_files(struct gp_scan *s, struct gp_device **devs, size_t n_devs)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	char nodes[64][64];
+	size_t owner[64], n_nodes = 0, i, k;
+	bool has_nodes[n_devs ? n_devs : 1];
+	struct dirent *pe;
+	int procfd, seen_pid = 0;
+	DIR *proc;
+
+	for (i = 0; i < n_devs; i++) {
+		size_t got = device_nodes(ctx, devs[i], nodes + n_nodes, 64 - n_nodes);
+
+		for (k = 0; k < got; k++)
+			owner[n_nodes + k] = i;
+		has_nodes[i] = got > 0;
+		n_nodes += got;
+		devs[i]->open_by_host = GP_TRI_UNKNOWN;
+	}
+	procfd = gp_hostfs_open_dir(ctx, GP_HP_PROC, NULL);
+	if (procfd < 0)
+		return;
+	proc = gp_hostfs_opendir_at(procfd, NULL);
+	while (proc && (pe = readdir(proc))) {
+		struct dirent *fe;
+		char rel[300];
+		DIR *fds;
+
+		if (!isdigit((unsigned char)pe->d_name[0]))
+			continue;
+		seen_pid = 1;
+		if (!n_nodes)
+			break;
+		snprintf(rel, sizeof(rel), "%s/fd", pe->d_name);
+		fds = gp_hostfs_opendir_at(procfd, rel);
+		while (fds && (fe = readdir(fds))) {
+			char target[256], lrel[320];
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(lrel, sizeof(lrel), "%s/fd/%s", pe->d_name, fe->d_name);
+			if (gp_hostfs_readlink_at(procfd, lrel, target, sizeof(target)) < 0)
+				continue;
+			for (k = 0; k < n_nodes; k++) {
+				struct gp_device *d = devs[owner[k]];
+				char comm[64] = "?";
+
+				if (strcmp(target, nodes[k]) || d->open_by)
+					continue;
+				snprintf(lrel, sizeof(lrel), "%s/comm", pe->d_name);
+				gp_hostfs_read_at(procfd, lrel, comm, sizeof(comm));
+				d->open_by_host = GP_TRI_YES;
+				if (asprintf(&d->open_by, "pid %s (%s) holds %s", pe->d_name, comm,
+					     nodes[k]) < 0)
+					d->open_by = NULL;
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	close(procfd);
+	/* only a /proc with processes in it can tell us that nobody holds a node */
+	for (i = 0; seen_pid && i < n_devs; i++)
+		if (devs[i]->open_by_host == GP_TRI_UNKNOWN && has_nodes[i])
+			devs[i]->open_by_host = GP_TRI_NO;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vGPU state: mdev types and mdevs (NVIDIA shapes a and b) and the vendor-specific VFIO
+ * `nvidia/` directory of each VF (shape c). See research/nvidia-linux.md §1-2.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hostfs.h"
+#include "scan.h"
+
+static int read_type(struct gp_ctx *ctx, int tfd, const char *key, struct gp_vgpu_type *t)
+{
+	char buf[512];
+	const char *dash;
+	int64_t fb;
+	long v;
+
+	t->type_id = GP_UNKNOWN;
+	t->max_instances = GP_UNKNOWN;
+	t->available = GP_UNKNOWN;
+	t->fb_bytes = GP_UNKNOWN;
+	t->key = strdup(key);
+	if (!t->key)
+		return -ENOMEM;
+	/* "<parent driver>-<numeric type id>"; the prefix is the parent's driver name */
+	dash = strrchr(key, '-');
+	if (dash && dash[1]) {
+		char *end;
+		v = strtol(dash + 1, &end, 10);
+		if (!*end && v > 0)
+			t->type_id = (int)v;
+	}
+	if (gp_hostfs_read_at(tfd, "name", buf, sizeof(buf)) > 0) {
+		t->name = strdup(buf);
+		gp_vgpu_type_parse_name(buf, &t->series, &t->mig, &t->fb_bytes);
+	}
+	if (gp_hostfs_read_at(tfd, "description", buf, sizeof(buf)) > 0) {
+		int max;
+
+		if (gp_parse_mdev_description(buf, &fb, &max) == 0) {
+			if (fb > 0)
+				t->fb_bytes = fb;
+			if (max > 0) {
+				t->max_instances = max;
+				t->max_from_driver = true;
+			}
+		}
+	}
+	if (gp_hostfs_read_long_at(tfd, "available_instances", 10, &v) == 0 && v >= 0)
+		t->available = (int)v;
+	else
+		WARN(ctx, "mdev type %s: unreadable available_instances", key);
+	return 0;
+}
+
+static int type_cmp(const void *a, const void *b)
+{
+	const struct gp_vgpu_type *x = a, *y = b;
+
+	if (x->type_id != y->type_id)
+		return x->type_id < y->type_id ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+void gp_scan_mdev_types(struct gp_scan *s, int dfd, struct gp_device *d)
+{
+	struct dirent *e;
+	DIR *dir;
+	int tdir;
+
+	tdir = openat(dfd, "mdev_supported_types", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (tdir < 0)
+		return;
+	dir = gp_hostfs_opendir_at(tdir, NULL);
+	while (dir && (e = readdir(dir))) {
+		struct gp_vgpu_type *t;
+		int tfd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		tfd = openat(tdir, e->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (tfd < 0)
+			continue;
+		t = GP_PUSH(d->mdev_types, d->n_mdev_types);
+		if (!t || read_type(s->host->ctx, tfd, e->d_name, t) < 0) {
+			close(tfd);
+			break;
+		}
+		close(tfd);
+	}
+	if (dir)
+		closedir(dir);
+	close(tdir);
+	if (d->n_mdev_types)
+		qsort(d->mdev_types, d->n_mdev_types, sizeof(*d->mdev_types), type_cmp);
+}
+
+void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	char *text = NULL;
+	long v;
+	int r;
+	size_t i;
+
+	r = gp_hostfs_read_long_at(dfd, "nvidia/current_vgpu_type", 10, &v);
+	if (r != -ENOENT && r != -ENOTDIR) {
+		vf->has_nvidia_dir = true;
+		if (r == 0 && v >= 0)
+			vf->current_vgpu_type = (int)v;
+		else
+			WARN(ctx, "%s: unreadable nvidia/current_vgpu_type, reporting null",
+			     vf->address);
+		if (gp_hostfs_read_all_at(dfd, "nvidia/creatable_vgpu_types", &text) >= 0) {
+			r = gp_parse_creatable_types(text, &vf->creatable);
+			vf->n_creatable = r > 0 ? (size_t)r : 0;
+			free(text);
+		}
+		return;
+	}
+	/* mdev on each VF: the catalogue is the same on every VF, read it once per GPU */
+	if (vf->physfn)
+		for (i = 0; i < vf->physfn->n_vfs; i++)
+			if (vf->physfn->vfs[i] != vf && vf->physfn->vfs[i]->n_mdev_types)
+				return;
+	gp_scan_mdev_types(s, dfd, vf);
+}
+
+int gp_scan_mdevs(struct gp_scan *s)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	struct dirent *e;
+	int mfd;
+	DIR *dir;
+
+	mfd = gp_hostfs_open_dir(ctx, GP_HP_MDEV_DEVICES, NULL);
+	if (mfd < 0)
+		return 0; /* no mdev bus on this host */
+	dir = gp_hostfs_opendir_at(mfd, NULL);
+	while (dir && (e = readdir(dir))) {
+		char path[4096], type[256], rel[128], *slash, *parent;
+		struct gp_pci_addr pa;
+		struct gp_device *p;
+		struct gp_mdev *m;
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) != 36)
+			continue;
+		if (gp_hostfs_readlink_at(mfd, e->d_name, path, sizeof(path)) < 0)
+			continue;
+		/* ".../<parent address>/<uuid>" */
+		slash = strrchr(path, '/');
+		if (!slash)
+			continue;
+		*slash = 0;
+		parent = strrchr(path, '/');
+		parent = parent ? parent + 1 : path;
+		if (gp_pci_addr_parse(parent, &pa) < 0 || !(p = gp_host_find(s->host, &pa))) {
+			WARN(ctx, "mdev %s: parent %s is not a PCI device", e->d_name, parent);
+			continue;
+		}
+		m = GP_PUSH(p->mdevs, p->n_mdevs);
+		if (!m)
+			break;
+		memcpy(m->uuid, e->d_name, 36);
+		m->parent = strdup(p->address);
+		snprintf(rel, sizeof(rel), "%s/mdev_type", e->d_name);
+		if (gp_hostfs_link_base_at(mfd, rel, type, sizeof(type)) > 0)
+			m->type_key = strdup(type);
+		snprintf(rel, sizeof(rel), "%s/iommu_group", e->d_name);
+		m->iommu_group = GP_UNKNOWN;
+		if (gp_hostfs_link_base_at(mfd, rel, type, sizeof(type)) > 0)
+			m->iommu_group = atoi(type);
+	}
+	if (dir)
+		closedir(dir);
+	close(mfd);
+	return 0;
+}

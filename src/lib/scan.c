@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Builds the host model from sysfs.
+ *
+ * Reading every attribute of every function is what makes shell loops slow, so the scan works
+ * in two passes: every function gets its class read (one small file), and only the functions
+ * that matter get read in full: the GPUs (or named targets), their VFs (a lighter read), the
+ * members of their IOMMU groups and the bridges above them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "hostfs.h"
+#include "pciacc.h"
+#include "scan.h"
+
+#define CLASS_DISPLAY 0x03
+
+static int dev_cmp(const void *a, const void *b)
+{
+	const struct gp_device *const *x = a, *const *y = b;
+
+	return gp_pci_addr_cmp(&(*x)->addr, &(*y)->addr);
+}
+
+struct gp_device *gp_host_find(const struct gp_host *host, const struct gp_pci_addr *addr)
+{
+	size_t lo = 0, hi = host->n_devs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = gp_pci_addr_cmp(&host->devs[mid]->addr, addr);
+
+		if (c == 0)
+			return host->devs[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct gp_device *find_str(const struct gp_host *host, const char *s)
+{
+	struct gp_pci_addr a;
+
+	if (gp_pci_addr_parse(s, &a) < 0)
+		return NULL;
+	return gp_host_find(host, &a);
+}
+
+bool gp_device_is_display(const struct gp_device *dev)
+{
+	return dev->class_code >= 0 && (dev->class_code >> 16) == CLASS_DISPLAY;
+}
+
+bool gp_device_is_gpu_like(const struct gp_device *dev, bool any_class)
+{
+	if (dev->is_vf)
+		return false;
+	if (gp_device_is_display(dev))
+		return true;
+	return any_class && dev->sriov_total_vfs > 0;
+}
+
+static void device_free(struct gp_device *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	free(d->name);
+	free(d->driver);
+	free(d->reset_method);
+	free(d->syspath);
+	free(d->vfs);
+	free(d->bars);
+	gp_vgpu_types_free(d->mdev_types, d->n_mdev_types);
+	gp_vgpu_types_free(d->creatable, d->n_creatable);
+	for (i = 0; i < d->n_mdevs; i++) {
+		free(d->mdevs[i].type_key);
+		free(d->mdevs[i].parent);
+	}
+	free(d->mdevs);
+	for (i = 0; i < d->n_drm_nodes; i++)
+		free(d->drm_nodes[i]);
+	free(d->drm_nodes);
+	free(d->open_by);
+	free(d);
+}
+
+void gp_host_free(struct gp_host *host)
+{
+	size_t i, j;
+
+	if (!host)
+		return;
+	for (i = 0; i < host->n_devs; i++)
+		device_free(host->devs[i]);
+	free(host->devs);
+	for (i = 0; i < host->n_groups; i++) {
+		for (j = 0; j < host->groups[i].n_members; j++)
+			free(host->groups[i].members[j]);
+		free(host->groups[i].members);
+	}
+	free(host->groups);
+	free(host->cmdline);
+	free(host);
+}
+
+/* Reads a hex ID attribute ("0x10de"); GP_UNKNOWN with a warning when it is garbage. */
+static int read_id(struct gp_ctx *ctx, int dfd, const struct gp_device *d, const char *attr)
+{
+	long v;
+	int r = gp_hostfs_read_long_at(dfd, attr, 16, &v);
+
+	if (r == -ENOENT)
+		return GP_UNKNOWN;
+	if (r < 0 || v < 0 || v > 0xffff) {
+		WARN(ctx, "%s: unreadable %s, reporting null", d->address, attr);
+		return GP_UNKNOWN;
+	}
+	return (int)v;
+}
+
+static int read_int(struct gp_ctx *ctx, int dfd, const struct gp_device *d, const char *attr,
+		    int base)
+{
+	long v;
+	int r = gp_hostfs_read_long_at(dfd, attr, base, &v);
+
+	if (r == -ENOENT)
+		return GP_UNKNOWN;
+	if (r < 0 || v < -1 || v > 0x7fffffff) {
+		WARN(ctx, "%s: unexpected content in %s, reporting null", d->address, attr);
+		return GP_UNKNOWN;
+	}
+	return (int)v;
+}
+
+static char *read_str(int dfd, const char *attr)
+{
+	char buf[256];
+
+	if (gp_hostfs_read_at(dfd, attr, buf, sizeof(buf)) <= 0)
+		return NULL;
+	return strdup(buf);
+}
+
+static int read_link_int(int dfd, const char *attr)
+{
+	char buf[64], *end;
+	long v;
+
+	if (gp_hostfs_link_base_at(dfd, attr, buf, sizeof(buf)) <= 0)
+		return GP_UNKNOWN;
+	v = strtol(buf, &end, 10);
+	return (*end || end == buf || v < 0) ? GP_UNKNOWN : (int)v;
+}
+
+/* The kernel's `resource` file: one "start end flags" line per region. */
+static void read_resources(struct gp_ctx *ctx, int dfd, struct gp_device *d)
+{
+	char *text = NULL, *line, *save = NULL;
+	int index = 0;
+
+	if (gp_hostfs_read_all_at(dfd, "resource", &text) < 0)
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), index++) {
+		unsigned long long start, end, flags;
+		struct gp_bar *b;
+
+		if (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3) {
+			WARN(ctx, "%s: unexpected line in resource, ignoring the rest", d->address);
+			break;
+		}
+		if (!flags || end < start)
+			continue;
+		b = GP_PUSH(d->bars, d->n_bars);
+		if (!b)
+			break;
+		b->index = index;
+		b->start = start;
+		b->size = end - start + 1;
+		b->io = flags & 0x100;          /* IORESOURCE_IO */
+		b->prefetch = flags & 0x2000;   /* IORESOURCE_PREFETCH */
+		b->mem64 = flags & 0x100000;    /* IORESOURCE_MEM_64 */
+	}
+	free(text);
+}
+
+static void read_config(struct gp_ctx *ctx, int dfd, struct gp_device *d)
+{
+	uint8_t cfg[4096];
+	ssize_t n = gp_hostfs_read_bin_at(dfd, "config", cfg, sizeof(cfg));
+
+	if (n < 0) {
+		d->cfg.config_len = 0;
+		d->cfg.pcie_type = GP_PCIE_UNKNOWN;
+		d->cfg.msi = d->cfg.flr = d->cfg.af_flr = GP_TRI_UNKNOWN;
+		d->cfg.pm_no_soft_reset = d->cfg.acs = GP_TRI_UNKNOWN;
+		return;
+	}
+	if (gp_pciacc_decode(ctx, &d->addr, cfg, (int)n, &d->cfg) < 0)
+		WARN(ctx, "%s: config space (%zd bytes) could not be decoded", d->address, n);
+}
+
+/* Identity and driver: what every detailed function needs. */
+static void read_identity(struct gp_ctx *ctx, int dfd, struct gp_device *d)
+{
+	char buf[256];
+
+	d->vendor = read_id(ctx, dfd, d, "vendor");
+	d->device = read_id(ctx, dfd, d, "device");
+	d->subsystem_vendor = read_id(ctx, dfd, d, "subsystem_vendor");
+	d->subsystem_device = read_id(ctx, dfd, d, "subsystem_device");
+	if (gp_hostfs_link_base_at(dfd, "driver", buf, sizeof(buf)) > 0)
+		d->driver = strdup(buf);
+	d->iommu_group = read_link_int(dfd, "iommu_group");
+}
+
+static int open_dev(struct gp_scan *s, const struct gp_device *d)
+{
+	int fd = openat(s->devices_fd, d->address, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Bridges above a device: the path components of its sysfs directory that are addresses. */
+static void read_parents(struct gp_scan *s, int dfd, struct gp_device *d)
+{
+	char path[4096], *p, *comp, *save = NULL;
+	struct gp_device *prev = NULL;
+
+	if (gp_hostfs_readlink_at(s->devices_fd, d->address, path, sizeof(path)) < 0)
+		return;
+	p = strstr(path, "devices/");
+	d->syspath = strdup(p ? p : path);
+	for (comp = strtok_r(path, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		struct gp_device *up = find_str(s->host, comp);
+
+		if (!up || up == d)
+			continue;
+		prev = up;
+		gp_scan_detail(s, up, GP_DETAIL_PORT);
+	}
+	d->parent = prev;
+	(void)dfd;
+}
+
+static void read_sriov(struct gp_scan *s, int dfd, struct gp_device *d)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	int i;
+
+	d->sriov_total_vfs = read_int(ctx, dfd, d, "sriov_totalvfs", 10);
+	if (d->sriov_total_vfs == GP_UNKNOWN)
+		return;
+	d->sriov_num_vfs = read_int(ctx, dfd, d, "sriov_numvfs", 10);
+	d->sriov_offset = read_int(ctx, dfd, d, "sriov_offset", 10);
+	d->sriov_stride = read_int(ctx, dfd, d, "sriov_stride", 10);
+	d->sriov_vf_device = read_int(ctx, dfd, d, "sriov_vf_device", 16);
+
+	/* virtfnN links name the VFs; numvfs says how many to expect */
+	for (i = 0; d->sriov_num_vfs > 0 && i < d->sriov_num_vfs; i++) {
+		char name[32], buf[64];
+		struct gp_device *vf, **slot;
+
+		snprintf(name, sizeof(name), "virtfn%d", i);
+		if (gp_hostfs_link_base_at(dfd, name, buf, sizeof(buf)) < 0) {
+			WARN(ctx, "%s: %s missing although sriov_numvfs is %d", d->address, name,
+			     d->sriov_num_vfs);
+			continue;
+		}
+		vf = find_str(s->host, buf);
+		if (!vf)
+			continue;
+		vf->is_vf = true;
+		vf->physfn = d;
+		vf->vf_index = i;
+		slot = GP_PUSH(d->vfs, d->n_vfs);
+		if (!slot)
+			return;
+		*slot = vf;
+		gp_scan_detail(s, vf, GP_DETAIL_VF);
+	}
+}
+
+static void read_drm(int dfd, struct gp_device *d)
+{
+	struct dirent *e;
+	DIR *dir = gp_hostfs_opendir_at(dfd, "drm");
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		char **slot;
+
+		if (strncmp(e->d_name, "card", 4) && strncmp(e->d_name, "renderD", 7))
+			continue;
+		slot = GP_PUSH(d->drm_nodes, d->n_drm_nodes);
+		if (!slot)
+			break;
+		*slot = strdup(e->d_name);
+	}
+	closedir(dir);
+}
+
+static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	char buf[64];
+
+	read_identity(ctx, dfd, d);
+	if (!d->is_vf && gp_hostfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) > 0) {
+		d->is_vf = true; /* a VF named on the command line */
+		d->physfn = find_str(s->host, buf);
+	}
+	d->numa_node = read_int(ctx, dfd, d, "numa_node", 10);
+	if (d->numa_node < 0)
+		d->numa_node = GP_UNKNOWN;
+	d->reset_method = read_str(dfd, "reset_method");
+	if (gp_hostfs_read_at(dfd, "boot_vga", buf, sizeof(buf)) > 0)
+		d->boot_vga = buf[0] == '1' ? GP_TRI_YES : GP_TRI_NO;
+	read_resources(ctx, dfd, d);
+	read_config(ctx, dfd, d);
+	read_parents(s, dfd, d);
+	read_sriov(s, dfd, d);
+	gp_scan_mdev_types(s, dfd, d);
+	read_drm(dfd, d);
+}
+
+void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level)
+{
+	int dfd;
+
+	if (d->detailed)
+		return;
+	d->detailed = true;
+	dfd = open_dev(s, d);
+	if (dfd < 0) {
+		WARN(s->host->ctx, "%s: cannot open its sysfs directory: %s", d->address,
+		     strerror(-dfd));
+		return;
+	}
+	switch (level) {
+	case GP_DETAIL_FULL:
+		detail_full(s, dfd, d);
+		break;
+	case GP_DETAIL_VF:
+		/* what a partition needs: driver, group, and the vGPU state */
+		read_identity(s->host->ctx, dfd, d);
+		gp_scan_vf_vgpu(s, dfd, d);
+		break;
+	case GP_DETAIL_PORT:
+		read_identity(s->host->ctx, dfd, d);
+		read_config(s->host->ctx, dfd, d);
+		break;
+	case GP_DETAIL_MEMBER:
+		read_identity(s->host->ctx, dfd, d);
+		break;
+	}
+	close(dfd);
+}
+
+static int read_class(struct gp_scan *s, struct gp_device *d)
+{
+	char rel[64];
+	long v;
+	int r;
+
+	snprintf(rel, sizeof(rel), "%s/class", d->address);
+	r = gp_hostfs_read_long_at(s->devices_fd, rel, 16, &v);
+	if (r < 0 || v < 0 || v > 0xffffff) {
+		if (r != -ENOENT)
+			WARN(s->host->ctx, "%s: unreadable class, reporting null", d->address);
+		d->class_code = GP_UNKNOWN;
+		return r;
+	}
+	d->class_code = v;
+	return 0;
+}
+
+static int list_devices(struct gp_scan *s)
+{
+	struct gp_host *host = s->host;
+	struct dirent *e;
+	DIR *dir;
+
+	dir = gp_hostfs_opendir_at(s->devices_fd, NULL);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		struct gp_pci_addr a;
+		struct gp_device *d, **slot;
+
+		if (gp_pci_addr_parse(e->d_name, &a) < 0)
+			continue;
+		d = calloc(1, sizeof(*d));
+		slot = d ? GP_PUSH(host->devs, host->n_devs) : NULL;
+		if (!slot) {
+			free(d);
+			closedir(dir);
+			return -ENOMEM;
+		}
+		*slot = d;
+		d->addr = a;
+		gp_pci_addr_format(&a, d->address);
+		d->vendor = d->device = d->subsystem_vendor = d->subsystem_device = GP_UNKNOWN;
+		d->iommu_group = d->numa_node = GP_UNKNOWN;
+		d->sriov_total_vfs = d->sriov_num_vfs = d->sriov_offset = GP_UNKNOWN;
+		d->sriov_stride = d->sriov_vf_device = GP_UNKNOWN;
+		d->current_vgpu_type = GP_UNKNOWN;
+		d->vf_index = GP_UNKNOWN;
+		d->boot_vga = GP_TRI_UNKNOWN;
+		d->open_by_host = GP_TRI_UNKNOWN;
+		d->cfg.pcie_type = GP_PCIE_UNKNOWN;
+		d->cfg.msi = d->cfg.flr = d->cfg.af_flr = GP_TRI_UNKNOWN;
+		d->cfg.pm_no_soft_reset = d->cfg.acs = GP_TRI_UNKNOWN;
+	}
+	closedir(dir);
+	qsort(host->devs, host->n_devs, sizeof(*host->devs), dev_cmp);
+	return 0;
+}
+
+static bool is_target(struct gp_scan *s, struct gp_device *d)
+{
+	char rel[64];
+	size_t i;
+
+	for (i = 0; i < s->n_targets; i++)
+		if (gp_pci_addr_cmp(&s->targets[i], &d->addr) == 0)
+			return true;
+	if (s->n_targets)
+		return false;
+	if (gp_device_is_display(d)) {
+		/* a display-class VF is a partition, not a GPU */
+		snprintf(rel, sizeof(rel), "%s/physfn", d->address);
+		return gp_hostfs_exists_at(s->devices_fd, rel) != 1;
+	}
+	if (s->flags & GP_SCAN_ANY_CLASS) {
+		snprintf(rel, sizeof(rel), "%s/sriov_totalvfs", d->address);
+		return gp_hostfs_exists_at(s->devices_fd, rel) == 1;
+	}
+	return false;
+}
+
+int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
+		 size_t n_targets, struct gp_host **out)
+{
+	struct gp_scan s = { .flags = flags, .targets = targets, .n_targets = n_targets };
+	struct gp_device **tv = NULL;
+	size_t i, n_tv = 0;
+	int r;
+
+	s.host = calloc(1, sizeof(*s.host));
+	if (!s.host)
+		return -ENOMEM;
+	s.host->ctx = ctx;
+	s.devices_fd = gp_hostfs_open_dir(ctx, GP_HP_PCI_DEVICES, NULL);
+	if (s.devices_fd < 0) {
+		char p[4096];
+
+		r = s.devices_fd;
+		gp_hostfs_abspath(ctx, GP_HP_PCI_DEVICES, NULL, p, sizeof(p));
+		ERR(ctx, "%s: %s (is the root a Linux host tree?)", p, strerror(-r));
+		goto fail;
+	}
+	r = list_devices(&s);
+	if (r < 0)
+		goto fail;
+
+	for (i = 0; i < n_targets; i++) {
+		if (!gp_host_find(s.host, &targets[i])) {
+			char a[GP_ADDR_LEN];
+
+			ERR(ctx, "%s: no such PCI device", gp_pci_addr_format(&targets[i], a));
+			r = -ENODEV;
+			goto fail;
+		}
+	}
+
+	for (i = 0; i < s.host->n_devs; i++) {
+		struct gp_device *d = s.host->devs[i], **slot;
+
+		read_class(&s, d);
+		if (!is_target(&s, d))
+			continue;
+		slot = GP_PUSH(tv, n_tv);
+		if (!slot) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		*slot = d;
+	}
+	/* mdevs first: detail_full attaches them to their parents as it goes */
+	r = gp_scan_mdevs(&s);
+	if (r < 0)
+		goto fail;
+	for (i = 0; i < n_tv; i++)
+		gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
+	for (i = 0; i < n_tv; i++) {
+		if (tv[i]->is_vf) /* a named VF */
+			continue;
+		r = gp_scan_group(&s, tv[i]->iommu_group);
+		if (r < 0)
+			goto fail;
+	}
+	r = gp_scan_host_facts(&s);
+	if (r < 0)
+		goto fail;
+	if (flags & GP_SCAN_OPEN_FILES)
+		gp_scan_open_files(&s, tv, n_tv);
+	for (i = 0; i < n_tv; i++)
+		tv[i]->name = gp_pciacc_name(ctx, tv[i]->vendor, tv[i]->device,
+					     tv[i]->subsystem_vendor, tv[i]->subsystem_device);
+	free(tv);
+	close(s.devices_fd);
+	*out = s.host;
+	return 0;
+fail:
+	free(tv);
+	if (s.devices_fd >= 0)
+		close(s.devices_fd);
+	gp_host_free(s.host);
+	return r;
+}

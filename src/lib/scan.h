@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Scanner internals shared by scan.c, scan-vgpu.c and scan-host.c. */
+#ifndef GPUPART_SCAN_H
+#define GPUPART_SCAN_H
+
+#include "internal.h"
+
+enum gp_detail {
+	GP_DETAIL_FULL,   /* a GPU / named target: everything */
+	GP_DETAIL_VF,     /* a VF of a target: driver, group, vGPU state */
+	GP_DETAIL_PORT,   /* a bridge above a target: identity and config (ACS) */
+	GP_DETAIL_MEMBER, /* an IOMMU group companion: identity and driver */
+};
+
+struct gp_scan {
+	struct gp_host *host;
+	unsigned flags;
+	const struct gp_pci_addr *targets;
+	size_t n_targets;
+	int devices_fd;
+};
+
+void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level);
+/* mdev_supported_types of a function (PF or VF). */
+void gp_scan_mdev_types(struct gp_scan *s, int dfd, struct gp_device *d);
+/* nvidia/ vendor-VFIO state and mdev types of a VF. */
+void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf);
+/* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
+int gp_scan_mdevs(struct gp_scan *s);
+/* An IOMMU group's members, detailed as companions. */
+int gp_scan_group(struct gp_scan *s, int group);
+int gp_scan_host_facts(struct gp_scan *s);
+void gp_scan_open_files(struct gp_scan *s, struct gp_device **devs, size_t n);
+
+#endif
