@@ -26,7 +26,9 @@ guest() {
 	kt_eq "kernel: $NIC bound to e1000" "$(kt_lnk $P/$NIC/driver)" e1000
 	kt_sysfs_table sysfs.tsv
 
-	kt_run vf-list.json $GPUPART --json --any-class list "$vf"
+	echo "$pf" >"$KT_OUT/pf.addr"
+	# gpupart lists a VF as a partition of its PF (naming a VF is refused).
+	kt_run pf-list.json $GPUPART --json --any-class list "$pf"
 	kt_run vf-survey.json $GPUPART --json survey "$vf"
 	kt_run vga-list.json $GPUPART --json list $VGA
 	kt_run vga-survey.json $GPUPART --json survey $VGA
@@ -37,10 +39,11 @@ guest() {
 }
 
 host() {
-	local vf; vf=$(cat "$KT_OUT/vf.addr")
-	kt_json vf-list.json "VF: list --any-class $vf" || return
-	kt_eq "VF: driver" "$(kt_q vf-list.json '.gpus[0].driver')" vfio-pci
-	kt_eq "VF: iommu_group = link" "$(kt_q vf-list.json '.gpus[0].iommu_group')" \
+	local vf pf q; vf=$(cat "$KT_OUT/vf.addr"); pf=$(cat "$KT_OUT/pf.addr")
+	q='.gpus[0].partitions[] | select(.address == $vf)'
+	kt_json pf-list.json "VF: list --any-class $pf" || return
+	kt_eq "VF: partition driver" "$(kt_q pf-list.json "$q | .driver" --arg vf "$vf")" vfio-pci
+	kt_eq "VF: partition iommu_group = link" "$(kt_q pf-list.json "$q | .iommu_group" --arg vf "$vf")" \
 		"$(kt_table sysfs.tsv "$vf" iommu_group)"
 	kt_json vf-survey.json "VF: survey $vf" || return
 	kt_eq "VF: survey reports the VF" "$(kt_q vf-survey.json '[.devices[].address] | join(" ")')" "$vf"

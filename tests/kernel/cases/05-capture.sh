@@ -9,41 +9,50 @@
 # exactly that code here with the reason, rather than loosening the whole compare.
 
 VGA=0000:05:01.0
-# "NAME|ARGS": each is run in the guest and again on the host with --root.
-CMDS="list|list
-list-any|--any-class list
-list-all|--any-class list @ALL@
-survey|survey
-survey-all|--any-class survey @ALL@"
+# "NAME|CAPTURE|ARGS": run in the guest, then on the host with --root on CAPTURE's tar.
+# A capture holds what gpupart reads for its targets (GPUs; with --any-class also SR-IOV
+# PFs and their VFs), so --any-class commands are compared against an --any-class
+# capture.  @PF@/@VF@/@VGA@ stand for the guest's addresses.
+CMDS="list|plain|list
+survey|plain|survey
+list-vga|plain|list @VGA@
+survey-vga|plain|survey @VGA@
+any-list|any|--any-class list
+any-survey|any|--any-class survey
+any-list-pf|any|--any-class list @PF@
+any-survey-vf|any|--any-class survey @VF@"
+
+# expand ARGS: the placeholders above, from the addresses the guest recorded.
+expand() { echo "$1" | sed "s/@PF@/$(cat "$KT_OUT/pf.addr")/; s/@VF@/$(cat "$KT_OUT/vf.addr")/; s/@VGA@/$VGA/"; }
 
 guest() {
 	pf=$(kt_nvme_pf)
 	kt_check "kernel: echo 2 > $pf/sriov_numvfs" kt_numvfs "$pf" 2
-	kt_check "kernel: VF bound to vfio-pci" kt_bind vfio-pci "$(kt_lnk $P/$pf/virtfn0)"
+	vf=$(kt_lnk $P/$pf/virtfn0)
+	echo "$pf" >"$KT_OUT/pf.addr"; echo "$vf" >"$KT_OUT/vf.addr"
+	kt_check "kernel: VF bound to vfio-pci" kt_bind vfio-pci "$vf"
 	kt_check "kernel: VGA bound to vfio-pci" kt_bind vfio-pci $VGA
-	# Endpoints only for the @ALL@ commands: bridges have no place in a DDA survey.
-	all=$(for a in $(kt_devices); do
-		case $(cat $P/$a/class) in 0x0604*|0x0600*|0x0601*) ;; *) echo "$a" ;; esac
-	done | tr '\n' ' ')
-	echo "$all" >"$KT_OUT/all.addrs"
 
-	kt_run capture.out $GPUPART capture /tmp/capture.tar
-	kt_check "gpupart capture exit status 0" [ "$(cat "$KT_OUT/capture.out.rc")" = 0 ]
-	cp /tmp/capture.tar "$KT_OUT/capture.tar" 2>/dev/null
-	echo "$CMDS" | while IFS='|' read -r name args; do
-		kt_run "$name.json" $GPUPART --json $(echo "$args" | sed "s/@ALL@/$all/")
+	kt_run capture-plain.out $GPUPART capture "$KT_OUT/plain.tar"
+	kt_run capture-any.out $GPUPART --any-class capture "$KT_OUT/any.tar"
+	kt_eq "gpupart capture: exit status" "$(cat "$KT_OUT/capture-plain.out.rc")" 0
+	kt_eq "gpupart --any-class capture: exit status" "$(cat "$KT_OUT/capture-any.out.rc")" 0
+	echo "$CMDS" | while IFS='|' read -r name cap args; do
+		kt_run "$name.json" $GPUPART --json $(expand "$args")
 	done
 	return 0
 }
 
 host() {
-	local root=$KT_WORK/root all name args
-	mkdir -p "$root"
-	kt_check "capture.tar unpacks" tar -xf "$KT_OUT/capture.tar" -C "$root" || return
-	kt_log "capture: $(stat -c %s "$KT_OUT/capture.tar") bytes, $(tar -tf "$KT_OUT/capture.tar" | wc -l) entries"
-	all=$(cat "$KT_OUT/all.addrs")
-	echo "$CMDS" | while IFS='|' read -r name args; do
-		"$GPUPART" --root "$root" --json $(echo "$args" | sed "s/@ALL@/$all/") \
+	local name cap args tar
+	for cap in plain any; do
+		mkdir -p "$KT_WORK/$cap"
+		tar=$KT_OUT/$cap.tar
+		kt_check "$cap capture unpacks" tar -xf "$tar" -C "$KT_WORK/$cap" || return
+		kt_log "$cap capture: $(stat -c %s "$tar") bytes, $(tar -tf "$tar" | wc -l) entries"
+	done
+	echo "$CMDS" | while IFS='|' read -r name cap args; do
+		"$GPUPART" --root "$KT_WORK/$cap" --json $(expand "$args") \
 			>"$KT_WORK/$name.json" 2>"$KT_WORK/$name.err"
 		echo $? >"$KT_WORK/$name.rc"
 		kt_eq "$name: exit status with --root = in the guest" "$(cat "$KT_WORK/$name.rc")" "$(kt_rc "$name.json")"
@@ -54,7 +63,7 @@ host() {
 			continue
 		fi
 		if cmp -s "$KT_WORK/$name.guest.sorted" "$KT_WORK/$name.root.sorted"; then
-			kt_ok "$name: --root on the capture = in the guest (jq -S, byte-identical)"
+			kt_ok "$name: gpupart --root CAPTURE $args = in the guest (jq -S, byte-identical)"
 		else
 			kt_log "$name: diff guest vs --root:"
 			diff -u "$KT_WORK/$name.guest.sorted" "$KT_WORK/$name.root.sorted" | head -n 60

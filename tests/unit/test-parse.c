@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Pure parsers: PCI addresses, mdev descriptions, vGPU type names, creatable_vgpu_types. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <string.h>
+
+#include <gpupart/model.h>
+
+/* Criterion re-execs its workers (PIE, ASLR): parameters hold arrays, never pointers. */
+struct addr_case {
+	char in[32];
+	int ok;
+	char canon[16];
+};
+
+ParameterizedTestParameters(parse, pci_addr)
+{
+	static struct addr_case cases[] = {
+		{ "0000:01:00.0", 1, "0000:01:00.0" },
+		{ "0000:E8:1F.7", 1, "0000:e8:1f.7" },
+		{ "01:00.0", 1, "0000:01:00.0" },
+		{ "ffff:ff:1f.7", 1, "ffff:ff:1f.7" },
+		{ "0000:01:20.0", 0, "" },       /* device > 0x1f */
+		{ "0000:01:00.8", 0, "" },       /* function > 7 */
+		{ "0000:01:00.0 ", 0, "" },
+		{ "0000:01:00", 0, "" },
+		{ "0000:01:00.0/../../", 0, "" }, /* path traversal */
+		{ "..", 0, "" },
+		{ "", 0, "" },
+		{ "(null)", 0, "" },
+		{ "000:001:00.0", 0, "" },
+		{ "0000-01:00.0", 0, "" },
+		{ "g000:01:00.0", 0, "" },
+	};
+	return cr_make_param_array(struct addr_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct addr_case *c, parse, pci_addr)
+{
+	struct gp_pci_addr a;
+	char buf[GP_ADDR_LEN];
+	int r = gp_pci_addr_parse(c->in, &a);
+
+	cr_assert_eq(r == 0, c->ok, "'%s': parse returned %d", c->in, r);
+	if (c->ok)
+		cr_assert_str_eq(gp_pci_addr_format(&a, buf), c->canon);
+}
+
+Test(parse, mdev_description_a40)
+{
+	int64_t fb;
+	int max;
+
+	/* verbatim from an A40 VF, driver 550.163.02 (research/nvidia-linux.md §1.3) */
+	cr_assert_eq(gp_parse_mdev_description("num_heads=4, frl_config=45, framebuffer=1024M, "
+					       "max_resolution=5120x2880, max_instance=32",
+					       &fb, &max),
+		     0);
+	cr_assert_eq(fb, 1024LL << 20);
+	cr_assert_eq(max, 32);
+}
+
+Test(parse, mdev_description_lenient)
+{
+	int64_t fb;
+	int max;
+
+	/* no "M" suffix, keys reordered, unknown keys: CloudStack's parser tolerates these */
+	cr_assert_eq(gp_parse_mdev_description("max_instance=4,framebuffer=4096,new_key=7", &fb,
+					       &max),
+		     0);
+	cr_assert_eq(fb, 4096LL << 20);
+	cr_assert_eq(max, 4);
+	cr_assert_eq(gp_parse_mdev_description("garbage", &fb, &max), -ENOENT);
+	cr_assert_eq(fb, -1);
+	cr_assert_eq(max, -1);
+	cr_assert_eq(gp_parse_mdev_description("max_instance=-3, framebuffer=x", &fb, &max),
+		     -ENOENT);
+}
+
+struct name_case {
+	char name[48];
+	int ok;
+	char series;
+	bool mig;
+	long long fb_mib;
+};
+
+ParameterizedTestParameters(parse, vgpu_name)
+{
+	static struct name_case cases[] = {
+		{ "NVIDIA A40-1B", 1, 'B', false, 1024 },
+		{ "NVIDIA A16-16Q", 1, 'Q', false, 16384 },
+		{ "GRID P40-2Q", 1, 'Q', false, 2048 },
+		{ "NVIDIA H100-1-10C", 1, 'C', true, 10240 },
+		{ "NVIDIA H100-1-10CME", 1, 'C', true, 10240 },
+		{ "NVIDIA RTX6000-Ada-48Q", 1, 'Q', false, 49152 },
+		{ "NVIDIA RTX Pro 6000 Blackwell DC-48C", 1, 'C', false, 49152 },
+		{ "GRID M60-0Q", 1, 'Q', false, 512 },
+		{ "NVIDIA H200X-141C", 1, 'C', false, 141 * 1024 },
+		{ "NVIDIA A40", 0, 0, false, -1 },
+		{ "NVIDIA A40-Q", 0, 0, false, -1 },
+		{ "4Q", 0, 0, false, -1 },
+		{ "NVIDIA A40-4X", 0, 0, false, -1 },
+	};
+	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct name_case *c, parse, vgpu_name)
+{
+	char series;
+	bool mig;
+	int64_t fb;
+	int r = gp_vgpu_type_parse_name(c->name, &series, &mig, &fb);
+
+	cr_assert_eq(r == 0, c->ok, "'%s' returned %d", c->name, r);
+	cr_assert_eq(series, c->series, "'%s' series %c", c->name, series);
+	cr_assert_eq(mig, c->mig, "'%s' mig", c->name);
+	cr_assert_eq(fb, c->fb_mib < 0 ? -1 : c->fb_mib << 20, "'%s' fb %lld", c->name,
+		     (long long)fb);
+}
+
+Test(parse, creatable_types)
+{
+	/* the format of the upstream RFC's example and NVIDIA's %-5d : %s printer */
+	static const char text[] = "ID    : vGPU Name\n"
+				   "941   : NVIDIA RTX6000-Ada-1Q\n"
+				   "942   : NVIDIA RTX6000-Ada-2Q\n"
+				   "\n"
+				   "1414 NVIDIA H200X-1-18C\n";
+	struct gp_vgpu_type *t;
+	int n = gp_parse_creatable_types(text, &t);
+
+	cr_assert_eq(n, 3);
+	cr_assert_eq(t[0].type_id, 941);
+	cr_assert_str_eq(t[0].name, "NVIDIA RTX6000-Ada-1Q");
+	cr_assert_str_eq(t[0].key, "941");
+	cr_assert_eq(t[0].series, 'Q');
+	cr_assert_eq(t[1].fb_bytes, 2LL << 30);
+	cr_assert_eq(t[2].type_id, 1414);
+	cr_assert(t[2].mig);
+	cr_assert_eq(t[2].max_instances, -1, "the vendor-VFIO list carries no maxima");
+	gp_vgpu_types_free(t, (size_t)n);
+
+	/* a fully consumed GPU: only the header */
+	cr_assert_eq(gp_parse_creatable_types("ID    : vGPU Name\n", &t), 0);
+	gp_vgpu_types_free(t, 0);
+}
