@@ -116,7 +116,10 @@ void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 		for (k = 0; k < v->n_partitions; k++) {
 			const struct gp_partition *p = &v->partitions[k];
 
-			FIELD(out, k ? "" : "Partitions");
+			if (k)
+				fprintf(out, "%24s", "");
+			else
+				FIELD(out, "Partitions");
 			fprintf(out, "%d  %s  %s", p->id, p->address, p->driver ? p->driver : "-");
 			if (p->vgpu_type)
 				fprintf(out, "  %s", p->vgpu_type);

@@ -462,6 +462,21 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 		return r;
 	}
 	v->partition_count = (int)v->n_partitions;
+	if (v->backend == GP_BACKEND_NVIDIA_VFIO && !n_cat && v->n_partitions) {
+		/* Fully consumed: no VF offers any type, so the type in force fills the GPU and
+		 * its count is the one in force; each partition holds an equal share. */
+		int *one = malloc(sizeof(int));
+
+		if (one) {
+			*one = v->partition_count;
+			free(v->valid_counts);
+			v->valid_counts = one;
+			v->n_valid_counts = 1;
+		}
+		if (v->vram_bytes > 0)
+			for (i = 0; i < v->n_partitions; i++)
+				v->partitions[i].fb_bytes = v->vram_bytes / v->partition_count;
+	}
 	if (v->n_partitions && v->partitions[0].fb_bytes > 0)
 		v->partition_vram_bytes = v->partitions[0].fb_bytes;
 	else if (v->n_partitions && v->backend == GP_BACKEND_SRIOV && v->vram_bytes > 0)

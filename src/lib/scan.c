@@ -208,15 +208,21 @@ static void read_config(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 		WARN(ctx, "%s: config space (%zd bytes) could not be decoded", d->address, n);
 }
 
-/* Identity and driver: what every detailed function needs. */
-static void read_identity(struct gp_ctx *ctx, int dfd, struct gp_device *d)
+/* The IDs: only reported for GPUs; VFs, ports and companions go without (a scan of a
+ * large host reads hundreds of them, and four files each is most of its syscalls). */
+static void read_ids(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 {
-	char buf[256];
-
 	d->vendor = read_id(ctx, dfd, d, "vendor");
 	d->device = read_id(ctx, dfd, d, "device");
 	d->subsystem_vendor = read_id(ctx, dfd, d, "subsystem_vendor");
 	d->subsystem_device = read_id(ctx, dfd, d, "subsystem_device");
+}
+
+/* Driver and IOMMU group: what every detailed function needs. */
+static void read_identity(struct gp_ctx *ctx, int dfd, struct gp_device *d)
+{
+	char buf[256];
+
 	if (gp_hostfs_link_base_at(dfd, "driver", buf, sizeof(buf)) > 0)
 		d->driver = strdup(buf);
 	d->iommu_group = read_link_int(dfd, "iommu_group");
@@ -314,6 +320,7 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
 	struct gp_ctx *ctx = s->host->ctx;
 	char buf[64];
 
+	read_ids(ctx, dfd, d);
 	read_identity(ctx, dfd, d);
 	if (!d->is_vf && gp_hostfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) > 0) {
 		d->is_vf = true; /* a VF named on the command line */
