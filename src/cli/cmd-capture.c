@@ -19,7 +19,8 @@ int cmd_capture(struct gp_cli *cli, int argc, char **argv)
 	int fd, r;
 
 	(void)argc;
-	r = gp_host_scan(cli->ctx, cli->any_class ? GP_SCAN_ANY_CLASS : 0, NULL, 0, &h);
+	/* SR-IOV functions of every class go in, so --any-class works on the capture too */
+	r = gp_host_scan(cli->ctx, GP_SCAN_ANY_CLASS, NULL, 0, &h);
 	if (r < 0)
 		return gp_cli_scan_exit(r);
 	if (strcmp(file, "-") == 0) {

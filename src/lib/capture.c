@@ -376,6 +376,11 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 	if (!t)
 		return -ENOMEM;
 	t->fd = fd;
+	/* these exist on every Linux host, PCI devices or not */
+	if (gp_hostfs_path(GP_HP_PCI_DEVICES, NULL, path, sizeof(path)) == 0)
+		tar_dir(t, path);
+	if (gp_hostfs_path(GP_HP_PCI_DRIVERS, NULL, path, sizeof(path)) == 0)
+		tar_dir(t, path);
 	for (i = 0; i < host->n_devs; i++)
 		if (host->devs[i]->detailed)
 			tar_device(t, ctx, host->devs[i]);

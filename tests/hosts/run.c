@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "run.h"
+
+const char *gpupart_bin(void)
+{
+	const char *b = getenv("GPUPART_BIN");
+
+	cr_assert_not_null(b, "GPUPART_BIN is not set (run through meson test)");
+	return b;
+}
+
+static void drain(int fd, char **buf, size_t *len)
+{
+	char tmp[65536];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n <= 0)
+		return;
+	*buf = realloc(*buf, *len + (size_t)n + 1);
+	memcpy(*buf + *len, tmp, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = 0;
+}
+
+int run_argv(struct run *r, char *const argv[])
+{
+	int out[2], err[2], st;
+	size_t lo = 0, le = 0;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	cr_assert_eq(pipe(out), 0);
+	cr_assert_eq(pipe(err), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	for (;;) {
+		struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0)
+			break;
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			size_t before = lo;
+			drain(out[0], &r->out, &lo);
+			if (before == lo && (p[0].revents & POLLHUP))
+				p[0].fd = -1;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP))
+			drain(err[0], &r->err, &le);
+		if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN))
+			break;
+	}
+	/* collect any stderr left after stdout closed */
+	for (;;) {
+		size_t before = le;
+		drain(err[0], &r->err, &le);
+		if (before == le)
+			break;
+	}
+	close(out[0]);
+	close(err[0]);
+	waitpid(pid, &st, 0);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (!r->out)
+		r->out = strdup("");
+	if (!r->err)
+		r->err = strdup("");
+	return r->status;
+}
+
+int run_gpupart(struct run *r, const char *root, ...)
+{
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+	char *a;
+
+	argv[n++] = (char *)gpupart_bin();
+	if (root) {
+		argv[n++] = "--root";
+		argv[n++] = (char *)root;
+	}
+	va_start(ap, root);
+	while ((a = va_arg(ap, char *)) && n < 31)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_argv(r, argv);
+}
+
+void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+char *test_tmpdir(const char *tag)
+{
+	char *d;
+	const char *base = getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp";
+
+	cr_assert_geq(asprintf(&d, "%s/gp-test-%s-XXXXXX", base, tag), 0);
+	cr_assert_not_null(mkdtemp(d), "mkdtemp %s: %s", d, strerror(errno));
+	return d;
+}
+
+char *test_scenario(const char *name)
+{
+	char *d = test_tmpdir(name);
+
+	cr_assert_eq(fx_scenario_write(name, d), 0, "fixture %s", name);
+	return d;
+}
+
+char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	char tmp[4096];
+	size_t n;
+	FILE *m;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		fwrite(tmp, 1, n, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Runs the real gpupart binary (and other programs) and collects what they print. */
+#ifndef GP_TEST_RUN_H
+#define GP_TEST_RUN_H
+
+#include <stddef.h>
+
+struct run {
+	int status; /* exit status, or 128+signal */
+	char *out;
+	char *err;
+};
+
+/* argv[0] is a program path; NULL-terminated. */
+int run_argv(struct run *r, char *const argv[]);
+/* gpupart with "--root ROOT" prepended when root is non-NULL; the rest NULL-terminated. */
+int run_gpupart(struct run *r, const char *root, ...);
+void run_free(struct run *r);
+/* A fresh directory under the build tree or /tmp. */
+char *test_tmpdir(const char *tag);
+/* Builds a fixture scenario into a fresh directory and returns it. */
+char *test_scenario(const char *name);
+const char *gpupart_bin(void);
+char *slurp(const char *path);
+
+#endif

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bad input: one clear line on stderr naming the thing, the documented exit status, and
+ * nothing on stdout. Broken sysfs files degrade one field to null with a warning.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static void expect_refusal(struct run *r, int status, const char *needle)
+{
+	cr_assert_eq(r->status, status, "exit %d, want %d; stderr: %s", r->status, status,
+		     r->err);
+	cr_assert_str_eq(r->out, "", "stdout must stay empty on failure: %s", r->out);
+	cr_assert(strstr(r->err, needle), "stderr should name '%s': %s", needle, r->err);
+	cr_assert(strncmp(r->err, "gpupart: ", 9) == 0, "%s", r->err);
+	run_free(r);
+}
+
+Test(cli, malformed_address)
+{
+	char *root = test_scenario("a40-mdev-vf");
+	struct run r;
+
+	run_gpupart(&r, root, "list", "0000:17:00.0/../..", NULL);
+	expect_refusal(&r, 2, "0000:17:00.0/../..");
+	run_gpupart(&r, root, "survey", "--json", "zz:00.0", NULL);
+	expect_refusal(&r, 2, "zz:00.0");
+}
+
+Test(cli, missing_device)
+{
+	char *root = test_scenario("a40-mdev-vf");
+	struct run r;
+
+	run_gpupart(&r, root, "list", "--json", "0000:99:00.0", NULL);
+	expect_refusal(&r, 1, "0000:99:00.0: no such PCI device");
+}
+
+Test(cli, not_a_display_device)
+{
+	char *root = test_scenario("switch-no-acs");
+	struct run r;
+
+	/* a switch port is not a GPU; --any-class says what to do */
+	run_gpupart(&r, root, "list", "0000:02:08.0", NULL);
+	expect_refusal(&r, 2, "--any-class");
+}
+
+Test(cli, unreadable_or_foreign_root)
+{
+	char *empty = test_tmpdir("empty");
+	struct run r;
+
+	run_gpupart(&r, "/nonexistent/gpupart-root", "list", NULL);
+	expect_refusal(&r, 1, "/nonexistent/gpupart-root");
+	run_gpupart(&r, empty, "list", "--json", NULL);
+	expect_refusal(&r, 1, "sys/bus/pci/devices");
+}
+
+Test(cli, usage)
+{
+	struct run r;
+
+	run_gpupart(&r, NULL, "frobnicate", NULL);
+	expect_refusal(&r, 2, "frobnicate");
+	run_gpupart(&r, NULL, "--series", "X", "list", NULL);
+	expect_refusal(&r, 2, "--series");
+	run_gpupart(&r, NULL, "capture", NULL);
+	expect_refusal(&r, 2, "capture");
+	run_gpupart(&r, NULL, NULL);
+	cr_assert_eq(r.status, 2);
+	run_free(&r);
+}
+
+static void put(const char *root, const char *rel, const char *text)
+{
+	char *p;
+	FILE *f;
+
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	unlink(p);
+	f = fopen(p, "w");
+	cr_assert_not_null(f, "%s", p);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+Test(cli, garbage_sysfs_degrades_to_null)
+{
+	char *root = test_scenario("a40-mdev-vf");
+	struct run r;
+
+	put(root, "sys/bus/pci/devices/0000:17:00.0/numa_node", "banana\n");
+	put(root, "sys/bus/pci/devices/0000:17:00.0/subsystem_vendor", "");
+	put(root, "sys/bus/pci/devices/0000:17:00.0/resource", "0x1 0x2\ngarbage\n");
+	cr_assert_eq(run_gpupart(&r, root, "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"numa_node\": null"), "%s", r.out);
+	cr_assert(strstr(r.out, "\"subsystem_vendor_id\": null"), "%s", r.out);
+	cr_assert(strstr(r.err, "numa_node") && strstr(r.err, "warning"), "%s", r.err);
+	run_free(&r);
+	/* a dangling iommu_group link is an unknown group, not a crash */
+	{
+		char *p;
+		cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/0000:17:00.0/iommu_group", root), 0);
+		unlink(p);
+		cr_assert_eq(symlink("../../../kernel/iommu_groups/nonsense", p), 0);
+	}
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", NULL), 3, "%s", r.err);
+	run_free(&r);
+}
+
+Test(cli, capture_failure_leaves_nothing)
+{
+	char *root = test_scenario("t4-mdev-pf");
+	struct run r;
+
+	run_gpupart(&r, root, "capture", "/nonexistent-dir/x.tar", NULL);
+	expect_refusal(&r, 1, "/nonexistent-dir/x.tar");
+}
+
+Test(cli, any_class_nvme)
+{
+	char *root = test_scenario("no-gpu");
+	struct run r;
+
+	cr_assert_eq(run_gpupart(&r, root, "--any-class", "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"backend\": \"sriov\""), "an SR-IOV PF is listed: %s", r.out);
+	run_free(&r);
+}
+
+/* This machine's real host, whatever it has: the command works and says what it found. */
+Test(smoke, real_host)
+{
+	struct run r;
+
+	cr_assert_eq(run_gpupart(&r, NULL, "list", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "IOMMU:") || strstr(r.out, "Status"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, NULL, "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"schema_version\": 1"), "%s", r.out);
+	run_free(&r);
+	run_gpupart(&r, NULL, "survey", NULL);
+	cr_assert(r.status == 0 || r.status == 3, "survey exit %d: %s", r.status, r.err);
+	run_free(&r);
+}
