@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs what gpupart needs on Debian 12: `deps.sh` for building, `deps.sh test` for the
+# whole test suite as well (Criterion, lspci, QEMU for the kernel suite, jq).
+set -eu
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+build_pkgs="gcc meson ninja-build pkg-config libpci-dev libudev-dev libjson-c-dev pci.ids"
+test_pkgs="libcriterion-dev pciutils tar jq python3 qemu-system-x86 coreutils util-linux"
+pkgs=$build_pkgs
+[ "${1:-}" = test ] && pkgs="$build_pkgs $test_pkgs"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $pkgs
