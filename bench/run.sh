@@ -88,7 +88,7 @@ done
 for d in "$sysfs"/devices/*; do
     [[ -L $d/physfn ]] || continue
     pf=$(readlink "$d/physfn")
-    [[ -n ${is_gpu[${pf##*/}]:-} ]] && ((++n_gpu_vfs))
+    if [[ -n ${is_gpu[${pf##*/}]:-} ]]; then ((++n_gpu_vfs)); fi
 done
 for g in "$tree"/sys/kernel/iommu_groups/*; do ((++n_groups)); done
 n_detailed=$((n_gpus + n_gpu_vfs))
@@ -118,7 +118,7 @@ for i in "${!cmds[@]}"; do
 done
 
 # --- wall time: medians ---------------------------------------------------------------------
-declare -a median_ms
+declare -a median_ms cpu_ms
 timer=""
 if command -v hyperfine >/dev/null; then
     timer="hyperfine $(hyperfine --version | awk '{print $2}') ($runs runs, 2 warm-up, -N)"
@@ -130,6 +130,7 @@ if command -v hyperfine >/dev/null; then
             --export-csv "$work/h$i.csv" "${cmds[i]}" >/dev/null 2>&1 ||
             die "hyperfine failed on '${names[i]}'"
         median_ms[i]=$(awk -F, 'NR == 2 { printf "%.2f", $4 * 1000 }' "$work/h$i.csv")
+        cpu_ms[i]=$(awk -F, 'NR == 2 { printf "%.1f / %.1f ms", $5 * 1000, $6 * 1000 }' "$work/h$i.csv")
     done
 else
     timer="date +%s%N loop ($runs runs after 1 warm-up; hyperfine not installed)"
@@ -148,7 +149,27 @@ else
     done
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "1/%.0f", b / a; else print "n/a" }'; }
+# "1/N": the first command takes 1/N of the second's time ("N×" when it is slower)
+# gpupart list with the PCI name database hidden (root only: a private mount namespace), to show
+# what loading pci.ids costs; skipped where that cannot be done.
+noname_ms=""
+if ((EUID == 0)) && [[ $timer == hyperfine* ]] && command -v unshare >/dev/null &&
+    unshare -m true 2>/dev/null; then
+    hide=""
+    for f in /usr/share/misc/pci.ids /usr/share/misc/pci.ids.gz /usr/share/hwdata/pci.ids \
+        /usr/share/hwdata/pci.ids.gz /etc/udev/hwdb.bin /usr/lib/udev/hwdb.bin \
+        /etc/systemd/hwdb/hwdb.bin /usr/lib/systemd/hwdb/hwdb.bin; do
+        [[ -f $f ]] && hide+="mount --bind /dev/null $f && "
+    done
+    echo "timing: gpupart list --json without the PCI name database" >&2
+    if unshare -m bash -c "$hide hyperfine -N -i --style none --warmup 2 --runs $runs \
+        --export-csv $work/hn.csv '${cmds[0]}'" >/dev/null 2>&1; then
+        noname_ms=$(awk -F, 'NR == 2 { printf "%.2f", $4 * 1000 }' "$work/hn.csv")
+    fi
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a <= 0 || b <= 0) print "n/a";
+    else if (a <= b) printf (b / a < 100 ? "1/%.1f" : "1/%.0f"), b / a; else printf "%.1f×", a / b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 # --- syscalls -------------------------------------------------------------------------------
@@ -159,6 +180,9 @@ for i in 0 1 2 3 4; do
     sc_total[i]=$(awk '$NF == "total" { print $4 }' "$work/s$i")
 done
 per_dev() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+# gpupart list alone (one process): which phase of the scan the syscalls belong to
+strace -o "$work/trace0" ${cmds[0]} >/dev/null 2>&1 || true
+awk -f "$here/strace-phases.awk" "$work/trace0" >"$work/phases0"
 
 # --- peak RSS -------------------------------------------------------------------------------
 declare -a rss_kb
@@ -198,18 +222,24 @@ report=$work/report.md
     echo "- gpupart $("$gpupart" --version | awk '{print $2}') ($(basename "$builddir") build)," \
         "$(lspci --version), timer: $timer"
     echo
-    echo "| command | median | gpupart list / it | gpupart survey / it | syscalls | syscalls per PCI function | peak RSS |"
-    echo "|---|---:|---:|---:|---:|---:|---:|"
+    echo "| command | median | user / sys (mean) | gpupart list / it | gpupart survey / it | syscalls | syscalls per PCI function | peak RSS |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for i in "${!cmds[@]}"; do
         r1=$(ratio "${median_ms[0]}" "${median_ms[i]}")
         r2=$(ratio "${median_ms[1]}" "${median_ms[i]}")
         ((i <= 1)) && r1="" r2=""
         rss="-"
         [[ -n ${rss_kb[i]:-} ]] && rss="$(mib "${rss_kb[i]}") MiB"
-        echo "| \`${names[i]}\` | ${median_ms[i]} ms | $r1 | $r2 | ${sc_total[i]} |" \
+        echo "| \`${names[i]}\` | ${median_ms[i]} ms | ${cpu_ms[i]:--} | $r1 | $r2 | ${sc_total[i]} |" \
             "$(per_dev "${sc_total[i]}" "$n_funcs") | $rss |"
     done
     echo
+    if [[ -n $noname_ms ]]; then
+        echo "Without the PCI name database (pci.ids and hwdb.bin hidden in a private mount namespace)" \
+            "\`gpupart list --json\` takes $noname_ms ms, $(ratio "$noname_ms" "${median_ms[2]}") of \`lspci -vvv\`:" \
+            "looking up the names costs $(awk -v a="${median_ms[0]}" -v b="$noname_ms" 'BEGIN { printf "%.1f", a - b }') ms."
+        echo
+    fi
     echo "Syscalls per device read in detail (the $n_detailed GPUs and GPU VFs):" \
         "list $(per_dev "${sc_total[0]}" "$n_detailed"), survey $(per_dev "${sc_total[1]}" "$n_detailed")."
     echo
@@ -231,6 +261,20 @@ report=$work/report.md
          END { for (k in l) printf "%s %d %d\n", k, l[k], s[k] }' "$work/s0" "$work/s1" |
         sort -k3,3nr | head -8 | awk '{ printf "| %s | %d | %d |\n", $1, $2, $3 }'
     echo
+    echo "gpupart list's syscalls by phase (\`strace\` of the process, \`bench/strace-phases.awk\`):"
+    echo
+    echo "| phase | syscalls | share |"
+    echo "|---|---:|---:|"
+    awk '$1 == "total" { t = $2 } { n[$1] = $2 }
+         END { split("startup class detail host names output other", o, " ")
+               for (i = 1; i <= 7; i++) if (o[i] in n)
+                   printf "| %s | %d | %.0f%% |\n", o[i], n[o[i]], 100 * n[o[i]] / t }' "$work/phases0"
+    echo
+    echo "Phases: *class* is the first pass over every function (its \`class\`, and \`physfn\`"
+    echo "for display-class ones); *detail* the full reads of the GPUs, their VFs, the ports above"
+    echo "and their IOMMU-group companions; *names* the PCI name lookup (udev hwdb, then pci.ids"
+    echo "through libpci); *host* IOMMU groups, \`/proc\` and module state."
+    echo
 } >"$report"
 
 cat "$report"
@@ -244,7 +288,10 @@ if ((write)); then
             !skip { print }' "$results" >"$work/results.new"
         cat "$work/results.new" >"$results"
     else
-        { [[ -s $results ]] && echo; cat "$report"; } >>"$results"
+        {
+            if [[ -s $results ]]; then echo; else printf '# Benchmark results\n\n'; fi
+            cat "$report"
+        } >>"$results"
     fi
     echo "wrote $results" >&2
 fi

@@ -30,17 +30,19 @@ host() {
 	kt_eq "host.interrupt_remapping (kernel has IR- irqchips)" \
 		"$(kt_q list-all.json .host.interrupt_remapping)" true
 
-	# Each function: gpupart's iommu_group/driver/IDs/class against the kernel's links
-	# and files.  A device gpupart leaves out is a failure, not a skip.
-	local a got
-	while read -r a class vendor device driver group _; do
+	# Each function: gpupart's iommu_group/driver/IDs/class/numa_node against the
+	# kernel's links and files (numa_node -1 = null).  A device gpupart leaves out is a
+	# failure, not a skip.
+	local a got numa
+	while read -r a class vendor device driver group physfn tot num subv subd numa; do
 		got=$(kt_q list-all.json '.gpus[] | select(.address == $a) |
-			"\(.iommu_group) \(.driver) \(.vendor_id) \(.device_id) \(.class)"' --arg a "$a")
+			"\(.iommu_group) \(.driver) \(.vendor_id):\(.device_id) \(.subsystem_vendor_id):\(.subsystem_device_id) \(.class) \(.numa_node)"' --arg a "$a")
 		if [ -z "$got" ]; then kt_fail "$a: missing from list --any-class $a"; continue; fi
 		set -- $got
-		kt_eq "$a: iommu_group driver vendor device class = sysfs" \
-			"$(kt_dash "$1") $(kt_dash "$2") $3 $4 $5" \
-			"$group $driver ${vendor#0x} ${device#0x} ${class#0x}"
+		[ "$numa" = -1 ] && numa=null
+		kt_eq "$a: iommu_group driver vendor:device subsystem class numa_node = sysfs" \
+			"$(kt_dash "$1") $(kt_dash "$2") $3 $4 $5 $6" \
+			"$group $driver ${vendor#0x}:${device#0x} ${subv#0x}:${subd#0x} ${class#0x} $numa"
 	done <"$KT_OUT/sysfs.tsv"
 
 	local pf; pf=$(cat "$KT_OUT/pf.addr")

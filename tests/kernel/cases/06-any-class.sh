@@ -54,4 +54,9 @@ host() {
 	kt_json survey-pf.json "survey $pf" || return
 	kt_eq "survey of the NVMe PF reports it" "$(kt_q survey-pf.json '[.devices[].address] | join(" ")')" "$pf"
 	kt_log "PF findings: $(kt_q survey-pf.json '[.devices[0].findings[] | "\(.code)(\(.severity))"] | join(",")')"
+	# gpupart(8): VFs enabled = partitioned (error): DDA of the whole device needs 0 VFs.
+	kt_check "survey of the PF with 4 VFs enabled: partitioned finding" \
+		kt_has survey-pf.json '[.devices[0].findings[].code] | index("partitioned") != null'
+	kt_eq "survey of the PF with 4 VFs enabled: verdict" "$(kt_q survey-pf.json '.devices[0].verdict')" not-assignable
+	kt_eq "survey of the PF with 4 VFs enabled: exit status" "$(kt_rc survey-pf.json)" 3
 }

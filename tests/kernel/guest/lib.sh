@@ -47,6 +47,7 @@ kt_devices() { ls $P; }
 
 # kt_sysfs_table NAME: one line per PCI function with the kernel's own answers:
 #   addr class vendor device driver iommu_group physfn sriov_totalvfs sriov_numvfs
+#   subsystem_vendor subsystem_device numa_node
 # ("-" where the kernel has no such file/link).  The host compares gpupart's JSON
 # against this table, so the truth is sysfs as the kernel wrote it, read by busybox.
 kt_sysfs_table() {
@@ -54,7 +55,8 @@ kt_sysfs_table() {
 		_d=$P/$_a
 		echo "$_a $(cat $_d/class) $(cat $_d/vendor) $(cat $_d/device)" \
 			"$(kt_lnk $_d/driver) $(kt_lnk $_d/iommu_group) $(kt_lnk $_d/physfn)" \
-			"$(kt_cat $_d/sriov_totalvfs) $(kt_cat $_d/sriov_numvfs)"
+			"$(kt_cat $_d/sriov_totalvfs) $(kt_cat $_d/sriov_numvfs)" \
+			"$(kt_cat $_d/subsystem_vendor) $(kt_cat $_d/subsystem_device) $(kt_cat $_d/numa_node)"
 	done >"$KT_OUT/$1"
 	kt_log "sysfs table $1:"
 	sed 's/^/KT:   /' "$KT_OUT/$1"

@@ -41,10 +41,11 @@ kt_q() { local n=$1 f=$2; shift 2; jq -r "$@" "$f" "$KT_OUT/$n"; }
 kt_has() { jq -e "$2" "$KT_OUT/$1" >/dev/null 2>&1; }
 
 # kt_table NAME ADDR COLUMN: a column of the guest's kt_sysfs_table NAME for ADDR
-# (columns: addr class vendor device driver iommu_group physfn totalvfs numvfs).
+# (columns: addr class vendor device driver iommu_group physfn totalvfs numvfs
+#  subvendor subdevice numa_node).
 kt_table() {
 	awk -v a="$2" -v c="$3" '
-		BEGIN { split("addr class vendor device driver iommu_group physfn totalvfs numvfs", h, " ")
+		BEGIN { split("addr class vendor device driver iommu_group physfn totalvfs numvfs subvendor subdevice numa_node", h, " ")
 			for (i in h) col[h[i]] = i }
 		$1 == a { print $(col[c]) }' "$KT_OUT/$1"
 }
