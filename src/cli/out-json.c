@@ -101,7 +101,7 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 		json_object_object_add(po, "address", json_object_new_string(p->address));
 		json_object_object_add(po, "driver", str_or_null(p->driver));
 		json_object_object_add(po, "iommu_group",
-				       int_or_null(p->vf ? p->vf->iommu_group : -1));
+				       int_or_null(p->iommu_group));
 		json_object_object_add(po, "vf_index", int_or_null(p->vf ? p->vf->vf_index : -1));
 		json_object_object_add(po, "vgpu_type", str_or_null(p->vgpu_type));
 		json_object_object_add(po, "vgpu_type_id", int_or_null(p->vgpu_type_id));

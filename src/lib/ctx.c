@@ -7,6 +7,7 @@
 #include "hostfs.h"
 #include "internal.h"
 #include "pciacc.h"
+#include "udev.h"
 
 int gp_ctx_new(const char *root, struct gp_ctx **out)
 {
@@ -38,6 +39,7 @@ void gp_ctx_free(struct gp_ctx *ctx)
 	if (!ctx)
 		return;
 	gp_pciacc_free(ctx->pci);
+	gp_udev_free(ctx);
 	if (ctx->rootfd >= 0)
 		close(ctx->rootfd);
 	free(ctx->root);

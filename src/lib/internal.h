@@ -14,6 +14,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
 struct gp_pciacc;
+struct gp_udev;
 
 struct gp_ctx {
 	char *root;
@@ -22,6 +23,7 @@ struct gp_ctx {
 	void *log_data;
 	enum gp_log_level log_level;
 	struct gp_pciacc *pci; /* created on first use */
+	struct gp_udev *udev;  /* created on first use */
 };
 
 void gp_log(struct gp_ctx *ctx, enum gp_log_level level, const char *fmt, ...)

@@ -9,7 +9,12 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pci/pci.h>
 
@@ -227,46 +232,120 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 	return 0;
 }
 
+/* The line after p, or end. */
+static const char *next_line(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	return nl ? nl + 1 : end;
+}
+
+static bool hex4_at(const char *p, const char *end, unsigned v)
+{
+	char want[5];
+
+	if (end - p < 6)
+		return false;
+	snprintf(want, sizeof(want), "%04x", v & 0xffff);
+	return strncasecmp(p, want, 4) == 0 && p[4] == ' ';
+}
+
+static char *line_name(const char *p, const char *end)
+{
+	const char *e = memchr(p, '\n', (size_t)(end - p));
+
+	p += 4;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return strndup(p, (size_t)((e ? e : end) - p));
+}
+
+/*
+ * libpci would parse and hash all 36 000 lines of pci.ids (most of a scan's CPU time) to
+ * answer the two questions we ask. The file is sorted into vendor sections; a linear pass
+ * over the mapped bytes finds the two lines. Falls back to pci_lookup_name when the file is
+ * compressed or not where libpci says.
+ */
+static int ids_lookup(const char *file, int vendor, int device, char **vn, char **dn)
+{
+	struct stat st;
+	const char *map, *p, *end;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	*vn = *dn = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_size < 2) {
+		close(fd);
+		return -EINVAL;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	if ((unsigned char)map[0] == 0x1f && (unsigned char)map[1] == 0x8b) {
+		munmap((void *)map, (size_t)st.st_size);
+		return -ENOTSUP; /* gzip'ed: let libpci do it */
+	}
+	end = map + st.st_size;
+	for (p = map; p < end; p = next_line(p, end)) {
+		if (*p == '#' || *p == '\t' || *p == '\n' || !hex4_at(p, end, (unsigned)vendor))
+			continue;
+		*vn = line_name(p, end);
+		for (p = next_line(p, end); p < end && (*p == '\t' || *p == '#' || *p == '\n');
+		     p = next_line(p, end)) {
+			if (p[0] == '\t' && p + 1 < end && p[1] != '\t' &&
+			    hex4_at(p + 1, end, (unsigned)device)) {
+				*dn = line_name(p + 1, end);
+				break;
+			}
+		}
+		break;
+	}
+	munmap((void *)map, (size_t)st.st_size);
+	return 0;
+}
+
 char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, int subdevice)
 {
 	struct gp_pciacc *pa;
-	char vbuf[256], dbuf[256], sbuf[256], *name = NULL, *r;
-	const char *vn, *dn, *sn = NULL;
+	char vbuf[256], dbuf[256], *name = NULL, *vn = NULL, *dn = NULL;
 	jmp_buf jb;
 
+	(void)subvendor;
+	(void)subdevice;
 	if (vendor < 0 || device < 0)
 		return NULL;
-	/* udev's hwdb first (mmap'ed, cheap), pci.ids through libpci as the fallback */
-	r = gp_udev_pci_name(vendor, device, subvendor, subdevice);
-	if (r)
-		return r;
+	/* udev's hwdb first (mmap'ed, cheap), pci.ids as the fallback: the vendor and device
+	 * names lspci prints, never the subsystem's */
+	name = gp_udev_pci_name(ctx, vendor, device);
+	if (name)
+		return name;
 	pa = pciacc_get(ctx);
 	if (!pa)
 		return NULL;
-	active_ctx = ctx;
-	active_jmp = &jb;
-	if (setjmp(jb)) {
+	if (ids_lookup(pa->pacc->id_file_name, vendor, device, &vn, &dn) < 0) {
+		const char *v, *d;
+
+		active_ctx = ctx;
+		active_jmp = &jb;
+		if (setjmp(jb)) {
+			active_jmp = NULL;
+			return NULL;
+		}
+		v = pci_lookup_name(pa->pacc, vbuf, sizeof(vbuf),
+				    PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+				    vendor);
+		d = pci_lookup_name(pa->pacc, dbuf, sizeof(dbuf),
+				    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
+				    vendor, device);
 		active_jmp = NULL;
-		return NULL;
+		vn = v ? strdup(v) : NULL;
+		dn = d ? strdup(d) : NULL;
 	}
-	vn = pci_lookup_name(pa->pacc, vbuf, sizeof(vbuf),
-			     PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor);
-	dn = pci_lookup_name(pa->pacc, dbuf, sizeof(dbuf),
-			     PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor,
-			     device);
-	if (subvendor >= 0 && subdevice >= 0)
-		sn = pci_lookup_name(pa->pacc, sbuf, sizeof(sbuf),
-				     PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE |
-					     PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-				     vendor, device, subvendor, subdevice);
-	active_jmp = NULL;
-	if (sn && dn && strcmp(sn, dn) == 0)
-		sn = NULL;
-	if (vn && (sn || dn)) {
-		if (asprintf(&name, "%s %s", vn, sn ? sn : dn) < 0)
-			name = NULL;
-	} else if (dn) {
-		name = strdup(dn);
-	}
+	if (vn && dn && asprintf(&name, "%s %s", vn, dn) < 0)
+		name = NULL;
+	free(vn);
+	free(dn);
 	return name;
 }

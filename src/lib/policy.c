@@ -56,6 +56,8 @@ static bool driver_is(const struct gp_device *d, const char *name)
 /* The SR-IOV capability says the hardware can make VFs (T4's reads VF device 0000: no). */
 static bool hw_sriov(const struct gp_device *d)
 {
+	if (d->sriov_vf_device == 0 || (d->cfg.readable && d->cfg.sriov && !d->cfg.sriov_vf_device))
+		return false;
 	if (d->sriov_total_vfs > 0)
 		return true;
 	return d->cfg.sriov && d->cfg.sriov_vf_device != 0 && d->cfg.sriov_total_vfs > 0;
@@ -342,6 +344,7 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 		p->address = parent->address;
 		p->driver = parent->driver;
 		p->mdev_uuid = m->uuid;
+		p->iommu_group = m->iommu_group;
 		p->vgpu_type = t ? t->name : NULL;
 		p->vgpu_type_id = t ? t->type_id : GP_UNKNOWN;
 		p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
@@ -371,6 +374,7 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 			p->vf = vf;
 			p->address = vf->address;
 			p->driver = vf->driver;
+			p->iommu_group = vf->iommu_group;
 			p->vgpu_type = t ? t->name : NULL;
 			p->vgpu_type_id = vf->current_vgpu_type;
 			p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
@@ -394,6 +398,7 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 			p->vf = dev->vfs[i];
 			p->address = dev->vfs[i]->address;
 			p->driver = dev->vfs[i]->driver;
+			p->iommu_group = dev->vfs[i]->iommu_group;
 			p->vgpu_type_id = GP_UNKNOWN;
 			p->fb_bytes = GP_UNKNOWN;
 		}

@@ -455,6 +455,25 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
 	return false;
 }
 
+/*
+ * Since Linux 5.15 `reset_method` exists exactly when the kernel can reset the function, so
+ * when any function has the file, an absent one means "none" (kept as ""), not "unknown".
+ */
+static void mark_no_reset(struct gp_host *h)
+{
+	size_t i;
+	bool abi = false;
+
+	for (i = 0; i < h->n_devs && !abi; i++)
+		abi = h->devs[i]->reset_method != NULL;
+	for (i = 0; abi && i < h->n_devs; i++) {
+		struct gp_device *d = h->devs[i];
+
+		if (d->detailed && !d->reset_method && d->syspath)
+			d->reset_method = strdup("");
+	}
+}
+
 int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
 		 size_t n_targets, struct gp_host **out)
 {
@@ -516,6 +535,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 		if (r < 0)
 			goto fail;
 	}
+	mark_no_reset(s.host);
 	r = gp_scan_host_facts(&s);
 	if (r < 0)
 		goto fail;

@@ -96,6 +96,8 @@ const char *gp_policy_reset_method(const struct gp_device *d)
 					       "pm", "bus", "cxl_bus" };
 	size_t i;
 
+	if (d->reset_method && !*d->reset_method)
+		return "none"; /* the kernel has the ABI (5.15+) and no method for this device */
 	if (d->reset_method) {
 		/* the kernel tries them in the order listed; the first is what it will use */
 		for (i = 0; i < ARRAY_SIZE(methods); i++) {
@@ -295,8 +297,12 @@ int gp_survey_device(const struct gp_host *h, const struct gp_device *d, struct 
 	reset = gp_policy_reset_method(d);
 	if (c->readable && c->flr == GP_TRI_NO && c->af_flr != GP_TRI_YES && !d->is_vf)
 		r |= gp_findings_add(out, "no-flr", GP_SEV_WARNING,
-				     "no function-level reset; the kernel will use \"%s\"%s",
-				     reset ? reset : "none",
+				     "no function-level reset; %s%s%s%s",
+				     reset && strcmp(reset, "none") ? "the kernel will use \"" :
+								      "the kernel has no reset method "
+								      "for it: state leaks between VMs",
+				     reset && strcmp(reset, "none") ? reset : "",
+				     reset && strcmp(reset, "none") ? "\"" : "",
 				     reset && strcmp(reset, "bus") == 0 ?
 					     ", which also resets every function behind the bridge" :
 					     "");

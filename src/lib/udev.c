@@ -10,6 +10,7 @@
 
 #include <libudev.h>
 
+#include "internal.h"
 #include "udev.h"
 
 static const char *hwdb_get(struct udev_hwdb *hwdb, const char *modalias, const char *key)
@@ -22,36 +23,46 @@ static const char *hwdb_get(struct udev_hwdb *hwdb, const char *modalias, const 
 	return NULL;
 }
 
-char *gp_udev_pci_name(int vendor, int device, int subvendor, int subdevice)
-{
+struct gp_udev {
 	struct udev *udev;
-	struct udev_hwdb *hwdb;
-	char alias[64];
-	const char *vn, *mn, *sn = NULL;
-	char *name = NULL;
+	struct udev_hwdb *hwdb; /* NULL: this host has no hwdb.bin */
+};
 
-	udev = udev_new();
-	if (!udev)
+void gp_udev_free(struct gp_ctx *ctx)
+{
+	struct gp_udev *u = ctx->udev;
+
+	if (!u)
+		return;
+	if (u->hwdb)
+		udev_hwdb_unref(u->hwdb);
+	if (u->udev)
+		udev_unref(u->udev);
+	free(u);
+	ctx->udev = NULL;
+}
+
+char *gp_udev_pci_name(struct gp_ctx *ctx, int vendor, int device)
+{
+	struct gp_udev *u = ctx->udev;
+	char alias[64], *name = NULL;
+	const char *vn, *mn;
+
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u)
+			return NULL;
+		ctx->udev = u;
+		u->udev = udev_new();
+		if (u->udev)
+			u->hwdb = udev_hwdb_new(u->udev);
+	}
+	if (!u->hwdb)
 		return NULL;
-	hwdb = udev_hwdb_new(udev);
-	if (!hwdb) /* no hwdb.bin on this host: the caller falls back to pci.ids */
-		goto out;
 	snprintf(alias, sizeof(alias), "pci:v%08Xd%08X", (unsigned)vendor, (unsigned)device);
-	vn = hwdb_get(hwdb, alias, "ID_VENDOR_FROM_DATABASE");
-	mn = hwdb_get(hwdb, alias, "ID_MODEL_FROM_DATABASE");
-	if (subvendor >= 0 && subdevice >= 0) {
-		snprintf(alias, sizeof(alias), "pci:v%08Xd%08Xsv%08Xsd%08X", (unsigned)vendor,
-			 (unsigned)device, (unsigned)subvendor, (unsigned)subdevice);
-		sn = hwdb_get(hwdb, alias, "ID_MODEL_FROM_DATABASE");
-	}
-	if (sn && mn && strcmp(sn, mn) == 0)
-		sn = NULL;
-	if (vn && (sn || mn)) {
-		if (asprintf(&name, "%s %s", vn, sn ? sn : mn) < 0)
-			name = NULL;
-	}
-	udev_hwdb_unref(hwdb);
-out:
-	udev_unref(udev);
+	vn = hwdb_get(u->hwdb, alias, "ID_VENDOR_FROM_DATABASE");
+	mn = hwdb_get(u->hwdb, alias, "ID_MODEL_FROM_DATABASE");
+	if (vn && mn && asprintf(&name, "%s %s", vn, mn) < 0)
+		name = NULL;
 	return name;
 }

@@ -3,7 +3,11 @@
 #ifndef GPUPART_UDEV_H
 #define GPUPART_UDEV_H
 
-/* "Vendor Model" from udev's hardware database (hwdb.bin), or NULL if it has none. */
-char *gp_udev_pci_name(int vendor, int device, int subvendor, int subdevice);
+struct gp_ctx;
+
+/* "Vendor Model" from udev's hardware database (hwdb.bin), or NULL if it has none. The
+ * database is opened once per context. */
+char *gp_udev_pci_name(struct gp_ctx *ctx, int vendor, int device);
+void gp_udev_free(struct gp_ctx *ctx);
 
 #endif

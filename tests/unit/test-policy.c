@@ -567,6 +567,8 @@ Test(survey, reset_method)
 	cr_assert_str_eq(gp_policy_reset_method(d), "flr");
 	d->reset_method = "bus";
 	cr_assert_str_eq(gp_policy_reset_method(d), "bus");
+	d->reset_method = ""; /* the kernel has the ABI and no method: the file is absent */
+	cr_assert_str_eq(gp_policy_reset_method(d), "none");
 	d->reset_method = NULL;
 	d->cfg.flr = GP_TRI_NO;
 	d->cfg.pm_no_soft_reset = GP_TRI_NO;
