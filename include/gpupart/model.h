@@ -118,7 +118,8 @@ struct gp_mdev {
 struct gp_device {
 	struct gp_pci_addr addr;
 	char address[GP_ADDR_LEN];
-	bool detailed;
+	bool detailed;                        /* read beyond its class */
+	bool full;                            /* read in full (a GPU or a named function) */
 
 	int vendor, device;                   /* GP_UNKNOWN when unreadable */
 	int subsystem_vendor, subsystem_device;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,7 +179,21 @@ int gp_hostfs_read_at(int dirfd, const char *name, char *buf, size_t len)
 	return (int)n;
 }
 
+static ssize_t read_all(int dirfd, const char *name, char **out, bool attr);
+
 ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out)
+{
+	return read_all(dirfd, name, out, false);
+}
+
+ssize_t gp_hostfs_read_attr_at(int dirfd, const char *name, char **out)
+{
+	return read_all(dirfd, name, out, true);
+}
+
+/* attr: a sysfs attribute (at most a page, handed over in one read), so a short read is the
+ * end; /proc's seq files hand over a page at a time and need the read that returns 0. */
+static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
 {
 	size_t cap = 4096, got = 0;
 	char *buf, *nb;
@@ -218,6 +233,8 @@ ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out)
 		if (n == 0)
 			break;
 		got += (size_t)n;
+		if (attr && got < cap)
+			break;
 	}
 	close(fd);
 	buf[got] = 0;

@@ -59,6 +59,8 @@ int gp_hostfs_read_at(int dirfd, const char *name, char *buf, size_t len);
 /* Reads a whole file (text or binary) into a new buffer (NUL-terminated); returns its size. */
 ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out);
 ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char **out);
+/* Like read_all_at for a sysfs attribute: one read, a short read is the end. */
+ssize_t gp_hostfs_read_attr_at(int dirfd, const char *name, char **out);
 /* Reads up to len bytes of a binary file; returns the count or -errno. */
 ssize_t gp_hostfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len);
 /* Reads a symlink at dirfd/name; returns the length or -errno. */

@@ -25,6 +25,11 @@
 struct gp_pciacc {
 	struct pci_access *pacc;
 	char sysfs_path[4096];
+	const char *ids;          /* pci.ids, mapped on the first name lookup */
+	size_t ids_len;
+	int ids_err;              /* why it could not be mapped: use libpci */
+	int vendor;               /* the last vendor looked up, and its section */
+	const char *vendor_line, *section_end;
 };
 
 /* libpci's callbacks carry no user pointer; this is per-call state, not a cached root. */
@@ -68,6 +73,8 @@ void gp_pciacc_free(struct gp_pciacc *pa)
 {
 	if (!pa)
 		return;
+	if (pa->ids)
+		munmap((void *)pa->ids, pa->ids_len);
 	if (pa->pacc)
 		pci_cleanup(pa->pacc);
 	free(pa);
@@ -232,24 +239,6 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 	return 0;
 }
 
-/* The line after p, or end. */
-static const char *next_line(const char *p, const char *end)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	return nl ? nl + 1 : end;
-}
-
-static bool hex4_at(const char *p, const char *end, unsigned v)
-{
-	char want[5];
-
-	if (end - p < 6)
-		return false;
-	snprintf(want, sizeof(want), "%04x", v & 0xffff);
-	return strncasecmp(p, want, 4) == 0 && p[4] == ' ';
-}
-
 static char *line_name(const char *p, const char *end)
 {
 	const char *e = memchr(p, '\n', (size_t)(end - p));
@@ -260,49 +249,89 @@ static char *line_name(const char *p, const char *end)
 	return strndup(p, (size_t)((e ? e : end) - p));
 }
 
-/*
- * libpci would parse and hash all 36 000 lines of pci.ids (most of a scan's CPU time) to
- * answer the two questions we ask. The file is sorted into vendor sections; a linear pass
- * over the mapped bytes finds the two lines. Falls back to pci_lookup_name when the file is
- * compressed or not where libpci says.
- */
-static int ids_lookup(const char *file, int vendor, int device, char **vn, char **dn)
+/* Finds key (e.g. "\n10de " or "\n\t2235 ") in [p, end); returns the match after its '\n'. */
+static const char *find_line(const char *p, const char *end, const char *key)
 {
-	struct stat st;
-	const char *map, *p, *end;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	const char *hit = memmem(p, (size_t)(end - p), key, strlen(key));
 
-	*vn = *dn = NULL;
+	return hit ? hit + 1 : NULL;
+}
+
+static int ids_map(struct gp_pciacc *pa)
+{
+	const char *file = pa->pacc->id_file_name;
+	char plain[4096];
+	struct stat st;
+	void *map;
+	int fd;
+
+	if (pa->ids || pa->ids_err)
+		return pa->ids_err;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* Debian's libpci names "pci.ids.gz" and, like libpci, we fall back to the plain file */
+	if (fd < 0 && strlen(file) > 3 && strlen(file) < sizeof(plain) &&
+	    strcmp(file + strlen(file) - 3, ".gz") == 0) {
+		snprintf(plain, sizeof(plain), "%.*s", (int)(strlen(file) - 3), file);
+		fd = open(plain, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0)
-		return -errno;
+		return pa->ids_err = -errno;
 	if (fstat(fd, &st) < 0 || st.st_size < 2) {
 		close(fd);
-		return -EINVAL;
+		return pa->ids_err = -EINVAL;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return -errno;
-	if ((unsigned char)map[0] == 0x1f && (unsigned char)map[1] == 0x8b) {
-		munmap((void *)map, (size_t)st.st_size);
-		return -ENOTSUP; /* gzip'ed: let libpci do it */
+		return pa->ids_err = -errno;
+	if (((unsigned char *)map)[0] == 0x1f && ((unsigned char *)map)[1] == 0x8b) {
+		munmap(map, (size_t)st.st_size);
+		return pa->ids_err = -ENOTSUP; /* gzip'ed: let libpci do it */
 	}
-	end = map + st.st_size;
-	for (p = map; p < end; p = next_line(p, end)) {
-		if (*p == '#' || *p == '\t' || *p == '\n' || !hex4_at(p, end, (unsigned)vendor))
-			continue;
-		*vn = line_name(p, end);
-		for (p = next_line(p, end); p < end && (*p == '\t' || *p == '#' || *p == '\n');
-		     p = next_line(p, end)) {
-			if (p[0] == '\t' && p + 1 < end && p[1] != '\t' &&
-			    hex4_at(p + 1, end, (unsigned)device)) {
-				*dn = line_name(p + 1, end);
+	pa->ids = map;
+	pa->ids_len = (size_t)st.st_size;
+	pa->vendor = -1;
+	return 0;
+}
+
+/*
+ * libpci would parse and hash all 36 000 lines of pci.ids (most of a scan's CPU time) to
+ * answer the two questions we ask. The file is sorted into vendor sections: one memmem finds
+ * the vendor line (once per vendor), a second the device line within its section. Falls back
+ * to pci_lookup_name when the file is compressed or missing.
+ */
+static int ids_lookup(struct gp_pciacc *pa, int vendor, int device, char **vn, char **dn)
+{
+	const char *p, *end, *next;
+	char key[16];
+	int r = ids_map(pa);
+
+	*vn = *dn = NULL;
+	if (r < 0)
+		return r;
+	end = pa->ids + pa->ids_len;
+	if (vendor != pa->vendor) {
+		/* pci.ids spells IDs in lower case: "10de  NVIDIA Corporation" */
+		snprintf(key, sizeof(key), "\n%04x ", (unsigned)vendor & 0xffff);
+		pa->vendor = vendor;
+		pa->vendor_line = find_line(pa->ids, end, key);
+		pa->section_end = end;
+		/* the section ends at the next line that starts with neither tab nor comment */
+		for (next = pa->vendor_line; next && (next = memchr(next, '\n', (size_t)(end - next))) &&
+					     next + 1 < end;
+		     next++)
+			if (next[1] != '\t' && next[1] != '#' && next[1] != '\n') {
+				pa->section_end = next + 1;
 				break;
 			}
-		}
-		break;
 	}
-	munmap((void *)map, (size_t)st.st_size);
+	if (!pa->vendor_line)
+		return 0;
+	*vn = line_name(pa->vendor_line, end);
+	snprintf(key, sizeof(key), "\n\t%04x ", (unsigned)device & 0xffff);
+	p = find_line(pa->vendor_line, pa->section_end, key);
+	if (p)
+		*dn = line_name(p + 1, end);
 	return 0;
 }
 
@@ -324,7 +353,7 @@ char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, 
 	pa = pciacc_get(ctx);
 	if (!pa)
 		return NULL;
-	if (ids_lookup(pa->pacc->id_file_name, vendor, device, &vn, &dn) < 0) {
+	if (ids_lookup(pa, vendor, device, &vn, &dn) < 0) {
 		const char *v, *d;
 
 		active_ctx = ctx;

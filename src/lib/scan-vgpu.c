@@ -65,13 +65,15 @@ static int type_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-void gp_scan_mdev_types(struct gp_scan *s, int dfd, struct gp_device *d)
+void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d)
 {
+	char path[128];
 	struct dirent *e;
 	DIR *dir;
 	int tdir;
 
-	tdir = openat(dfd, "mdev_supported_types", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%smdev_supported_types", pfx);
+	tdir = openat(dfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (tdir < 0)
 		return;
 	dir = gp_hostfs_opendir_at(tdir, NULL);
@@ -98,15 +100,16 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, struct gp_device *d)
 		qsort(d->mdev_types, d->n_mdev_types, sizeof(*d->mdev_types), type_cmp);
 }
 
-void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf)
+void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf)
 {
 	struct gp_ctx *ctx = s->host->ctx;
-	char *text = NULL;
+	char *text = NULL, path[128];
 	long v;
 	int r;
 	size_t i;
 
-	r = gp_hostfs_read_long_at(dfd, "nvidia/current_vgpu_type", 10, &v);
+	snprintf(path, sizeof(path), "%snvidia/current_vgpu_type", pfx);
+	r = gp_hostfs_read_long_at(dfd, path, 10, &v);
 	if (r != -ENOENT && r != -ENOTDIR) {
 		vf->has_nvidia_dir = true;
 		if (r == 0 && v >= 0)
@@ -114,7 +117,8 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf)
 		else
 			WARN(ctx, "%s: unreadable nvidia/current_vgpu_type, reporting null",
 			     vf->address);
-		if (gp_hostfs_read_all_at(dfd, "nvidia/creatable_vgpu_types", &text) >= 0) {
+		snprintf(path, sizeof(path), "%snvidia/creatable_vgpu_types", pfx);
+		if (gp_hostfs_read_attr_at(dfd, path, &text) >= 0) {
 			r = gp_parse_creatable_types(text, &vf->creatable);
 			vf->n_creatable = r > 0 ? (size_t)r : 0;
 			free(text);
@@ -126,7 +130,7 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf)
 		for (i = 0; i < vf->physfn->n_vfs; i++)
 			if (vf->physfn->vfs[i] != vf && vf->physfn->vfs[i]->n_mdev_types)
 				return;
-	gp_scan_mdev_types(s, dfd, vf);
+	gp_scan_mdev_types(s, dfd, pfx, vf);
 }
 
 int gp_scan_mdevs(struct gp_scan *s)

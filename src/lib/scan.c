@@ -167,7 +167,7 @@ static void read_resources(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 	char *text = NULL, *line, *save = NULL;
 	int index = 0;
 
-	if (gp_hostfs_read_all_at(dfd, "resource", &text) < 0)
+	if (gp_hostfs_read_attr_at(dfd, "resource", &text) < 0)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), index++) {
 		unsigned long long start, end, flags;
@@ -257,6 +257,27 @@ static void read_parents(struct gp_scan *s, int dfd, struct gp_device *d)
 	(void)dfd;
 }
 
+/*
+ * The kernel places VF i at routing ID PF + offset + i * stride (pci_iov_virtfn_bus/devfn);
+ * computing it spares a readlink per VF. The virtfnN link is the fallback.
+ */
+static struct gp_device *vf_by_rid(struct gp_scan *s, const struct gp_device *pf, int i)
+{
+	struct gp_pci_addr a = pf->addr;
+	unsigned rid;
+
+	if (pf->sriov_offset <= 0 || pf->sriov_stride < 0)
+		return NULL;
+	rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
+	      (unsigned)pf->sriov_offset + (unsigned)i * (unsigned)pf->sriov_stride;
+	if (rid > 0xffff)
+		return NULL;
+	a.bus = (uint8_t)(rid >> 8);
+	a.dev = (uint8_t)((rid >> 3) & 0x1f);
+	a.fn = (uint8_t)(rid & 7);
+	return gp_host_find(s->host, &a);
+}
+
 static void read_sriov(struct gp_scan *s, int dfd, struct gp_device *d)
 {
 	struct gp_ctx *ctx = s->host->ctx;
@@ -275,13 +296,16 @@ static void read_sriov(struct gp_scan *s, int dfd, struct gp_device *d)
 		char name[32], buf[64];
 		struct gp_device *vf, **slot;
 
-		snprintf(name, sizeof(name), "virtfn%d", i);
-		if (gp_hostfs_link_base_at(dfd, name, buf, sizeof(buf)) < 0) {
-			WARN(ctx, "%s: %s missing although sriov_numvfs is %d", d->address, name,
-			     d->sriov_num_vfs);
-			continue;
+		vf = vf_by_rid(s, d, i);
+		if (!vf) {
+			snprintf(name, sizeof(name), "virtfn%d", i);
+			if (gp_hostfs_link_base_at(dfd, name, buf, sizeof(buf)) < 0) {
+				WARN(ctx, "%s: %s missing although sriov_numvfs is %d", d->address,
+				     name, d->sriov_num_vfs);
+				continue;
+			}
+			vf = find_str(s->host, buf);
 		}
-		vf = find_str(s->host, buf);
 		if (!vf)
 			continue;
 		vf->is_vf = true;
@@ -336,17 +360,47 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
 	read_config(ctx, dfd, d);
 	read_parents(s, dfd, d);
 	read_sriov(s, dfd, d);
-	gp_scan_mdev_types(s, dfd, d);
+	gp_scan_mdev_types(s, dfd, "", d);
 	read_drm(dfd, d);
 }
+
+/*
+ * A VF is read through the devices directory ("ADDR/driver") rather than its own fd: a GPU can
+ * have 32 of them and the open and close would be a third of their syscalls.
+ */
+static void detail_vf(struct gp_scan *s, struct gp_device *vf)
+{
+	char pfx[GP_ADDR_LEN + 1], path[64], buf[256];
+
+	snprintf(pfx, sizeof(pfx), "%s/", vf->address);
+	gp_scan_vf_vgpu(s, s->devices_fd, pfx, vf);
+	/* an idle vendor-VFIO VF is no partition: nothing reports its driver or group */
+	if (vf->has_nvidia_dir && vf->current_vgpu_type == 0)
+		return;
+	snprintf(path, sizeof(path), "%sdriver", pfx);
+	if (gp_hostfs_link_base_at(s->devices_fd, path, buf, sizeof(buf)) > 0)
+		vf->driver = strdup(buf);
+	snprintf(path, sizeof(path), "%siommu_group", pfx);
+	vf->iommu_group = read_link_int(s->devices_fd, path);
+}
+
 
 void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level)
 {
 	int dfd;
 
-	if (d->detailed)
+	if (d->full || (d->detailed && level != GP_DETAIL_FULL))
 		return;
+	/* read lightly before (a VF as a partition, a port above another GPU): read it again
+	 * in full now that it is a target itself */
+	free(d->driver);
+	d->driver = NULL;
 	d->detailed = true;
+	d->full = level == GP_DETAIL_FULL;
+	if (level == GP_DETAIL_VF) {
+		detail_vf(s, d);
+		return;
+	}
 	dfd = open_dev(s, d);
 	if (dfd < 0) {
 		WARN(s->host->ctx, "%s: cannot open its sysfs directory: %s", d->address,
@@ -357,10 +411,7 @@ void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level
 	case GP_DETAIL_FULL:
 		detail_full(s, dfd, d);
 		break;
-	case GP_DETAIL_VF:
-		/* what a partition needs: driver, group, and the vGPU state */
-		read_identity(s->host->ctx, dfd, d);
-		gp_scan_vf_vgpu(s, dfd, d);
+	case GP_DETAIL_VF: /* handled above */
 		break;
 	case GP_DETAIL_PORT:
 		read_identity(s->host->ctx, dfd, d);
@@ -443,11 +494,10 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
 			return true;
 	if (s->n_targets)
 		return false;
-	if (gp_device_is_display(d)) {
-		/* a display-class VF is a partition, not a GPU */
-		snprintf(rel, sizeof(rel), "%s/physfn", d->address);
-		return gp_hostfs_exists_at(s->devices_fd, rel) != 1;
-	}
+	/* Display-class VFs are candidates too; their PF (always at a lower address) marks them
+	 * as VFs through its virtfnN links before the detail loop reaches them. */
+	if (gp_device_is_display(d))
+		return true;
 	if (s->flags & GP_SCAN_ANY_CLASS) {
 		snprintf(rel, sizeof(rel), "%s/sriov_totalvfs", d->address);
 		return gp_hostfs_exists_at(s->devices_fd, rel) == 1;
@@ -527,7 +577,8 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	if (r < 0)
 		goto fail;
 	for (i = 0; i < n_tv; i++)
-		gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
+		if (!tv[i]->is_vf || n_targets)
+			gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
 	for (i = 0; i < n_tv; i++) {
 		if (tv[i]->is_vf) /* a named VF */
 			continue;
@@ -542,7 +593,8 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	if (flags & GP_SCAN_OPEN_FILES)
 		gp_scan_open_files(&s, tv, n_tv);
 	for (i = 0; i < n_tv; i++)
-		tv[i]->name = gp_pciacc_name(ctx, tv[i]->vendor, tv[i]->device,
+		if (tv[i]->full)
+			tv[i]->name = gp_pciacc_name(ctx, tv[i]->vendor, tv[i]->device,
 					     tv[i]->subsystem_vendor, tv[i]->subsystem_device);
 	free(tv);
 	close(s.devices_fd);

@@ -21,10 +21,11 @@ struct gp_scan {
 };
 
 void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level);
-/* mdev_supported_types of a function (PF or VF). */
-void gp_scan_mdev_types(struct gp_scan *s, int dfd, struct gp_device *d);
+/* mdev_supported_types of a function (PF or VF); attribute names are pfx + name under dfd
+ * (pfx "" with the function's own fd, or "ADDR/" with the devices directory's). */
+void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d);
 /* nvidia/ vendor-VFIO state and mdev types of a VF. */
-void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, struct gp_device *vf);
+void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
 /* An IOMMU group's members, detailed as companions. */
