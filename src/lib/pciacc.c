@@ -257,6 +257,70 @@ static const char *find_line(const char *p, const char *end, const char *key)
 	return hit ? hit + 1 : NULL;
 }
 
+/* The vendor ID of a vendor line ("10de  NVIDIA Corporation"), or -1. */
+static int vendor_at(const char *p, const char *end)
+{
+	int v = 0, i;
+
+	if (end - p < 6 || p[4] != ' ')
+		return -1;
+	for (i = 0; i < 4; i++) {
+		int c = p[i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + c - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* The first vendor line starting after p, or NULL (end, or the "C xx" class section). */
+static const char *next_vendor_line(const char *p, const char *end)
+{
+	while (p && p < end) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p || ++p >= end)
+			return NULL;
+		if (vendor_at(p, end) >= 0)
+			return p;
+		if (p[0] == 'C' && p[1] == ' ')
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Vendor sections are sorted by ID: bisect to a window of a few pages, then walk its vendor
+ * lines. A name lookup touches a few pages of the 1.3 MB file instead of scanning it. Only lo
+ * matters for correctness: it only ever moves to a vendor line below the one we want.
+ */
+static const char *find_vendor(const char *ids, const char *end, int vendor)
+{
+	const char *lo = ids, *hi = end, *p;
+	int v;
+
+	while (hi - lo > 16384) {
+		const char *mid = lo + (hi - lo) / 2;
+
+		p = next_vendor_line(mid, hi);
+		if (p && vendor_at(p, end) < vendor)
+			lo = p;
+		else
+			hi = mid;
+	}
+	for (p = lo; p; p = next_vendor_line(p, end)) {
+		v = vendor_at(p, end);
+		if (v == vendor)
+			return p;
+		if (v > vendor)
+			return NULL;
+	}
+	return NULL;
+}
+
 static int ids_map(struct gp_pciacc *pa)
 {
 	const char *file = pa->pacc->id_file_name;
@@ -311,10 +375,8 @@ static int ids_lookup(struct gp_pciacc *pa, int vendor, int device, char **vn, c
 		return r;
 	end = pa->ids + pa->ids_len;
 	if (vendor != pa->vendor) {
-		/* pci.ids spells IDs in lower case: "10de  NVIDIA Corporation" */
-		snprintf(key, sizeof(key), "\n%04x ", (unsigned)vendor & 0xffff);
 		pa->vendor = vendor;
-		pa->vendor_line = find_line(pa->ids, end, key);
+		pa->vendor_line = find_vendor(pa->ids, end, vendor);
 		pa->section_end = end;
 		/* the section ends at the next line that starts with neither tab nor comment */
 		for (next = pa->vendor_line; next && (next = memchr(next, '\n', (size_t)(end - next))) &&
