@@ -151,3 +151,74 @@ Test(smoke, real_host)
 	cr_assert(r.status == 0 || r.status == 3, "survey exit %d: %s", r.status, r.err);
 	run_free(&r);
 }
+
+static void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
+		   const char *target)
+{
+	char *p;
+
+	cr_assert_geq(asprintf(&p, "%s/proc/%s/fd", root, pid), 0);
+	{
+		char *argv[] = { "/bin/mkdir", "-p", p, NULL };
+		struct run r;
+		cr_assert_eq(run_argv(&r, argv), 0);
+		run_free(&r);
+	}
+	free(p);
+	cr_assert_geq(asprintf(&p, "%s/proc/%s/comm", root, pid), 0);
+	{
+		FILE *f = fopen(p, "w");
+		fprintf(f, "%s\n", comm);
+		fclose(f);
+	}
+	free(p);
+	cr_assert_geq(asprintf(&p, "%s/proc/%s/fd/%s", root, pid, fd), 0);
+	cr_assert_eq(symlink(target, p), 0);
+	free(p);
+}
+
+/* A process holding the GPU's DRM node is seen through /proc/PID/fd, as fuser would. */
+Test(cli, in_use_by_host)
+{
+	char *root = test_scenario("gpu-audio-group");
+	struct run r;
+
+	mkproc(root, "4242", "Xorg", "7", "/dev/dri/card0");
+	mkproc(root, "77", "bash", "0", "/dev/pts/0");
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", "0000:01:00.0", NULL), 0, "%s",
+		     r.err);
+	cr_assert(strstr(r.out, "\"code\": \"in-use-by-host\"") &&
+			  strstr(r.out, "pid 4242 (Xorg) holds /dev/dri/card0"),
+		  "%s", r.out);
+	run_free(&r);
+}
+
+Test(cli, series_and_env_root)
+{
+	char *root = test_scenario("a40-mdev-vf");
+	struct run r;
+
+	setenv("GPUPART_ROOT", root, 1);
+	cr_assert_eq(run_gpupart(&r, NULL, "--series", "B", "--json", "list", "0000:17:00.0",
+				 NULL),
+		     0, "%s", r.err);
+	/* A40-1B allows 32 vGPUs, A40-2B 24 (research/nvidia-linux.md §1.3) */
+	cr_assert(strstr(r.out, "\"vgpu_series\": \"B\""), "%s", r.out);
+	cr_assert(strstr(r.out, "\"valid_partition_counts\": [\n        32,\n        24\n      ]"),
+		  "%s", r.out);
+	run_free(&r);
+	unsetenv("GPUPART_ROOT");
+}
+
+Test(cli, colour_only_when_asked_or_on_a_tty)
+{
+	char *root = test_scenario("t4-mdev-pf");
+	struct run r;
+
+	run_gpupart(&r, root, "list", NULL);
+	cr_assert_null(strchr(r.out, '\033'), "a pipe gets no colour");
+	run_free(&r);
+	run_gpupart(&r, root, "--color=always", "list", NULL);
+	cr_assert_not_null(strstr(r.out, "\033[32mpartitioned"), "%s", r.out);
+	run_free(&r);
+}
