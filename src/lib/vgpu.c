@@ -44,15 +44,19 @@ int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_inst
 			continue;
 		if (klen == 11 && strncmp(key, "framebuffer", 11) == 0) {
 			/* the driver prints MiB with an "M" suffix; older builds omit it */
+			if (v > (1LL << 40)) /* no framebuffer is an exbibyte */
+				continue;
 			if (*num_end == 'G')
 				*fb_bytes = v * GIB;
 			else
 				*fb_bytes = v * MIB;
 			found++;
 		} else if (klen == 12 && strncmp(key, "max_instance", 12) == 0) {
-			if (v <= 0x7fffffff)
+			/* a count that does not fit is garbage, not a huge GPU */
+			if (v > 0 && v <= 0x7fffffff) {
 				*max_instance = (int)v;
-			found++;
+				found++;
+			}
 		}
 	}
 	return found ? 0 : -ENOENT;
