@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -36,6 +38,27 @@ static const char *const hostpaths[] = {
 	[GP_HP_STATE_DIR] = "run/gpupart",
 	[GP_HP_CONFIG_DIR] = "etc/gpupart",
 };
+
+/*
+ * Every open below the root stays below the directory it starts from: a tree handed to
+ * --root (a capture from someone else) may hold links to /etc/shadow or /dev/watchdog, and
+ * gpupart runs as root. RESOLVE_BENEATH refuses absolute links and ".." escapes (sysfs uses
+ * neither); O_NONBLOCK keeps a FIFO from hanging us. Kernels before 5.6 lack openat2: there
+ * we fall back to openat, which is what the live root ("/") needs anyway.
+ */
+static int open_beneath(int dirfd, const char *name, int flags)
+{
+	/* openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC */
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) /* EPERM: seccomp'd containers */
+		fd = openat(dirfd, name, (int)how.flags);
+	return fd < 0 ? -errno : (int)fd;
+}
 
 int gp_hostfs_open_root(struct gp_ctx *ctx)
 {
@@ -94,13 +117,17 @@ int gp_hostfs_abspath(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, 
 int gp_hostfs_open_dir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg)
 {
 	char rel[512];
-	int r, fd;
+	int r;
 
 	r = gp_hostfs_path(hp, arg, rel, sizeof(rel));
 	if (r < 0)
 		return r;
-	fd = openat(ctx->rootfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return open_beneath(ctx->rootfd, rel, O_PATH | O_DIRECTORY);
+}
+
+int gp_hostfs_open_dir_at(int dirfd, const char *name)
+{
+	return open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
 }
 
 DIR *gp_hostfs_opendir_at(int dirfd, const char *name)
@@ -108,9 +135,11 @@ DIR *gp_hostfs_opendir_at(int dirfd, const char *name)
 	int fd;
 	DIR *d;
 
-	fd = openat(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	fd = open_beneath(dirfd, name ? name : ".", O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		int e = errno;
@@ -139,9 +168,9 @@ ssize_t gp_hostfs_read_bin_at(int dirfd, const char *name, void *buf, size_t len
 	ssize_t n;
 	int fd;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* sysfs hands back a whole attribute per read; loop only for regular files */
 	while (got < len) {
 		n = read(fd, (char *)buf + got, len - got);
@@ -200,9 +229,9 @@ static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
 	ssize_t n;
 	int fd;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	buf = malloc(cap + 1);
 	if (!buf) {
 		close(fd);
@@ -255,11 +284,32 @@ ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *
 
 int gp_hostfs_readlink_at(int dirfd, const char *name, char *buf, size_t len)
 {
+	const char *slash = strrchr(name, '/');
 	ssize_t n;
 
-	n = readlinkat(dirfd, name, buf, len - 1);
+	if (slash) {
+		/* readlinkat follows the leading components freely: resolve them beneath */
+		char dir[4096];
+		int dfd;
+
+		if ((size_t)(slash - name) >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, name, (size_t)(slash - name));
+		dir[slash - name] = 0;
+		dfd = open_beneath(dirfd, dir, O_PATH | O_DIRECTORY);
+		if (dfd < 0)
+			return dfd;
+		n = readlinkat(dfd, slash + 1, buf, len - 1);
+		if (n < 0)
+			n = -errno;
+		close(dfd);
+	} else {
+		n = readlinkat(dirfd, name, buf, len - 1);
+		if (n < 0)
+			n = -errno;
+	}
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if ((size_t)n >= len - 1)
 		return -ENAMETOOLONG;
 	buf[n] = 0;
@@ -287,20 +337,24 @@ int gp_hostfs_link_base_at(int dirfd, const char *name, char *buf, size_t len)
 
 int gp_hostfs_exists_at(int dirfd, const char *name)
 {
-	struct stat st;
+	int fd = open_beneath(dirfd, name, O_PATH | O_NOFOLLOW);
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fd >= 0) {
+		close(fd);
 		return 1;
-	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	}
+	return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
 }
 
 int gp_hostfs_is_dir_at(int dirfd, const char *name)
 {
-	struct stat st;
+	int fd = open_beneath(dirfd, name, O_PATH | O_DIRECTORY);
 
-	if (fstatat(dirfd, name, &st, 0) == 0)
-		return S_ISDIR(st.st_mode) ? 1 : 0;
-	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return fd == -ENOENT || fd == -ENOTDIR || fd == -EXDEV ? 0 : fd;
 }
 
 int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out)

@@ -48,6 +48,8 @@ int gp_hostfs_abspath(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, 
 
 /* Opens a well-known directory as an O_PATH fd (follows links); -errno. */
 int gp_hostfs_open_dir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg);
+/* Opens dirfd/name as an O_PATH directory fd, beneath dirfd; -errno. */
+int gp_hostfs_open_dir_at(int dirfd, const char *name);
 /* Opens a well-known directory for listing; NULL with errno set. */
 DIR *gp_hostfs_opendir(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg);
 /* Lists entries of dirfd/name (or dirfd itself when name is NULL), skipping dot entries. */

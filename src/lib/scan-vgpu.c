@@ -73,7 +73,7 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 	int tdir;
 
 	snprintf(path, sizeof(path), "%smdev_supported_types", pfx);
-	tdir = openat(dfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	tdir = gp_hostfs_open_dir_at(dfd, path);
 	if (tdir < 0)
 		return;
 	dir = gp_hostfs_opendir_at(tdir, NULL);
@@ -83,7 +83,7 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 
 		if (e->d_name[0] == '.')
 			continue;
-		tfd = openat(tdir, e->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		tfd = gp_hostfs_open_dir_at(tdir, e->d_name);
 		if (tfd < 0)
 			continue;
 		t = GP_PUSH(d->mdev_types, d->n_mdev_types);
@@ -103,7 +103,7 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf)
 {
 	struct gp_ctx *ctx = s->host->ctx;
-	char *text = NULL, path[128];
+	char *text = NULL, path[160];
 	long v;
 	int r;
 	size_t i;
@@ -137,15 +137,18 @@ int gp_scan_mdevs(struct gp_scan *s)
 {
 	struct gp_ctx *ctx = s->host->ctx;
 	struct dirent *e;
+	char mdir[64];
 	int mfd;
 	DIR *dir;
 
+	if (gp_hostfs_path(GP_HP_MDEV_DEVICES, NULL, mdir, sizeof(mdir)) < 0)
+		return 0;
 	mfd = gp_hostfs_open_dir(ctx, GP_HP_MDEV_DEVICES, NULL);
 	if (mfd < 0)
 		return 0; /* no mdev bus on this host */
 	dir = gp_hostfs_opendir_at(mfd, NULL);
 	while (dir && (e = readdir(dir))) {
-		char path[4096], type[256], rel[128], *slash, *parent;
+		char path[4096], type[256], rel[192], *slash, *parent;
 		struct gp_pci_addr pa;
 		struct gp_device *p;
 		struct gp_mdev *m;
@@ -170,13 +173,19 @@ int gp_scan_mdevs(struct gp_scan *s)
 			break;
 		memcpy(m->uuid, e->d_name, 36);
 		m->parent = strdup(p->address);
-		snprintf(rel, sizeof(rel), "%s/mdev_type", e->d_name);
-		if (gp_hostfs_link_base_at(mfd, rel, type, sizeof(type)) > 0)
+		/* root-relative: the UUID link climbs to sys/devices, beneath the root */
+		snprintf(rel, sizeof(rel), "%s/%s/mdev_type", mdir, e->d_name);
+		if (gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, type, sizeof(type)) > 0)
 			m->type_key = strdup(type);
-		snprintf(rel, sizeof(rel), "%s/iommu_group", e->d_name);
+		snprintf(rel, sizeof(rel), "%s/%s/iommu_group", mdir, e->d_name);
 		m->iommu_group = GP_UNKNOWN;
-		if (gp_hostfs_link_base_at(mfd, rel, type, sizeof(type)) > 0)
-			m->iommu_group = atoi(type);
+		if (gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, type, sizeof(type)) > 0) {
+			char *end;
+			long g = strtol(type, &end, 10);
+
+			if (!*end && end != type && g >= 0 && g <= 0x7fffffff)
+				m->iommu_group = (int)g;
+		}
 	}
 	if (dir)
 		closedir(dir);

@@ -228,11 +228,25 @@ static void read_identity(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 	d->iommu_group = read_link_int(dfd, "iommu_group");
 }
 
+int gp_scan_dev_path(const struct gp_device *d, const char *attr, char *buf, size_t len)
+{
+	int r = gp_hostfs_path(GP_HP_PCI_DEVICE, d->address, buf, len);
+	size_t l;
+
+	if (r < 0 || !attr)
+		return r;
+	l = strlen(buf);
+	if ((size_t)snprintf(buf + l, len - l, "/%s", attr) >= len - l)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static int open_dev(struct gp_scan *s, const struct gp_device *d)
 {
-	int fd = openat(s->devices_fd, d->address, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char path[128];
+	int r = gp_scan_dev_path(d, NULL, path, sizeof(path));
 
-	return fd < 0 ? -errno : fd;
+	return r < 0 ? r : gp_hostfs_open_dir_at(s->root_fd, path);
 }
 
 /* Bridges above a device: the path components of its sysfs directory that are addresses. */
@@ -370,18 +384,19 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
  */
 static void detail_vf(struct gp_scan *s, struct gp_device *vf)
 {
-	char pfx[GP_ADDR_LEN + 1], path[64], buf[256];
+	char pfx[128], path[160], buf[256];
 
-	snprintf(pfx, sizeof(pfx), "%s/", vf->address);
-	gp_scan_vf_vgpu(s, s->devices_fd, pfx, vf);
+	if (gp_scan_dev_path(vf, "", pfx, sizeof(pfx)) < 0)
+		return;
+	gp_scan_vf_vgpu(s, s->root_fd, pfx, vf);
 	/* an idle vendor-VFIO VF is no partition: nothing reports its driver or group */
 	if (vf->has_nvidia_dir && vf->current_vgpu_type == 0)
 		return;
 	snprintf(path, sizeof(path), "%sdriver", pfx);
-	if (gp_hostfs_link_base_at(s->devices_fd, path, buf, sizeof(buf)) > 0)
+	if (gp_hostfs_link_base_at(s->root_fd, path, buf, sizeof(buf)) > 0)
 		vf->driver = strdup(buf);
 	snprintf(path, sizeof(path), "%siommu_group", pfx);
-	vf->iommu_group = read_link_int(s->devices_fd, path);
+	vf->iommu_group = read_link_int(s->root_fd, path);
 }
 
 
@@ -426,12 +441,13 @@ void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level
 
 static int read_class(struct gp_scan *s, struct gp_device *d)
 {
-	char rel[64];
+	char rel[128];
 	long v;
 	int r;
 
-	snprintf(rel, sizeof(rel), "%s/class", d->address);
-	r = gp_hostfs_read_long_at(s->devices_fd, rel, 16, &v);
+	r = gp_scan_dev_path(d, "class", rel, sizeof(rel));
+	if (r == 0)
+		r = gp_hostfs_read_long_at(s->root_fd, rel, 16, &v);
 	if (r < 0 || v < 0 || v > 0xffffff) {
 		if (r != -ENOENT)
 			WARN(s->host->ctx, "%s: unreadable class, reporting null", d->address);
@@ -486,7 +502,7 @@ static int list_devices(struct gp_scan *s)
 
 static bool is_target(struct gp_scan *s, struct gp_device *d)
 {
-	char rel[64];
+	char rel[128];
 	size_t i;
 
 	for (i = 0; i < s->n_targets; i++)
@@ -498,10 +514,9 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
 	 * as VFs through its virtfnN links before the detail loop reaches them. */
 	if (gp_device_is_display(d))
 		return true;
-	if (s->flags & GP_SCAN_ANY_CLASS) {
-		snprintf(rel, sizeof(rel), "%s/sriov_totalvfs", d->address);
-		return gp_hostfs_exists_at(s->devices_fd, rel) == 1;
-	}
+	if (s->flags & GP_SCAN_ANY_CLASS)
+		return gp_scan_dev_path(d, "sriov_totalvfs", rel, sizeof(rel)) == 0 &&
+		       gp_hostfs_exists_at(s->root_fd, rel) == 1;
 	return false;
 }
 
@@ -536,6 +551,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	if (!s.host)
 		return -ENOMEM;
 	s.host->ctx = ctx;
+	s.root_fd = gp_hostfs_root_fd(ctx);
 	s.devices_fd = gp_hostfs_open_dir(ctx, GP_HP_PCI_DEVICES, NULL);
 	if (s.devices_fd < 0) {
 		char p[4096];

@@ -17,8 +17,13 @@ struct gp_scan {
 	unsigned flags;
 	const struct gp_pci_addr *targets;
 	size_t n_targets;
-	int devices_fd;
+	int devices_fd; /* sys/bus/pci/devices: for listing it and reading its links */
+	int root_fd;    /* attributes are opened as root-relative paths, so that the device
+			 * link (which climbs to sys/devices) resolves beneath the root */
 };
+
+/* "sys/bus/pci/devices/ADDR/" + attr, root-relative. */
+int gp_scan_dev_path(const struct gp_device *d, const char *attr, char *buf, size_t len);
 
 void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level);
 /* mdev_supported_types of a function (PF or VF); attribute names are pfx + name under dfd
