@@ -207,6 +207,8 @@ struct gp_device *gp_host_find(const struct gp_host *host, const struct gp_pci_a
 const struct gp_iommu_group *gp_host_group(const struct gp_host *host, int id);
 
 bool gp_device_is_display(const struct gp_device *dev);
+/* True when ancestor is dev itself or above it (or the chain is broken into a loop). */
+bool gp_device_is_below(const struct gp_device *dev, const struct gp_device *ancestor);
 /* A display-class physical function, or an SR-IOV PF when @any_class. */
 bool gp_device_is_gpu_like(const struct gp_device *dev, bool any_class);
 

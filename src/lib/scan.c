@@ -52,6 +52,17 @@ static struct gp_device *find_str(const struct gp_host *host, const char *s)
 	return gp_host_find(host, &a);
 }
 
+bool gp_device_is_below(const struct gp_device *dev, const struct gp_device *ancestor)
+{
+	int depth;
+
+	/* PCI hierarchies are at most 256 buses deep: a longer chain is a loop */
+	for (depth = 0; dev && depth < 256; dev = dev->parent, depth++)
+		if (dev == ancestor)
+			return true;
+	return dev != NULL;
+}
+
 bool gp_device_is_display(const struct gp_device *dev)
 {
 	return dev->class_code >= 0 && (dev->class_code >> 16) == CLASS_DISPLAY;
@@ -259,15 +270,23 @@ static void read_parents(struct gp_scan *s, int dfd, struct gp_device *d)
 		return;
 	p = strstr(path, "devices/");
 	d->syspath = strdup(p ? p : path);
+	/* Each address in the path is the bridge above the next one: chain them all, so the
+	 * ACS walk reaches the root port. Only components before the device's own name count,
+	 * and a function already chained keeps its parent (a hostile tree cannot make a loop). */
 	for (comp = strtok_r(path, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		struct gp_device *up = find_str(s->host, comp);
 
-		if (!up || up == d)
+		if (up == d)
+			break;
+		if (!up)
 			continue;
-		prev = up;
 		gp_scan_detail(s, up, GP_DETAIL_PORT);
+		if (!up->parent && prev && !gp_device_is_below(prev, up))
+			up->parent = prev;
+		prev = up;
 	}
-	d->parent = prev;
+	if (prev && !gp_device_is_below(prev, d))
+		d->parent = prev;
 	(void)dfd;
 }
 

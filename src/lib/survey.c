@@ -189,9 +189,9 @@ static bool is_port(enum gp_pcie_type t)
 static int acs_walk(const struct gp_device *d, struct gp_findings *out, bool *unknown)
 {
 	const struct gp_device *up;
-	int r = 0;
+	int r = 0, depth = 0;
 
-	for (up = d->parent; up; up = up->parent) {
+	for (up = d->parent; up && depth < 256; up = up->parent, depth++) {
 		uint16_t need, missing;
 
 		if (!up->cfg.readable) {

@@ -351,3 +351,48 @@ ParameterizedTest(char (*name)[24], hosts, lspci_agrees)
 	run_free(&l);
 	run_free(&g);
 }
+
+/* Turns off every ACS control bit of one port by editing its config space, as firmware that
+ * leaves ACS disabled would. Returns the capability's offset. */
+static int acs_off(const char *root, const char *addr)
+{
+	char *p;
+	unsigned char cfg[4096];
+	FILE *f;
+	int pos = 0x100, hops = 0;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/%s/config", root, addr), 0);
+	f = fopen(p, "r+b");
+	cr_assert_not_null(f, "%s", p);
+	cr_assert_eq(fread(cfg, 1, sizeof(cfg), f), sizeof(cfg));
+	while (pos && hops++ < 64) {
+		unsigned hdr = cfg[pos] | cfg[pos + 1] << 8 | cfg[pos + 2] << 16 |
+			       (unsigned)cfg[pos + 3] << 24;
+
+		if ((hdr & 0xffff) == 0x000d)
+			break;
+		pos = (int)(hdr >> 20) & 0xffc;
+	}
+	cr_assert_gt(pos, 0, "%s has no ACS capability", addr);
+	fseek(f, pos + 6, SEEK_SET);
+	fputc(0, f);
+	fputc(0, f);
+	fclose(f);
+	free(p);
+	return pos;
+}
+
+/* The walk goes all the way to the root port, not just to the switch port above. */
+Test(hosts, acs_checked_up_to_the_root_port)
+{
+	char *root = test_scenario("a16-vfio");
+	struct run r;
+
+	acs_off(root, "0000:00:01.0");
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", "0000:05:00.0", NULL), 3, "%s",
+		     r.err);
+	cr_assert(strstr(r.out, "\"acs-missing-upstream\"") &&
+			  strstr(r.out, "0000:00:01.0 lacks ACS SrcValid ReqRedir CmpltRedir"),
+		  "%s", r.out);
+	run_free(&r);
+}
