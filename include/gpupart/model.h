@@ -63,6 +63,7 @@ enum gp_pcie_type {
 struct gp_config_facts {
 	int config_len;          /* bytes we could read; <256 means unprivileged/truncated */
 	bool readable;           /* config_len >= 256: capability chains can be trusted */
+	bool ext_readable;       /* config_len >= 4096: extended capabilities (ACS, SR-IOV) too */
 	uint8_t header_type;     /* 0 endpoint, 1 bridge, 2 cardbus (bit 7 stripped) */
 	uint8_t interrupt_pin;   /* 0 = no INTx pin */
 	enum gp_pcie_type pcie_type;
@@ -145,6 +146,7 @@ struct gp_device {
 	struct gp_config_facts cfg;
 	struct gp_bar *bars;
 	size_t n_bars;
+	bool bars_known;                      /* the resource file was read */
 
 	struct gp_vgpu_type *mdev_types;      /* mdev_supported_types of this function */
 	size_t n_mdev_types;

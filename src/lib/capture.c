@@ -148,8 +148,8 @@ static void tar_dir(struct tar *t, const char *dir)
 	snprintf(buf, sizeof(buf), "%s/", dir);
 	tar_header(t, buf, '5', 0, NULL);
 	slot = GP_PUSH(t->dirs, t->n_dirs);
-	if (slot)
-		*slot = strdup(dir);
+	if (slot && !(*slot = strdup(dir)))
+		t->n_dirs--;
 }
 
 static void parent_dir(struct tar *t, const char *path)

@@ -162,7 +162,9 @@ static void decode_caps(struct pci_dev *d, struct gp_config_facts *f)
 										     GP_TRI_NO;
 
 	c = pci_find_cap(d, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED);
-	f->acs = c ? GP_TRI_YES : GP_TRI_NO;
+	/* 256 bytes of a PCIe function (no ECAM, or a short capture): extended space unknown */
+	f->acs = c ? GP_TRI_YES : f->ext_readable || f->pcie_type == GP_PCIE_NONE ? GP_TRI_NO :
+								    GP_TRI_UNKNOWN;
 	if (c) {
 		f->acs_cap = pci_read_word(d, c->addr + PCI_ACS_CAP);
 		f->acs_ctrl = pci_read_word(d, c->addr + PCI_ACS_CTRL);
@@ -191,8 +193,10 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 		.pm_no_soft_reset = GP_TRI_UNKNOWN,
 		.acs = GP_TRI_UNKNOWN,
 	};
-	/* pci_setup_cache takes a non-const pointer and libpci may write through it */
-	uint8_t buf[4096];
+	/* pci_setup_cache takes a non-const pointer and libpci may write through it; the cache
+	 * always spans 4096 bytes (zeros past what we read end every chain) so that libpci never
+	 * goes to the config file itself */
+	uint8_t buf[4096] = { 0 };
 	struct gp_pciacc *pa;
 	struct pci_dev *volatile d = NULL;
 	jmp_buf jb;
@@ -212,6 +216,7 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 	}
 	/* Unprivileged readers get 64 bytes: every capability is unknown, never "absent". */
 	f.readable = len >= 256;
+	f.ext_readable = len >= 4096;
 	if (!f.readable) {
 		*out = f;
 		return 0;
@@ -220,22 +225,24 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 	pa = pciacc_get(ctx);
 	if (!pa)
 		return -ENOMEM;
+	/* the capabilities are decoded into *out, which is not touched after a longjmp but
+	 * reset to the header facts (f is not modified after setjmp, so it is determinate) */
+	*out = f;
 	active_ctx = ctx;
 	active_jmp = &jb;
 	if (setjmp(jb)) {
 		active_jmp = NULL;
 		if (d)
 			pci_free_dev(d);
-		f.readable = false;
 		*out = f;
+		out->readable = out->ext_readable = false;
 		return -EIO;
 	}
 	d = pci_get_dev(pa->pacc, addr->domain, addr->bus, addr->dev, addr->fn);
-	pci_setup_cache(d, buf, len);
-	decode_caps(d, &f);
+	pci_setup_cache(d, buf, sizeof(buf));
+	decode_caps(d, out);
 	pci_free_dev(d);
 	active_jmp = NULL;
-	*out = f;
 	return 0;
 }
 

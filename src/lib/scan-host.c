@@ -143,6 +143,10 @@ int gp_scan_group(struct gp_scan *s, int group)
 		if (!slot)
 			break;
 		*slot = strdup(e->d_name);
+		if (!*slot) {
+			g->n_members--;
+			break;
+		}
 		d = gp_host_find(h, &a);
 		if (d)
 			gp_scan_detail(s, d, GP_DETAIL_MEMBER);

@@ -88,6 +88,8 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 			continue;
 		t = GP_PUSH(d->mdev_types, d->n_mdev_types);
 		if (!t || read_type(s->host->ctx, tfd, e->d_name, t) < 0) {
+			if (t) /* drop the half-read type: its key is NULL */
+				d->n_mdev_types--;
 			close(tfd);
 			break;
 		}

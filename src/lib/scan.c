@@ -152,6 +152,19 @@ static int read_int(struct gp_ctx *ctx, int dfd, const struct gp_device *d, cons
 	return (int)v;
 }
 
+/* The SR-IOV registers are 16 bits wide (PCIe base spec 9.3.3): anything else is garbage. */
+static int read_u16(struct gp_ctx *ctx, int dfd, const struct gp_device *d, const char *attr,
+		    int base)
+{
+	int v = read_int(ctx, dfd, d, attr, base);
+
+	if (v > 0xffff || v < GP_UNKNOWN) {
+		WARN(ctx, "%s: %s out of range, reporting null", d->address, attr);
+		return GP_UNKNOWN;
+	}
+	return v < 0 ? GP_UNKNOWN : v;
+}
+
 static char *read_str(int dfd, const char *attr)
 {
 	char buf[256];
@@ -169,7 +182,7 @@ static int read_link_int(int dfd, const char *attr)
 	if (gp_hostfs_link_base_at(dfd, attr, buf, sizeof(buf)) <= 0)
 		return GP_UNKNOWN;
 	v = strtol(buf, &end, 10);
-	return (*end || end == buf || v < 0) ? GP_UNKNOWN : (int)v;
+	return (*end || end == buf || v < 0 || v > 0x7fffffff) ? GP_UNKNOWN : (int)v;
 }
 
 /* The kernel's `resource` file: one "start end flags" line per region. */
@@ -180,6 +193,7 @@ static void read_resources(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 
 	if (gp_hostfs_read_attr_at(dfd, "resource", &text) < 0)
 		return;
+	d->bars_known = true;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), index++) {
 		unsigned long long start, end, flags;
 		struct gp_bar *b;
@@ -188,7 +202,9 @@ static void read_resources(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 			WARN(ctx, "%s: unexpected line in resource, ignoring the rest", d->address);
 			break;
 		}
-		if (!flags || end < start)
+		/* an empty slot, or a range no 64-bit address space holds (end < start, or a
+		 * size past 2^62: no BAR is that big, and sums of them must not overflow) */
+		if (!flags || end < start || end - start >= (1ULL << 62))
 			continue;
 		b = GP_PUSH(d->bars, d->n_bars);
 		if (!b)
@@ -316,13 +332,19 @@ static void read_sriov(struct gp_scan *s, int dfd, struct gp_device *d)
 	struct gp_ctx *ctx = s->host->ctx;
 	int i;
 
-	d->sriov_total_vfs = read_int(ctx, dfd, d, "sriov_totalvfs", 10);
-	if (d->sriov_total_vfs == GP_UNKNOWN)
+	/* the SR-IOV files come and go together: without sriov_totalvfs there are none */
+	if (gp_hostfs_exists_at(dfd, "sriov_totalvfs") != 1)
 		return;
-	d->sriov_num_vfs = read_int(ctx, dfd, d, "sriov_numvfs", 10);
-	d->sriov_offset = read_int(ctx, dfd, d, "sriov_offset", 10);
-	d->sriov_stride = read_int(ctx, dfd, d, "sriov_stride", 10);
-	d->sriov_vf_device = read_int(ctx, dfd, d, "sriov_vf_device", 16);
+	d->sriov_total_vfs = read_u16(ctx, dfd, d, "sriov_totalvfs", 10);
+	d->sriov_num_vfs = read_u16(ctx, dfd, d, "sriov_numvfs", 10);
+	d->sriov_offset = read_u16(ctx, dfd, d, "sriov_offset", 10);
+	d->sriov_stride = read_u16(ctx, dfd, d, "sriov_stride", 10);
+	d->sriov_vf_device = read_u16(ctx, dfd, d, "sriov_vf_device", 16);
+	if (d->sriov_total_vfs >= 0 && d->sriov_num_vfs > d->sriov_total_vfs) {
+		WARN(ctx, "%s: sriov_numvfs %d exceeds sriov_totalvfs %d, reporting null",
+		     d->address, d->sriov_num_vfs, d->sriov_total_vfs);
+		d->sriov_num_vfs = GP_UNKNOWN;
+	}
 
 	/* virtfnN links name the VFs; numvfs says how many to expect */
 	for (i = 0; d->sriov_num_vfs > 0 && i < d->sriov_num_vfs; i++) {
@@ -368,6 +390,10 @@ static void read_drm(int dfd, struct gp_device *d)
 		if (!slot)
 			break;
 		*slot = strdup(e->d_name);
+		if (!*slot) {
+			d->n_drm_nodes--;
+			break;
+		}
 	}
 	closedir(dir);
 }
@@ -615,7 +641,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 		if (!tv[i]->is_vf || n_targets)
 			gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
 	for (i = 0; i < n_tv; i++) {
-		if (tv[i]->is_vf) /* a named VF */
+		if (tv[i]->is_vf && !tv[i]->full) /* a partition, not a target */
 			continue;
 		r = gp_scan_group(&s, tv[i]->iommu_group);
 		if (r < 0)

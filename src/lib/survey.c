@@ -126,13 +126,16 @@ int64_t gp_policy_mmio64_required(const struct gp_device *d)
 	uint64_t sum = 0, p = 1;
 	size_t i;
 
-	if (!d->n_bars && !d->detailed)
+	if (!d->bars_known)
 		return GP_UNKNOWN;
+	/* each size is below 2^62 (scan.c), six of them cannot overflow 64 bits */
 	for (i = 0; i < d->n_bars; i++)
 		if (d->bars[i].index <= 5 && d->bars[i].mem64)
 			sum += d->bars[i].size;
 	if (!sum)
 		return 0;
+	if (sum > (1ULL << 62))
+		return INT64_MAX;
 	/* the guest's window is carved in power-of-two, naturally aligned pieces */
 	while (p < sum)
 		p <<= 1;
@@ -200,6 +203,10 @@ static int acs_walk(const struct gp_device *d, struct gp_findings *out, bool *un
 		}
 		if (!is_port(up->cfg.pcie_type))
 			continue;
+		if (up->cfg.acs == GP_TRI_UNKNOWN) { /* extended config space not readable */
+			*unknown = true;
+			continue;
+		}
 		if (up->cfg.acs != GP_TRI_YES) {
 			r |= gp_findings_add(out, "acs-missing-upstream", GP_SEV_ERROR,
 					     "%s (%s port) has no ACS capability: peer-to-peer "

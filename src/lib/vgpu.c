@@ -44,7 +44,8 @@ int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_inst
 			continue;
 		if (klen == 11 && strncmp(key, "framebuffer", 11) == 0) {
 			/* the driver prints MiB with an "M" suffix; older builds omit it */
-			if (v > (1LL << 40)) /* no framebuffer is an exbibyte */
+			/* no framebuffer is a pebibyte; keeps the multiplication in range */
+			if (v > (*num_end == 'G' ? (1LL << 20) : (1LL << 30)))
 				continue;
 			if (*num_end == 'G')
 				*fb_bytes = v * GIB;
@@ -96,7 +97,10 @@ int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *
 		p--;
 	if (p == end - 1 || p == tok || p[-1] != '-')
 		return -EINVAL;
+	errno = 0;
 	gb = strtol(p, NULL, 10);
+	if (errno || gb > (1L << 20)) /* a pebibyte GPU is garbage, and would overflow */
+		return -EINVAL;
 	/* a second "-<digits>" before it means a MIG slice count: GPU-<G>-<GB><S> */
 	dash = p - 1;
 	if (dash > tok) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -243,4 +244,92 @@ Test(smoke, real_host_capture_round_trip)
 	cr_assert_str_eq(a.out, b.out);
 	run_free(&a);
 	run_free(&b);
+}
+
+/* A tree from someone else: links out of the root, a FIFO, absurd numbers. Nothing outside
+ * the root is read, nothing hangs, the odd fields are null. */
+Test(cli, hostile_tree)
+{
+	char *root = test_scenario("a16-vfio"), *outside = test_tmpdir("outside"), *p;
+	struct run r;
+
+	cr_assert_geq(asprintf(&p, "%s/secret", outside), 0);
+	put(outside, "secret", "0xbeef\n");
+	{
+		char *v;
+		cr_assert_geq(asprintf(&v, "%s/sys/bus/pci/devices/0000:03:00.0/vendor", root), 0);
+		unlink(v);
+		cr_assert_eq(symlink(p, v), 0); /* absolute: escapes the root */
+		free(v);
+		cr_assert_geq(asprintf(&v, "%s/sys/bus/pci/devices/0000:04:00.0/device", root), 0);
+		unlink(v);
+		cr_assert_eq(symlink("../../../../../../../../../../../../../../../../../../..", v), 0);
+		free(v);
+		cr_assert_geq(asprintf(&v, "%s/sys/bus/pci/devices/0000:05:00.0/class", root), 0);
+		unlink(v);
+		cr_assert_eq(mkfifo(v, 0600), 0); /* a read would block forever */
+		free(v);
+	}
+	put(root, "sys/bus/pci/devices/0000:06:00.0/resource",
+	    "0x0 0x8000000000000000 0x14220c\n0x0 0xffffffffffffffff 0x14220c\n");
+	put(root, "sys/bus/pci/devices/0000:06:00.0/sriov_numvfs", "2147483647\n");
+	cr_assert_eq(run_gpupart(&r, root, "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.out, "beef"), "read outside the root: %s", r.out);
+	cr_assert(strstr(r.out, "\"address\": \"0000:03:00.0\",\n      \"vendor_id\": null"), "%s",
+		  r.out);
+	cr_assert(strstr(r.err, "warning"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", NULL), 3, "%s", r.err);
+	cr_assert_null(strstr(r.out, "beef"));
+	run_free(&r);
+	/* the capture of such a tree holds nothing from outside it */
+	{
+		char *tarf, *argv[5];
+		cr_assert_geq(asprintf(&tarf, "%s/c.tar", outside), 0);
+		cr_assert_eq(run_gpupart(&r, root, "capture", tarf, NULL), 0, "%s", r.err);
+		run_free(&r);
+		argv[0] = "/bin/tar";
+		argv[1] = "-tvf";
+		argv[2] = tarf;
+		argv[3] = NULL;
+		cr_assert_eq(run_argv(&r, argv), 0);
+		cr_assert_null(strstr(r.out, "secret"), "%s", r.out);
+		run_free(&r);
+		argv[1] = "-xOf";
+		cr_assert_eq(run_argv(&r, argv), 0);
+		cr_assert_null(strstr(r.out, "beef"), "outside content captured");
+		run_free(&r);
+	}
+}
+
+/* 256 bytes of a PCIe port's config (no ECAM): its ACS is unknown, not missing. */
+Test(cli, extended_config_unknown_is_not_absent)
+{
+	char *root = test_scenario("a16-vfio"), *p;
+	struct run r;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/0000:02:08.0/config", root), 0);
+	cr_assert_eq(truncate(p, 256), 0);
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", "0000:03:00.0", NULL), 3, "%s",
+		     r.err);
+	cr_assert_null(strstr(r.out, "acs-missing-upstream"), "%s", r.out);
+	cr_assert(strstr(r.out, "config space of a port above 0000:03:00.0 is truncated"), "%s",
+		  r.out);
+	run_free(&r);
+}
+
+/* A named VF gets its IOMMU group checked like any other device. */
+Test(cli, named_vf_group)
+{
+	char *root = test_scenario("intel-sriov"), *l;
+	struct run r;
+
+	/* put the SATA controller into the first VF's group */
+	cr_assert_geq(asprintf(&l, "%s/sys/kernel/iommu_groups/12/devices/0000:00:17.0", root), 0);
+	cr_assert_eq(symlink("../../../../devices/pci0000:00/0000:00:17.0", l), 0);
+	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", "0000:4e:00.1", NULL), 3, "%s",
+		     r.err);
+	cr_assert(strstr(r.out, "iommu-group-shared") && strstr(r.out, "0000:00:17.0"), "%s",
+		  r.out);
+	run_free(&r);
 }

@@ -534,6 +534,7 @@ Test(survey, groups_partitions_bars)
 	gpu->vfs = devs + 1; /* any two devices: only the count matters here */
 	gpu->bars = bars;
 	gpu->n_bars = 2;
+	gpu->bars_known = true;
 	cr_assert_eq(gp_survey_device(&h, gpu, &f), 0);
 	cr_assert(has(&f, "partitioned", GP_SEV_ERROR));
 	cr_assert(has(&f, "large-bar", GP_SEV_INFO));
@@ -541,6 +542,13 @@ Test(survey, groups_partitions_bars)
 	cr_assert_eq(gp_policy_mmio64_required(gpu), 128 * GIB);
 	cr_assert_eq(gp_policy_mmio_table_lookup(gpu, NULL), 128 * GIB);
 	gp_findings_clear(&f);
+	/* no resource file read: unknown, never 0 */
+	gpu->bars_known = false;
+	cr_assert_eq(gp_policy_mmio64_required(gpu), -1);
+	/* BAR sizes the scanner let through cannot overflow the sum */
+	gpu->bars_known = true;
+	bars[0].size = bars[1].size = (1ULL << 62) - 1;
+	cr_assert_eq(gp_policy_mmio64_required(gpu), INT64_MAX);
 }
 
 Test(survey, verdict_rule)
