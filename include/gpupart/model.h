@@ -129,6 +129,7 @@ struct gp_device {
 	char *driver;                         /* bound driver, NULL when none */
 	int iommu_group;                      /* GP_UNKNOWN when no group link */
 	int numa_node;                        /* GP_UNKNOWN when absent or -1 */
+	int bus_siblings;                     /* other functions on its bus */
 	char *reset_method;                   /* "flr bus", NULL when absent */
 	enum gp_tri boot_vga;
 	char *syspath;                        /* realpath below ROOT/sys/devices (relative) */
@@ -178,6 +179,7 @@ struct gp_host {
 	int n_iommu_groups;
 	enum gp_tri interrupt_remapping;
 	char *cmdline;                        /* /proc/cmdline, trimmed */
+	char *kernel_release;                 /* /proc/sys/kernel/osrelease */
 	bool acs_override;                    /* pcie_acs_override= on the cmdline */
 	enum gp_tri unsafe_interrupts;        /* vfio_iommu_type1 allow_unsafe_interrupts */
 	bool nvidia_vgpu_manager;             /* nvidia_vgpu_vfio module present */

@@ -394,6 +394,7 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 		tar_dir_only(t, ctx, path);
 	tar_place(t, ctx, GP_HP_CMDLINE, NULL, NULL);
 	tar_place(t, ctx, GP_HP_INTERRUPTS, NULL, NULL);
+	tar_place(t, ctx, GP_HP_OSRELEASE, NULL, NULL);
 	for (i = 0; i < host->n_devs; i++) {
 		const struct gp_device *d = host->devs[i];
 		size_t l;

@@ -30,6 +30,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_VFIO_T1_PARAMS] = "sys/module/vfio_iommu_type1/parameters",
 	[GP_HP_CMDLINE] = "proc/cmdline",
 	[GP_HP_INTERRUPTS] = "proc/interrupts",
+	[GP_HP_OSRELEASE] = "proc/sys/kernel/osrelease",
 	[GP_HP_PROC] = "proc",
 	[GP_HP_NVIDIA_GPUS] = "proc/driver/nvidia/gpus",
 	[GP_HP_DEV_DRI] = "dev/dri/%s",

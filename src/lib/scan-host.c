@@ -80,6 +80,10 @@ int gp_scan_host_facts(struct gp_scan *s)
 		free(text);
 	}
 	h->acs_override = h->cmdline && cmdline_has(h->cmdline, "pcie_acs_override=");
+	if (gp_hostfs_read_all(ctx, GP_HP_OSRELEASE, NULL, &text) >= 0) {
+		h->kernel_release = gp_strdup_trim(text);
+		free(text);
+	}
 	h->interrupt_remapping = interrupt_remapping(ctx, h->cmdline);
 
 	h->unsafe_interrupts = GP_TRI_UNKNOWN;

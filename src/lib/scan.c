@@ -119,6 +119,7 @@ void gp_host_free(struct gp_host *host)
 	}
 	free(host->groups);
 	free(host->cmdline);
+	free(host->kernel_release);
 	free(host);
 }
 
@@ -569,10 +570,35 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
  * Since Linux 5.15 `reset_method` exists exactly when the kernel can reset the function, so
  * when any function has the file, an absent one means "none" (kept as ""), not "unknown".
  */
+/* The kernel resets a bus only for a function alone on it (pci_parent_bus_reset). */
+static void count_bus_siblings(struct gp_host *h)
+{
+	size_t i = 0, j;
+
+	while (i < h->n_devs) {
+		for (j = i; j < h->n_devs && h->devs[j]->addr.domain == h->devs[i]->addr.domain &&
+			    h->devs[j]->addr.bus == h->devs[i]->addr.bus;
+		     j++)
+			;
+		for (size_t k = i; k < j; k++)
+			h->devs[k]->bus_siblings = (int)(j - i - 1);
+		i = j;
+	}
+}
+
+static bool kernel_at_least(const char *release, int major, int minor)
+{
+	int ma, mi;
+
+	if (!release || sscanf(release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 static void mark_no_reset(struct gp_host *h)
 {
 	size_t i;
-	bool abi = false;
+	bool abi = kernel_at_least(h->kernel_release, 5, 15);
 
 	for (i = 0; i < h->n_devs && !abi; i++)
 		abi = h->devs[i]->reset_method != NULL;
@@ -647,10 +673,11 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 		if (r < 0)
 			goto fail;
 	}
-	mark_no_reset(s.host);
 	r = gp_scan_host_facts(&s);
 	if (r < 0)
 		goto fail;
+	mark_no_reset(s.host);
+	count_bus_siblings(s.host);
 	if (flags & GP_SCAN_OPEN_FILES)
 		gp_scan_open_files(&s, tv, n_tv);
 	for (i = 0; i < n_tv; i++)

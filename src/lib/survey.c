@@ -116,7 +116,8 @@ const char *gp_policy_reset_method(const struct gp_device *d)
 		return "af_flr";
 	if (d->cfg.pm_no_soft_reset == GP_TRI_NO)
 		return "pm";
-	if (d->addr.bus != 0)
+	/* pci_parent_bus_reset: not on a root bus, not a bridge, alone on its bus */
+	if (d->parent && d->cfg.header_type == 0 && d->bus_siblings == 0)
 		return "bus";
 	return "none";
 }
@@ -189,7 +190,8 @@ static bool is_port(enum gp_pcie_type t)
 }
 
 /* The kernel's rule (pci_acs_flags_enabled): a feature the port lacks is hard-wired on. */
-static int acs_walk(const struct gp_device *d, struct gp_findings *out, bool *unknown)
+static int acs_walk(const struct gp_device *d, enum gp_severity sev, struct gp_findings *out,
+		    bool *unknown)
 {
 	const struct gp_device *up;
 	int r = 0, depth = 0;
@@ -208,7 +210,7 @@ static int acs_walk(const struct gp_device *d, struct gp_findings *out, bool *un
 			continue;
 		}
 		if (up->cfg.acs != GP_TRI_YES) {
-			r |= gp_findings_add(out, "acs-missing-upstream", GP_SEV_ERROR,
+			r |= gp_findings_add(out, "acs-missing-upstream", sev,
 					     "%s (%s port) has no ACS capability: peer-to-peer "
 					     "traffic can bypass the IOMMU",
 					     up->address,
@@ -219,7 +221,7 @@ static int acs_walk(const struct gp_device *d, struct gp_findings *out, bool *un
 		need = GP_ACS_REQUIRED & up->cfg.acs_cap;
 		missing = need & (uint16_t)~up->cfg.acs_ctrl;
 		if (missing)
-			r |= gp_findings_add(out, "acs-missing-upstream", GP_SEV_ERROR,
+			r |= gp_findings_add(out, "acs-missing-upstream", sev,
 					     "%s lacks ACS%s%s%s%s (ACSCtl %04x)", up->address,
 					     missing & GP_ACS_SV ? " SrcValid" : "",
 					     missing & GP_ACS_RR ? " ReqRedir" : "",
@@ -268,6 +270,32 @@ static int group_check(const struct gp_host *h, const struct gp_device *d,
 			       d->iommu_group, others);
 }
 
+/*
+ * The kernel's IOMMU grouping already accounts for ports that isolate without an ACS
+ * capability (pci_dev_specific_acs_enabled quirks): when the device's group holds nothing but
+ * its own functions and bridges, a missing ACS bit leaves no peer to reach, so it is a warning.
+ * Unknown groups and an ACS override (groups that lie) keep it an error.
+ */
+static enum gp_severity acs_severity(const struct gp_host *h, const struct gp_device *d)
+{
+	const struct gp_iommu_group *g = gp_host_group(h, d->iommu_group);
+	size_t i;
+
+	if (!g || h->acs_override)
+		return GP_SEV_ERROR;
+	for (i = 0; i < g->n_members; i++) {
+		struct gp_pci_addr a;
+		const struct gp_device *m;
+
+		if (gp_pci_addr_parse(g->members[i], &a) < 0)
+			return GP_SEV_ERROR;
+		m = gp_host_find(h, &a);
+		if (!m || (!gp_pci_addr_same_slot(&a, &d->addr) && !is_bridge(m)))
+			return GP_SEV_ERROR;
+	}
+	return GP_SEV_WARNING;
+}
+
 static bool vf_partitioned(const struct gp_device *vf)
 {
 	return vf->n_mdevs > 0 || vf->current_vgpu_type > 0;
@@ -313,7 +341,7 @@ int gp_survey_device(const struct gp_host *h, const struct gp_device *d, struct 
 				     reset && strcmp(reset, "bus") == 0 ?
 					     ", which also resets every function behind the bridge" :
 					     "");
-	r |= acs_walk(d, out, &acs_unknown);
+	r |= acs_walk(d, acs_severity(h, d), out, &acs_unknown);
 	if (acs_unknown && c->readable)
 		r |= gp_findings_add(out, "config-unreadable", GP_SEV_WARNING,
 				     "config space of a port above %s is truncated: ACS unknown",

@@ -429,6 +429,11 @@ ParameterizedTest(struct dev_case *c, survey, device_rules)
 					 "config-unreadable" };
 	size_t i;
 
+	/* behind a root port with ACS on: the bus-reset rule needs a bridge above */
+	d->parent = mk_dev("0000:00:02.0", 0x8086, 0x1234, 0x060400, GP_PCIE_ROOT_PORT);
+	d->parent->cfg.acs = GP_TRI_YES;
+	d->parent->cfg.acs_cap = 0x1f;
+	d->parent->cfg.acs_ctrl = 0x1d;
 	d->cfg.msi = c->msi;
 	d->cfg.flr = c->flr;
 	d->cfg.interrupt_pin = (uint8_t)c->pin;
@@ -480,6 +485,28 @@ Test(survey, acs_walk)
 		  "%s", f.v[0].detail);
 	cr_assert_eq(gp_verdict_from(NULL, &f), GP_VERDICT_NOT_ASSIGNABLE);
 	gp_findings_clear(&f);
+
+	/* alone in its IOMMU group: the kernel saw isolation (quirks), no peer to reach */
+	{
+		char *members[] = { "0000:03:00.0" };
+		struct gp_device *devs[] = { gpu };
+		struct gp_iommu_group g = { .id = 30, .members = members, .n_members = 1 };
+		struct gp_host h = host_on;
+
+		h.devs = devs;
+		h.n_devs = 1;
+		h.groups = &g;
+		h.n_groups = 1;
+		gpu->iommu_group = 30;
+		cr_assert_eq(gp_survey_device(&h, gpu, &f), 0);
+		cr_assert(has(&f, "acs-missing-upstream", GP_SEV_WARNING));
+		gp_findings_clear(&f);
+		h.acs_override = true; /* unless the groups are an override's */
+		cr_assert_eq(gp_survey_device(&h, gpu, &f), 0);
+		cr_assert(has(&f, "acs-missing-upstream", GP_SEV_ERROR));
+		gp_findings_clear(&f);
+		gpu->iommu_group = -1;
+	}
 
 	/* a feature the port does not implement is hard-wired on (pci_acs_flags_enabled) */
 	dp->cfg.acs_cap = 0x1b; /* no RR capability */
@@ -582,5 +609,9 @@ Test(survey, reset_method)
 	d->cfg.pm_no_soft_reset = GP_TRI_NO;
 	cr_assert_str_eq(gp_policy_reset_method(d), "pm");
 	d->cfg.pm_no_soft_reset = GP_TRI_YES;
+	cr_assert_str_eq(gp_policy_reset_method(d), "none", "on a root bus: no bus reset");
+	d->parent = mk_dev("0000:00:01.0", 0x8086, 0x1234, 0x060400, GP_PCIE_ROOT_PORT);
 	cr_assert_str_eq(gp_policy_reset_method(d), "bus");
+	d->bus_siblings = 1; /* its HDMI audio function shares the bus */
+	cr_assert_str_eq(gp_policy_reset_method(d), "none");
 }
