@@ -16,18 +16,19 @@
 #include <gpupart/gpupart.h>
 
 #define GP_UNKNOWN (-1)
-#define GP_ADDR_LEN 13 /* "dddd:bb:dd.f" + NUL */
+#define GP_ADDR_LEN 17 /* "dddd:bb:dd.f" + NUL; VMD domains are wider ("10000:e1:00.0") */
 
 enum gp_tri { GP_TRI_UNKNOWN = -1, GP_TRI_NO = 0, GP_TRI_YES = 1 };
 
 struct gp_pci_addr {
-	uint16_t domain;
+	uint32_t domain;
 	uint8_t bus;
 	uint8_t dev;
 	uint8_t fn;
 };
 
-/* Accepts "dddd:bb:dd.f" or "bb:dd.f" (domain 0), any case. Returns 0 or -EINVAL. */
+/* Accepts "dddd:bb:dd.f" (4 to 8 domain digits, as Intel VMD's 10000+ domains need) or
+ * "bb:dd.f" (domain 0), any case. Returns 0 or -EINVAL. */
 int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out);
 /* Writes the canonical lowercase form into buf (GP_ADDR_LEN bytes). Returns buf. */
 char *gp_pci_addr_format(const struct gp_pci_addr *a, char *buf);

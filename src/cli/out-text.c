@@ -9,6 +9,34 @@
 #define GIB (1024LL * 1024 * 1024)
 #define MIB (1024LL * 1024)
 
+/*
+ * Strings from sysfs and /proc (type names, drivers, a process's comm that any user can set)
+ * go to a terminal: control characters become '?', so nobody can move the cursor or retitle
+ * the admin's window. A few rotating buffers let one printf take several.
+ */
+static const char *clean(const char *s)
+{
+	static char bufs[8][512];
+	static unsigned next;
+	char *b = bufs[next++ % 8];
+	size_t i;
+
+	if (!s)
+		return "";
+	for (i = 0; s[i] && i < sizeof(bufs[0]) - 1; i++)
+		b[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	b[i] = 0;
+	return b;
+}
+
+static void id4(FILE *out, int v)
+{
+	if (v < 0)
+		fputs("????", out);
+	else
+		fprintf(out, "%04x", (unsigned)v);
+}
+
 static const char *color(const struct gp_cli *cli, const char *code)
 {
 	return cli->color ? code : "";
@@ -72,21 +100,26 @@ void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 		if (i)
 			fputc('\n', out);
 		FIELD(out, "Name");
-		fprintf(out, "%s%s%s\n", color(cli, "\033[1m"), d->name ? d->name : "(unknown)",
+		fprintf(out, "%s%s%s\n", color(cli, "\033[1m"), d->name ? clean(d->name) : "(unknown)",
 			RESET(cli));
 		FIELD(out, "Address");
 		fprintf(out, "%s\n", d->address);
 		FIELD(out, "Id");
-		fprintf(out, "%04x:%04x subsystem %04x:%04x\n", d->vendor & 0xffff,
-			d->device & 0xffff, d->subsystem_vendor & 0xffff,
-			d->subsystem_device & 0xffff);
+		id4(out, d->vendor);
+		fputc(':', out);
+		id4(out, d->device);
+		fputs(" subsystem ", out);
+		id4(out, d->subsystem_vendor);
+		fputc(':', out);
+		id4(out, d->subsystem_device);
+		fputc('\n', out);
 		FIELD(out, "Status");
 		fprintf(out, "%s%s%s\n", status_color(cli, v->status), gp_status_str(v->status),
 			RESET(cli));
 		FIELD(out, "Backend");
 		fprintf(out, "%s\n", gp_backend_str(v->backend) ? gp_backend_str(v->backend) : "none");
 		FIELD(out, "Driver");
-		fprintf(out, "%s\n", d->driver ? d->driver : "(none)");
+		fprintf(out, "%s\n", d->driver ? clean(d->driver) : "(none)");
 		FIELD(out, "IommuGroup");
 		if (d->iommu_group >= 0)
 			fprintf(out, "%d\n", d->iommu_group);
@@ -104,8 +137,11 @@ void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 		fprintf(out, "%d\n", v->partition_count);
 		if (d->sriov_total_vfs >= 0) {
 			FIELD(out, "VirtualFunctions");
-			fprintf(out, "%d of %d enabled\n", d->sriov_num_vfs < 0 ? 0 : d->sriov_num_vfs,
-				d->sriov_total_vfs);
+			if (d->sriov_num_vfs < 0)
+				fprintf(out, "unknown of %d enabled\n", d->sriov_total_vfs);
+			else
+				fprintf(out, "%d of %d enabled\n", d->sriov_num_vfs,
+					d->sriov_total_vfs);
 		}
 		FIELD(out, "VRAM");
 		bytes(out, v->vram_bytes);
@@ -120,13 +156,13 @@ void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 				fprintf(out, "%24s", "");
 			else
 				FIELD(out, "Partitions");
-			fprintf(out, "%d  %s  %s", p->id, p->address, p->driver ? p->driver : "-");
+			fprintf(out, "%d  %s  %s", p->id, p->address, p->driver ? clean(p->driver) : "-");
 			if (p->vgpu_type)
-				fprintf(out, "  %s", p->vgpu_type);
+				fprintf(out, "  %s", clean(p->vgpu_type));
 			else if (p->vgpu_type_id > 0)
 				fprintf(out, "  type %d", p->vgpu_type_id);
 			if (p->mdev_uuid)
-				fprintf(out, "  %s", p->mdev_uuid);
+				fprintf(out, "  %s", clean(p->mdev_uuid));
 			fputc('\n', out);
 		}
 	}
@@ -142,7 +178,7 @@ static void findings(FILE *out, const struct gp_cli *cli, const struct gp_findin
 								     "";
 		fprintf(out, "  %s%-7s%s %s: %s\n", color(cli, c),
 			gp_severity_str(f->v[i].severity), RESET(cli), f->v[i].code,
-			f->v[i].detail ? f->v[i].detail : "");
+			clean(f->v[i].detail));
 	}
 }
 
@@ -162,7 +198,7 @@ void gp_text_survey_device(FILE *out, const struct gp_cli *cli, const struct gp_
 							"\033[31m";
 	const char *reset = gp_policy_reset_method(d);
 
-	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", d->address, d->name ? d->name : "",
+	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", d->address, clean(d->name),
 		color(cli, c), gp_verdict_str(v), RESET(cli));
 	findings(out, cli, f);
 	fprintf(out, "  reset: %s, 64-bit MMIO needed: ", reset ? reset : "unknown");

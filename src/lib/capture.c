@@ -18,7 +18,8 @@
 static const char *const device_attrs[] = {
 	"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "irq",
 	"numa_node", "local_cpus", "local_cpulist", "resource", "config", "reset_method",
-	"boot_vga", "enable", "modalias", "driver_override", "label", "index", "acpi_index",
+	"boot_vga", "enable", "modalias", "driver_override",
+	/* not label, index or acpi_index: reading them runs an ACPI _DSM method */
 	"d3cold_allowed", "current_link_speed", "current_link_width", "max_link_speed",
 	"max_link_width", "msi_bus", "power_state", "secondary_bus_number",
 	"subordinate_bus_number", "sriov_totalvfs", "sriov_numvfs", "sriov_offset",
@@ -28,9 +29,8 @@ static const char *const device_attrs[] = {
 static const char *const device_links[] = { "driver", "iommu_group", "physfn" };
 static const char *const mdev_type_attrs[] = { "name", "description", "available_instances",
 					       "device_api" };
-static const char *const nvidia_attrs[] = { "creatable_vgpu_types", "current_vgpu_type",
-					    "gpu_instance_id", "placement_id", "vgpu_params",
-					    "warm_update" };
+/* what gpupart reads, no more: what reading vgpu_params or warm_update does is unknown */
+static const char *const nvidia_attrs[] = { "creatable_vgpu_types", "current_vgpu_type" };
 static const char *const iommu_attrs[] = { "intel-iommu/cap", "intel-iommu/ecap",
 					   "intel-iommu/version", "intel-iommu/address",
 					   "amd-iommu/cap", "amd-iommu/features" };
@@ -228,22 +228,44 @@ static int resolve(const char *linkpath, const char *target, char *out, size_t l
 	return 0;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Every entry of root/dir whose name starts with prefix, through fn. */
 static void tar_each(struct tar *t, struct gp_ctx *ctx, const char *dir, const char *prefix,
 		     void (*fn)(struct tar *, struct gp_ctx *, const char *))
 {
 	struct dirent *e;
 	DIR *d = gp_hostfs_opendir_at(gp_hostfs_root_fd(ctx), dir);
-	char path[4096];
+	char path[4096], **names = NULL;
+	size_t n = 0, i;
 
+	/* sorted, so that the same host gives the same archive */
 	while (d && (e = readdir(d))) {
+		char **slot;
+
 		if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		fn(t, ctx, path);
+		slot = GP_PUSH(names, n);
+		if (!slot || !(*slot = strdup(e->d_name))) {
+			if (slot)
+				n--;
+			t->err = t->err ? t->err : -ENOMEM;
+			break;
+		}
 	}
 	if (d)
 		closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < sizeof(path))
+			fn(t, ctx, path);
+		free(names[i]);
+	}
+	free(names);
 }
 
 static void tar_dir_only(struct tar *t, struct gp_ctx *ctx, const char *path)

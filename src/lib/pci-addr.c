@@ -41,8 +41,8 @@ int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
 		return -EINVAL;
 	len = strlen(s);
 	/* the strict forms only: anything else (paths, "..", spaces) is refused */
-	if (len == 12) {
-		if (hexn(&s, 4, &dom) < 0 || *s++ != ':')
+	if (len >= 12 && len <= 16) {
+		if (hexn(&s, (int)len - 8, &dom) < 0 || *s++ != ':')
 			return -EINVAL;
 	} else if (len != 7) {
 		return -EINVAL;
@@ -56,7 +56,7 @@ int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
 	fn = (unsigned)(*s - '0');
 	if (dev > 0x1f)
 		return -EINVAL;
-	out->domain = (uint16_t)dom;
+	out->domain = dom;
 	out->bus = (uint8_t)bus;
 	out->dev = (uint8_t)dev;
 	out->fn = (uint8_t)fn;
@@ -65,7 +65,8 @@ int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
 
 char *gp_pci_addr_format(const struct gp_pci_addr *a, char *buf)
 {
-	snprintf(buf, GP_ADDR_LEN, "%04x:%02x:%02x.%u", a->domain, a->bus, a->dev & 0x1f, a->fn & 7u);
+	snprintf(buf, GP_ADDR_LEN, "%04x:%02x:%02x.%u", (unsigned)a->domain, a->bus, a->dev & 0x1f,
+		 a->fn & 7u);
 	return buf;
 }
 

@@ -333,3 +333,37 @@ Test(cli, named_vf_group)
 		  r.out);
 	run_free(&r);
 }
+
+/* The same host gives the same archive, byte for byte. */
+Test(cli, capture_is_deterministic)
+{
+	char *a = test_scenario("a40-mdev-vf"), *b = test_scenario("a40-mdev-vf");
+	char *ta, *tb;
+	struct run r;
+
+	cr_assert_geq(asprintf(&ta, "%s.tar", a), 0);
+	cr_assert_geq(asprintf(&tb, "%s.tar", b), 0);
+	cr_assert_eq(run_gpupart(&r, a, "capture", ta, NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, b, "capture", tb, NULL), 0, "%s", r.err);
+	run_free(&r);
+	{
+		char *argv[] = { "/usr/bin/cmp", ta, tb, NULL };
+		cr_assert_eq(run_argv(&r, argv), 0, "archives differ: %s", r.out);
+		run_free(&r);
+	}
+}
+
+/* Names from sysfs cannot drive the admin's terminal. */
+Test(cli, no_escape_sequences_in_text)
+{
+	char *root = test_scenario("t4-mdev-pf");
+	struct run r;
+
+	put(root, "sys/bus/pci/devices/0000:3b:00.0/mdev_supported_types/nvidia-232/name",
+	    "GRID T4-4Q\033]0;pwned\007\n");
+	cr_assert_eq(run_gpupart(&r, root, "list", NULL), 0, "%s", r.err);
+	cr_assert_null(strchr(r.out, '\033'), "%s", r.out);
+	cr_assert(strstr(r.out, "GRID T4-4Q?]0;pwned?"), "%s", r.out);
+	run_free(&r);
+}

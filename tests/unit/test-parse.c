@@ -11,7 +11,7 @@
 struct addr_case {
 	char in[32];
 	int ok;
-	char canon[16];
+	char canon[24];
 };
 
 ParameterizedTestParameters(parse, pci_addr)
@@ -21,6 +21,9 @@ ParameterizedTestParameters(parse, pci_addr)
 		{ "0000:E8:1F.7", 1, "0000:e8:1f.7" },
 		{ "01:00.0", 1, "0000:01:00.0" },
 		{ "ffff:ff:1f.7", 1, "ffff:ff:1f.7" },
+		{ "10000:e1:00.0", 1, "10000:e1:00.0" },  /* Intel VMD */
+		{ "0010000:e1:00.0", 1, "10000:e1:00.0" },
+		{ "123456789:00:00.0", 0, "" },
 		{ "0000:01:20.0", 0, "" },       /* device > 0x1f */
 		{ "0000:01:00.8", 0, "" },       /* function > 7 */
 		{ "0000:01:00.0 ", 0, "" },
