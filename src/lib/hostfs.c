@@ -283,34 +283,18 @@ ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *
 	return gp_hostfs_read_all_at(ctx->rootfd, rel, out);
 }
 
+/*
+ * A readlink only ever returns a link's text, which we parse as an address or a number: unlike
+ * an open, it cannot read a file's contents or wake a device, so it may follow the leading
+ * components like any path (the device links, which climb out of sys/bus/pci/devices).
+ */
 int gp_hostfs_readlink_at(int dirfd, const char *name, char *buf, size_t len)
 {
-	const char *slash = strrchr(name, '/');
 	ssize_t n;
 
-	if (slash) {
-		/* readlinkat follows the leading components freely: resolve them beneath */
-		char dir[4096];
-		int dfd;
-
-		if ((size_t)(slash - name) >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, name, (size_t)(slash - name));
-		dir[slash - name] = 0;
-		dfd = open_beneath(dirfd, dir, O_PATH | O_DIRECTORY);
-		if (dfd < 0)
-			return dfd;
-		n = readlinkat(dfd, slash + 1, buf, len - 1);
-		if (n < 0)
-			n = -errno;
-		close(dfd);
-	} else {
-		n = readlinkat(dirfd, name, buf, len - 1);
-		if (n < 0)
-			n = -errno;
-	}
+	n = readlinkat(dirfd, name, buf, len - 1);
 	if (n < 0)
-		return (int)n;
+		return -errno;
 	if ((size_t)n >= len - 1)
 		return -ENAMETOOLONG;
 	buf[n] = 0;

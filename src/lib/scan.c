@@ -554,10 +554,8 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
 	for (i = 0; i < s->n_targets; i++)
 		if (gp_pci_addr_cmp(&s->targets[i], &d->addr) == 0)
 			return true;
-	if (s->n_targets)
+	if (s->n_targets || d->is_vf)
 		return false;
-	/* Display-class VFs are candidates too; their PF (always at a lower address) marks them
-	 * as VFs through its virtfnN links before the detail loop reaches them. */
 	if (gp_device_is_display(d))
 		return true;
 	if (s->flags & GP_SCAN_ANY_CLASS)
@@ -648,8 +646,17 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 
 	for (i = 0; i < s.host->n_devs; i++) {
 		struct gp_device *d = s.host->devs[i], **slot;
+		char rel[64], buf[64];
 
-		read_class(&s, d);
+		/* A VF is a partition of its PF, never a GPU of its own: one readlink tells, and
+		 * on an SR-IOV host most functions are VFs, so their class is not worth reading. */
+		snprintf(rel, sizeof(rel), "%s/physfn", d->address);
+		if (gp_hostfs_link_base_at(s.devices_fd, rel, buf, sizeof(buf)) > 0) {
+			d->is_vf = true;
+			d->physfn = find_str(s.host, buf);
+		} else {
+			read_class(&s, d);
+		}
 		if (!is_target(&s, d))
 			continue;
 		slot = GP_PUSH(tv, n_tv);
@@ -664,8 +671,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	if (r < 0)
 		goto fail;
 	for (i = 0; i < n_tv; i++)
-		if (!tv[i]->is_vf || n_targets)
-			gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
+		gp_scan_detail(&s, tv[i], GP_DETAIL_FULL);
 	for (i = 0; i < n_tv; i++) {
 		if (tv[i]->is_vf && !tv[i]->full) /* a partition, not a target */
 			continue;
