@@ -150,3 +150,19 @@ char *slurp(const char *path)
 	fclose(f);
 	return buf;
 }
+
+void capture_into(const char *root, const char *dst)
+{
+	struct run r;
+	char *tarf;
+
+	cr_assert_geq(asprintf(&tarf, "%s/capture.tar", dst), 0);
+	cr_assert_eq(run_gpupart(&r, root, "capture", tarf, NULL), 0, "capture: %s", r.err);
+	run_free(&r);
+	{
+		char *argv[] = { "/bin/tar", "-xf", tarf, "-C", (char *)dst, NULL };
+		cr_assert_eq(run_argv(&r, argv), 0, "tar: %s", r.err);
+		run_free(&r);
+	}
+	free(tarf);
+}

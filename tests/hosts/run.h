@@ -22,5 +22,7 @@ char *test_tmpdir(const char *tag);
 char *test_scenario(const char *name);
 const char *gpupart_bin(void);
 char *slurp(const char *path);
+/* Captures root (NULL: the real host) into DST/capture.tar and extracts it into DST. */
+void capture_into(const char *root, const char *dst);
 
 #endif

@@ -242,19 +242,12 @@ ParameterizedTestParameters(hosts, capture_round_trip)
 
 ParameterizedTest(char (*name)[24], hosts, capture_round_trip)
 {
-	char *root = test_scenario(*name), *dst = test_tmpdir("extract"), *tarf;
+	char *root = test_scenario(*name), *dst = test_tmpdir("extract");
 	const char *verbs[] = { "list", "survey" };
-	struct run a, b, t;
+	struct run a, b;
 	int i;
 
-	cr_assert_geq(asprintf(&tarf, "%s/capture.tar", dst), 0);
-	cr_assert_eq(run_gpupart(&t, root, "capture", tarf, NULL), 0, "%s", t.err);
-	run_free(&t);
-	{
-		char *argv[] = { "/bin/tar", "-xf", tarf, "-C", dst, NULL };
-		cr_assert_eq(run_argv(&t, argv), 0, "tar: %s", t.err);
-		run_free(&t);
-	}
+	capture_into(root, dst);
 	for (i = 0; i < 2; i++) {
 		run_gpupart(&a, root, verbs[i], "--json", NULL);
 		run_gpupart(&b, dst, verbs[i], "--json", NULL);
