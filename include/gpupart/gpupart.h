@@ -37,6 +37,5 @@ void gp_ctx_set_log_level(struct gp_ctx *ctx, enum gp_log_level level);
 
 /* The root as given (never NULL; "/" for the live host). */
 const char *gp_ctx_root(const struct gp_ctx *ctx);
-bool gp_ctx_is_live(const struct gp_ctx *ctx);
 
 #endif

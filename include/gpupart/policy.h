@@ -82,7 +82,6 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 void gp_gpu_view_clear(struct gp_gpu_view *v);
 
 enum gp_backend gp_policy_backend(const struct gp_host *host, const struct gp_device *dev);
-bool gp_policy_partition_capable(const struct gp_host *host, const struct gp_device *dev);
 enum gp_status gp_policy_status(const struct gp_host *host, const struct gp_device *dev);
 /* Distinct max-instance counts of one series (non-MIG types), descending. */
 int gp_policy_valid_counts(const struct gp_vgpu_type *types, size_t n, char series,

@@ -62,11 +62,6 @@ const char *gp_ctx_root(const struct gp_ctx *ctx)
 	return ctx->root;
 }
 
-bool gp_ctx_is_live(const struct gp_ctx *ctx)
-{
-	return strcmp(ctx->root, "/") == 0;
-}
-
 void gp_log(struct gp_ctx *ctx, enum gp_log_level level, const char *fmt, ...)
 {
 	va_list ap;

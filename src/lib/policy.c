@@ -106,11 +106,6 @@ enum gp_backend gp_policy_backend(const struct gp_host *host, const struct gp_de
 	return GP_BACKEND_NONE;
 }
 
-bool gp_policy_partition_capable(const struct gp_host *host, const struct gp_device *dev)
-{
-	return gp_policy_backend(host, dev) != GP_BACKEND_NONE;
-}
-
 static bool pcie_endpoint(enum gp_pcie_type t)
 {
 	/* Legacy endpoints are assignable under VFIO (many NVIDIA boards report one). */
