@@ -86,6 +86,19 @@ static void tar_pad(struct tar *t, size_t n)
 		tar_put(t, zero, 512 - n % 512);
 }
 
+static void tar_header(struct tar *t, const char *name, char type, size_t size,
+		       const char *link);
+
+/* A GNU long name ('L') or long link target ('K') record: the string, NUL included. */
+static void tar_longlink(struct tar *t, char type, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	tar_header(t, "././@LongLink", type, n, NULL);
+	tar_put(t, s, n);
+	tar_pad(t, n);
+}
+
 /* GNU ('oldgnu') header; names or links over 99 bytes get a ././@LongLink record first. */
 static void tar_header(struct tar *t, const char *name, char type, size_t size,
 		       const char *link)
@@ -95,11 +108,9 @@ static void tar_header(struct tar *t, const char *name, char type, size_t size,
 	size_t i;
 
 	if (strlen(name) > 99)
-		tar_header(t, "././@LongLink", 'L', strlen(name) + 1, NULL), tar_put(t, name, strlen(name) + 1),
-			tar_pad(t, strlen(name) + 1);
+		tar_longlink(t, 'L', name);
 	if (link && strlen(link) > 99)
-		tar_header(t, "././@LongLink", 'K', strlen(link) + 1, NULL), tar_put(t, link, strlen(link) + 1),
-			tar_pad(t, strlen(link) + 1);
+		tar_longlink(t, 'K', link);
 	memset(h, 0, sizeof(h));
 	strncpy((char *)h, name, 99);
 	snprintf((char *)h + 100, 8, "%07o", type == '5' ? 0755 : type == '2' ? 0777 : 0644);

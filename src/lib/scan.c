@@ -404,12 +404,9 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
 	struct gp_ctx *ctx = s->host->ctx;
 	char buf[64];
 
+	/* is_vf and physfn are known already: the first pass reads every physfn link */
 	read_ids(ctx, dfd, d);
 	read_identity(ctx, dfd, d);
-	if (!d->is_vf && gp_hostfs_link_base_at(dfd, "physfn", buf, sizeof(buf)) > 0) {
-		d->is_vf = true; /* a VF named on the command line */
-		d->physfn = find_str(s->host, buf);
-	}
 	d->numa_node = read_int(ctx, dfd, d, "numa_node", 10);
 	if (d->numa_node < 0)
 		d->numa_node = GP_UNKNOWN;
@@ -603,7 +600,7 @@ static void mark_no_reset(struct gp_host *h)
 	for (i = 0; abi && i < h->n_devs; i++) {
 		struct gp_device *d = h->devs[i];
 
-		if (d->detailed && !d->reset_method && d->syspath)
+		if (d->full && !d->reset_method)
 			d->reset_method = strdup("");
 	}
 }
