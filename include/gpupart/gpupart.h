@@ -35,6 +35,10 @@ void gp_ctx_free(struct gp_ctx *ctx);
 void gp_ctx_set_log(struct gp_ctx *ctx, gp_log_fn fn, void *data);
 void gp_ctx_set_log_level(struct gp_ctx *ctx, enum gp_log_level level);
 
+/* Bound, in milliseconds, on each kernel write that can block (unbind, sriov_numvfs, mdev
+ * remove); 0 restores the default (30 s). */
+void gp_ctx_set_write_timeout(struct gp_ctx *ctx, int ms);
+
 /* The root as given (never NULL; "/" for the live host). */
 const char *gp_ctx_root(const struct gp_ctx *ctx);
 

@@ -29,6 +29,13 @@ struct gp_cli {
 	struct gp_ctx *ctx;
 };
 
+/*
+ * The whole command line tool. @setup (may be NULL) sees the context before the verb runs:
+ * the test build uses it to put a fake kernel under the tool (tests/fakekernel).
+ */
+typedef void (*gp_cli_setup_fn)(struct gp_ctx *ctx);
+int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup);
+
 /* Prints "gpupart: ..." on stderr. */
 void gp_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -201,7 +201,7 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 	return 1;
 }
 
-int main(int argc, char **argv)
+int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 {
 	struct gp_cli cli = { 0 };
 	const struct verb *verb;
@@ -234,6 +234,8 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	gp_ctx_set_log(cli.ctx, log_to_stderr, NULL);
+	if (setup)
+		setup(cli.ctx);
 	gp_ctx_set_log_level(cli.ctx, cli.verbosity < 0  ? GP_LOG_ERR :
 				      cli.verbosity == 0 ? GP_LOG_WARNING :
 				      cli.verbosity == 1 ? GP_LOG_INFO :

@@ -20,6 +20,7 @@ int gp_ctx_new(const char *root, struct gp_ctx **out)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->log_level = GP_LOG_WARNING;
+	ctx->write_timeout_ms = GP_WRITE_TIMEOUT_MS_DEFAULT;
 	ctx->root = strdup(root);
 	if (!ctx->root) {
 		free(ctx);
@@ -55,6 +56,11 @@ void gp_ctx_set_log(struct gp_ctx *ctx, gp_log_fn fn, void *data)
 void gp_ctx_set_log_level(struct gp_ctx *ctx, enum gp_log_level level)
 {
 	ctx->log_level = level;
+}
+
+void gp_ctx_set_write_timeout(struct gp_ctx *ctx, int ms)
+{
+	ctx->write_timeout_ms = ms > 0 ? ms : GP_WRITE_TIMEOUT_MS_DEFAULT;
 }
 
 const char *gp_ctx_root(const struct gp_ctx *ctx)

@@ -38,6 +38,14 @@ static const char *const hostpaths[] = {
 	[GP_HP_SYS_DEVICES] = "sys/devices",
 	[GP_HP_STATE_DIR] = "run/gpupart",
 	[GP_HP_CONFIG_DIR] = "etc/gpupart",
+	[GP_HP_STATE_FILE] = "run/gpupart/%s",
+	[GP_HP_CONFIG_FILE] = "etc/gpupart/%s",
+	[GP_HP_RESERVATIONS] = "run/gpupart/reservations",
+	[GP_HP_PCI_DRIVERS_PROBE] = "sys/bus/pci/drivers_probe",
+	[GP_HP_PCI_DRIVER] = "sys/bus/pci/drivers/%s",
+	[GP_HP_MDEV_DEVICE] = "sys/bus/mdev/devices/%s",
+	[GP_HP_DEV] = "dev",
+	[GP_HP_SRIOV_MANAGE] = "usr/lib/nvidia/sriov-manage",
 };
 
 /*
@@ -359,4 +367,147 @@ int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int gp_hostfs_write_attr(struct gp_ctx *ctx, const char *path, const char *value, size_t len)
+{
+	ssize_t n;
+	int fd, r = 0;
+
+	/* O_NOFOLLOW: the attribute itself is never a link; O_NONBLOCK: never wait on a FIFO */
+	fd = open_beneath(ctx->rootfd, path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	n = write(fd, value, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO; /* sysfs takes a store whole or not at all */
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static int split_dir(enum gp_hostpath hp, char *rel, size_t len)
+{
+	return gp_hostfs_path(hp, NULL, rel, len);
+}
+
+int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode)
+{
+	char rel[512], *p;
+	int r;
+
+	r = split_dir(hp, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	for (p = rel;; p++) {
+		bool last = *p == 0;
+
+		if (*p != '/' && !last)
+			continue;
+		*p = 0;
+		if (mkdirat(ctx->rootfd, rel, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (last)
+			break;
+		*p = '/';
+	}
+	r = gp_hostfs_is_dir_at(ctx->rootfd, rel);
+	return r == 1 ? 0 : r == 0 ? -ENOTDIR : r;
+}
+
+int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
+			 const void *data, size_t len, mode_t mode, mode_t dir_mode)
+{
+	char tmp[64];
+	const char *p = data;
+	int dfd, fd, r = 0;
+
+	if (!*name || strchr(name, '/') || strlen(name) > 32)
+		return -EINVAL;
+	r = gp_hostfs_mkdirs(ctx, dir, dir_mode);
+	if (r < 0)
+		return r;
+	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	if (dfd < 0)
+		return dfd;
+	/* O_PATH fds cannot fsync: reopen the directory for that */
+	r = open_beneath(dfd, ".", O_RDONLY | O_DIRECTORY);
+	close(dfd);
+	if (r < 0)
+		return r;
+	dfd = r;
+	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
+	else if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+int gp_hostfs_unlink(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name)
+{
+	int dfd, r = 0;
+
+	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	r = open_beneath(dfd, ".", O_RDONLY | O_DIRECTORY);
+	close(dfd);
+	if (r < 0)
+		return r;
+	dfd = r;
+	r = 0;
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		r = -errno;
+	else if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+int gp_hostfs_open_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name, mode_t mode)
+{
+	int dfd, fd;
+
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		fd = -errno;
+	close(dfd);
+	return fd;
 }

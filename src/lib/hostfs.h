@@ -36,6 +36,14 @@ enum gp_hostpath {
 	GP_HP_SYS_DEVICES,       /* sys/devices */
 	GP_HP_STATE_DIR,         /* run/gpupart */
 	GP_HP_CONFIG_DIR,        /* etc/gpupart */
+	GP_HP_STATE_FILE,        /* run/gpupart/ARG */
+	GP_HP_CONFIG_FILE,       /* etc/gpupart/ARG */
+	GP_HP_RESERVATIONS,      /* run/gpupart/reservations */
+	GP_HP_PCI_DRIVERS_PROBE, /* sys/bus/pci/drivers_probe */
+	GP_HP_PCI_DRIVER,        /* sys/bus/pci/drivers/ARG */
+	GP_HP_MDEV_DEVICE,       /* sys/bus/mdev/devices/ARG */
+	GP_HP_DEV,               /* dev */
+	GP_HP_SRIOV_MANAGE,      /* usr/lib/nvidia/sriov-manage */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */
@@ -74,6 +82,24 @@ int gp_hostfs_link_base_at(int dirfd, const char *name, char *buf, size_t len);
 int gp_hostfs_exists_at(int dirfd, const char *name);
 int gp_hostfs_is_dir_at(int dirfd, const char *name);
 int gp_hostfs_root_fd(struct gp_ctx *ctx);
+
+/*
+ * Writing. Sysfs attributes are written by the kernel-ops layer (kernel.c), which calls
+ * gp_hostfs_write_attr on the live host; files gpupart owns (the layout, the journal, the
+ * lock) are written here, always atomically.
+ */
+/* Writes value to the existing attribute at root-relative path, in one write(2); -errno. */
+int gp_hostfs_write_attr(struct gp_ctx *ctx, const char *path, const char *value, size_t len);
+/* Creates a well-known directory and its parents (mode for the ones created); -errno. */
+int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode);
+/* Replaces dir/name with data: temp file, fsync, rename, fsync of the directory. The
+ * directory is created (mode dir_mode) when missing. -errno. */
+int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
+			 const void *data, size_t len, mode_t mode, mode_t dir_mode);
+/* Removes dir/name (and syncs the directory); a missing file is success. */
+int gp_hostfs_unlink(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name);
+/* Opens (creating with mode) dir/name for reading and writing; the fd or -errno. */
+int gp_hostfs_open_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name, mode_t mode);
 
 /* Parses "0x10de", "10de", "12" ... (base 0 or 16) from an attribute; -EINVAL on garbage. */
 int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out);

@@ -16,8 +16,13 @@
 struct gp_pciacc;
 struct gp_udev;
 
+struct gp_kernel_ops;
+
 struct gp_ctx {
 	char *root;
+	const struct gp_kernel_ops *kops; /* the live kernel unless a test set a fake */
+	void *kops_data;
+	int write_timeout_ms;             /* bound on one blocking kernel write */
 	int rootfd;
 	gp_log_fn log_fn;
 	void *log_data;
@@ -43,5 +48,16 @@ void *gp_array_push(void *v, size_t *n, size_t sz);
 #define GP_PUSH(arr, n) ((typeof(arr))gp_array_push(&(arr), &(n), sizeof(*(arr))))
 
 char *gp_strdup_trim(const char *s);
+
+/* kernel.c: the bounded write side (see gpupart/kernel.h). */
+#define GP_WRITE_TIMEOUT_MS_DEFAULT 30000
+/*
+ * Runs one kernel write (or program) in a child process and waits at most the context's
+ * write timeout. Returns 0, the kernel's -errno, or -ETIMEDOUT with *stuck set to the child
+ * (left behind, still blocked in the kernel) when the write did not return in time.
+ */
+int gp_kernel_write(struct gp_ctx *ctx, const char *path, const char *value, int *stuck);
+/* Exit status (0..255) of the program, -errno, or -ETIMEDOUT as above. */
+int gp_kernel_exec(struct gp_ctx *ctx, char *const argv[], int *stuck);
 
 #endif

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The write side of the host, bounded in time. `unbind`, `sriov_numvfs` and an mdev `remove`
+ * run the driver's remove() in the writing thread, and vfio's remove() waits uninterruptibly
+ * for a user to let go of the device (reliability.md 1.2): a tool that writes in its own
+ * thread can hang forever in D state, unkillable. So every write happens in a child process;
+ * the parent waits a bounded time, and on timeout it abandons the child (still blocked in the
+ * kernel), reports the device as stuck and mutates nothing further.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gpupart/kernel.h>
+
+#include "hostfs.h"
+#include "internal.h"
+
+static int live_write(void *data, struct gp_ctx *ctx, const char *path, const char *value,
+		      size_t len)
+{
+	(void)data;
+	return gp_hostfs_write_attr(ctx, path, value, len);
+}
+
+static int live_exec(void *data, struct gp_ctx *ctx, char *const argv[])
+{
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	int devnull;
+
+	(void)data;
+	/* a program inside a foreign tree is not ours to run, least of all as root */
+	if (strcmp(gp_ctx_root(ctx), "/") != 0)
+		return -EOPNOTSUPP;
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	execve(argv[0], argv, envp);
+	return -errno;
+}
+
+const struct gp_kernel_ops gp_kernel_live_ops = {
+	.write = live_write,
+	.exec = live_exec,
+};
+
+void gp_ctx_set_kernel_ops(struct gp_ctx *ctx, const struct gp_kernel_ops *ops, void *data)
+{
+	ctx->kops = ops;
+	ctx->kops_data = data;
+}
+
+static const struct gp_kernel_ops *kops(struct gp_ctx *ctx)
+{
+	return ctx->kops ? ctx->kops : &gp_kernel_live_ops;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The child reports its result as an int on a pipe. Exit status carries no errno (-errno does
+ * not fit in 8 bits), and a pipe also tells "returned" from "still blocked": the read end
+ * stays silent until the child writes or dies.
+ */
+static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char *const argv[],
+		   int *stuck)
+{
+	int fds[2], res = -EIO, status;
+	int64_t deadline;
+	pid_t pid;
+	ssize_t n;
+
+	*stuck = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		res = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return res;
+	}
+	if (pid == 0) {
+		int r;
+
+		close(fds[0]);
+		if (argv) {
+			/* exec: the result comes from waitpid in a grandchild-free way: run the
+			 * program here and report its status through the pipe */
+			pid_t p = fork();
+
+			if (p == 0) {
+				close(fds[1]);
+				r = kops(ctx)->exec(ctx->kops_data, ctx, argv);
+				_exit(r >= 0 ? r : r == -ENOENT ? 127 : 126);
+			}
+			r = -errno;
+			if (p > 0) {
+				while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+					;
+				r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			}
+		} else {
+			r = kops(ctx)->write(ctx->kops_data, ctx, path, value, strlen(value));
+		}
+		n = write(fds[1], &r, sizeof(r));
+		_exit(n == sizeof(r) ? 0 : 1);
+	}
+	close(fds[1]);
+	deadline = now_ms() + ctx->write_timeout_ms;
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		int p;
+
+		if (left <= 0) {
+			*stuck = (int)pid;
+			close(fds[0]);
+			return -ETIMEDOUT;
+		}
+		p = poll(&pfd, 1, (int)left);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0) {
+			res = -errno;
+			break;
+		}
+		if (p == 0)
+			continue;
+		n = read(fds[0], &res, sizeof(res));
+		if (n != sizeof(res))
+			res = -EIO; /* the child died without answering */
+		break;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return res;
+}
+
+int gp_kernel_write(struct gp_ctx *ctx, const char *path, const char *value, int *stuck)
+{
+	int r = bounded(ctx, path, value, NULL, stuck);
+
+	DBG(ctx, "write /%s '%s': %s", path, value, r < 0 ? strerror(-r) : "ok");
+	return r;
+}
+
+int gp_kernel_exec(struct gp_ctx *ctx, char *const argv[], int *stuck)
+{
+	int r = bounded(ctx, NULL, NULL, argv, stuck);
+
+	DBG(ctx, "exec %s: %d", argv[0], r);
+	return r;
+}
