@@ -86,6 +86,11 @@ enum gp_status gp_policy_status(const struct gp_host *host, const struct gp_devi
 /* Distinct max-instance counts of one series (non-MIG types), descending. */
 int gp_policy_valid_counts(const struct gp_vgpu_type *types, size_t n, char series,
 			   int cap, int **out, size_t *n_out);
+/* The vGPU type of @series (0: the default series) whose max instances per GPU equal @count:
+ * never a MIG type; the largest framebuffer when several. A shallow copy (names borrowed from
+ * the model). -ERANGE when there is none. */
+int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device *dev,
+			     char series, int count, struct gp_vgpu_type *out);
 /* The series with the most (non-MIG) types; ties go to Q, C, B, A in that order. */
 char gp_policy_default_series(const struct gp_vgpu_type *types, size_t n);
 

@@ -17,6 +17,7 @@ enum {
 	EXIT_FAIL = 1,
 	EXIT_USAGE = 2,
 	EXIT_NOT_ASSIGNABLE = 3,
+	EXIT_STUCK = 4, /* a kernel write never returned: the device is stuck, repair later */
 };
 
 struct gp_cli {
@@ -26,6 +27,11 @@ struct gp_cli {
 	bool color;
 	char series;
 	int verbosity; /* -1 quiet, 0 warnings, 1 info, 2 debug */
+	bool dry_run;
+	bool runtime;         /* set-count: do not record the layout */
+	bool all_homogeneous; /* set-count: every GPU of ADDR's homogeneous set */
+	const char *connect;  /* libvirt URI */
+	int write_timeout_ms; /* 0: the library's default */
 	struct gp_ctx *ctx;
 };
 
@@ -36,6 +42,9 @@ struct gp_cli {
 typedef void (*gp_cli_setup_fn)(struct gp_ctx *ctx);
 int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup);
 
+/* Prints "gpupart: warning: ..." on stderr unless --quiet. */
+extern bool gp_cli_quiet;
+void gp_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "gpupart: ..." on stderr. */
 void gp_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -50,6 +59,9 @@ int gp_cli_emit_json(struct json_object *root);
 int cmd_list(struct gp_cli *cli, int argc, char **argv);
 int cmd_survey(struct gp_cli *cli, int argc, char **argv);
 int cmd_capture(struct gp_cli *cli, int argc, char **argv);
+int cmd_set_count(struct gp_cli *cli, int argc, char **argv);
+int cmd_apply(struct gp_cli *cli, int argc, char **argv);
+int cmd_repair(struct gp_cli *cli, int argc, char **argv);
 
 /* Renderers: JSON builds a tree, text writes into a memstream. */
 struct json_object *gp_json_host(const struct gp_host *h);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpupart/layout.h>
+
 #include "cli.h"
 
 /* Named devices must be GPUs (or, with --any-class, anything that is not a VF). */
@@ -73,6 +75,8 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 			goto out;
 		n++;
 	}
+	/* Admin Center's rule: one homogeneous set, one partition count (stderr only) */
+	gp_policy_warn_uneven_counts(h, views, n);
 	if (cli->json) {
 		struct json_object *root = json_object_new_object(), *gpus = json_object_new_array();
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpupart/layout.h>
+
 #include "cli.h"
 
 static int64_t mmio_needed(const struct gp_device *d)
@@ -17,6 +19,8 @@ static int64_t mmio_needed(const struct gp_device *d)
 int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_findings hf = { 0 };
+	struct gp_gpu_view *views = NULL;
+	size_t n_views = 0;
 	struct gp_pci_addr *addrs = NULL;
 	struct json_object *root = NULL, *devs = NULL, *host;
 	struct gp_host *h = NULL;
@@ -35,6 +39,9 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 		return gp_cli_scan_exit(r);
 	}
 	if (gp_survey_host(h, &hf) < 0)
+		goto out;
+	views = calloc(h->n_devs ? h->n_devs : 1, sizeof(*views));
+	if (!views)
 		goto out;
 	if (cli->json) {
 		root = json_object_new_object();
@@ -72,6 +79,14 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 			gp_findings_clear(&df);
 			goto out;
 		}
+		/* partition counts, for the homogeneity warning only */
+		if (!d->is_vf) {
+			if (gp_gpu_view_build(h, d, cli->series, &views[n_views]) < 0) {
+				gp_findings_clear(&df);
+				goto out;
+			}
+			n_views++;
+		}
 		v = gp_verdict_from(&hf, &df);
 		any_bad |= v == GP_VERDICT_NOT_ASSIGNABLE;
 		mmio = mmio_needed(d);
@@ -93,6 +108,7 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 		}
 		gp_findings_clear(&df);
 	}
+	gp_policy_warn_uneven_counts(h, views, n_views);
 	if (cli->json) {
 		json_object_object_add(root, "devices", devs);
 		devs = NULL;
@@ -105,6 +121,9 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 	}
 	ret = r != EXIT_OK ? r : any_bad ? EXIT_NOT_ASSIGNABLE : EXIT_OK;
 out:
+	for (i = 0; i < n_views; i++)
+		gp_gpu_view_clear(&views[i]);
+	free(views);
 	if (out)
 		fclose(out);
 	free(buf);

@@ -12,6 +12,8 @@
 
 #include "cli.h"
 
+bool gp_cli_quiet;
+
 struct verb {
 	const char *name;
 	int min_args, max_args; /* -1: unlimited */
@@ -27,6 +29,12 @@ static const struct verb verbs[] = {
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
 	{ "capture", 1, 1, cmd_capture, "FILE.tar",
 	  "write the host state gpupart reads into a tar ('-' for stdout)" },
+	{ "set-count", 2, -1, cmd_set_count, "ADDR... COUNT",
+	  "partition GPUs into COUNT equal partitions (0 removes them) and record it" },
+	{ "apply", 0, 0, cmd_apply, "",
+	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
+	{ "repair", 0, 0, cmd_repair, "",
+	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
 
 void gp_cli_err(const char *fmt, ...)
@@ -34,6 +42,19 @@ void gp_cli_err(const char *fmt, ...)
 	va_list ap;
 
 	fputs("gpupart: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void gp_cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (gp_cli_quiet)
+		return;
+	fputs("gpupart: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -55,12 +76,17 @@ static void usage(FILE *out)
 
 	fputs("Usage: gpupart [OPTIONS] VERB [ARGS]\n\nVerbs:\n", out);
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(out, "  %-8s %-10s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+		fprintf(out, "  %-9s %-13s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
 	fputs("\nOptions:\n"
 	      "  -r, --root DIR       read the host below DIR instead of / (env GPUPART_ROOT)\n"
 	      "  -j, --json           print JSON (schema_version 1)\n"
 	      "  -s, --series Q|C|B|A the vGPU series valid partition counts are given for\n"
 	      "  -a, --any-class      treat non-display SR-IOV functions (NICs, NVMe) as GPUs\n"
+	      "  -n, --dry-run        set-count, apply: print the plan, change nothing\n"
+	      "      --runtime        set-count: do not record the layout\n"
+	      "      --all-homogeneous set-count: every GPU of ADDR's homogeneous set\n"
+	      "  -c, --connect URI    libvirt URI to ask which VMs hold partitions\n"
+	      "      --write-timeout SEC  give up on a kernel write after SEC seconds (30)\n"
 	      "      --color=auto|always|never\n"
 	      "  -v, --verbose        more messages on stderr (repeat for debug)\n"
 	      "  -q, --quiet          no warnings on stderr\n"
@@ -134,7 +160,7 @@ static const struct verb *find_verb(const char *name)
 	return NULL;
 }
 
-enum { OPT_COLOR = 0x100, OPT_VERSION };
+enum { OPT_COLOR = 0x100, OPT_VERSION, OPT_RUNTIME, OPT_ALL_HOMOGENEOUS, OPT_WRITE_TIMEOUT };
 
 static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 {
@@ -148,12 +174,17 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "runtime", no_argument, NULL, OPT_RUNTIME },
+		{ "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
 		{}
 	};
 	int c;
 
 	cli->color = isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "r:js:avqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:js:avqhnc:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			cli->root = optarg;
@@ -171,6 +202,30 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 		case 'a':
 			cli->any_class = true;
 			break;
+		case 'n':
+			cli->dry_run = true;
+			break;
+		case OPT_RUNTIME:
+			cli->runtime = true;
+			break;
+		case OPT_ALL_HOMOGENEOUS:
+			cli->all_homogeneous = true;
+			break;
+		case 'c':
+			cli->connect = optarg;
+			break;
+		case OPT_WRITE_TIMEOUT: {
+			char *end;
+			double sec = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(sec > 0 && sec <= 3600)) {
+				gp_cli_err("--write-timeout takes seconds (0 < SEC <= 3600), not '%s'",
+					   optarg);
+				return -EINVAL;
+			}
+			cli->write_timeout_ms = (int)(sec * 1000);
+			break;
+		}
 		case OPT_COLOR:
 			if (strcmp(optarg, "always") == 0)
 				cli->color = true;
@@ -234,6 +289,8 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 		return EXIT_FAIL;
 	}
 	gp_ctx_set_log(cli.ctx, log_to_stderr, NULL);
+	gp_cli_quiet = cli.verbosity < 0;
+	gp_ctx_set_write_timeout(cli.ctx, cli.write_timeout_ms);
 	if (setup)
 		setup(cli.ctx);
 	gp_ctx_set_log_level(cli.ctx, cli.verbosity < 0  ? GP_LOG_ERR :

@@ -21,6 +21,7 @@ int gp_ctx_new(const char *root, struct gp_ctx **out)
 		return -ENOMEM;
 	ctx->log_level = GP_LOG_WARNING;
 	ctx->write_timeout_ms = GP_WRITE_TIMEOUT_MS_DEFAULT;
+	ctx->lock_fd = -1;
 	ctx->root = strdup(root);
 	if (!ctx->root) {
 		free(ctx);

@@ -438,6 +438,7 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	if (r < 0)
 		return r;
 	dfd = r;
+	r = 0;
 	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {

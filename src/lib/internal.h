@@ -23,6 +23,7 @@ struct gp_ctx {
 	const struct gp_kernel_ops *kops; /* the live kernel unless a test set a fake */
 	void *kops_data;
 	int write_timeout_ms;             /* bound on one blocking kernel write */
+	int lock_fd;                      /* the host lock while held, else -1 */
 	int rootfd;
 	gp_log_fn log_fn;
 	void *log_data;

@@ -99,6 +99,10 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 		int r;
 
 		close(fds[0]);
+		/* a child stuck in the kernel must not keep the host lock (a shared flock) held:
+		 * `repair` has to be able to come and report it */
+		if (ctx->lock_fd >= 0)
+			close(ctx->lock_fd);
 		if (argv) {
 			/* exec: the result comes from waitpid in a grandchild-free way: run the
 			 * program here and report its status through the pipe */

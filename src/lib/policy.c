@@ -406,6 +406,64 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 	return 0;
 }
 
+/* The GPU's types with their maxima (derived where the driver gives none) and its VRAM. */
+static int catalogue(const struct gp_device *dev, enum gp_backend b, struct gp_vgpu_type **cat,
+		     size_t *n_cat, int64_t *vram)
+{
+	size_t i;
+	int r;
+
+	r = collect_types(dev, b, cat, n_cat);
+	if (r < 0)
+		return r;
+	*vram = catalogue_fb(*cat, *n_cat);
+	if (b == GP_BACKEND_NVIDIA_VFIO) {
+		/* the driver publishes no maxima here: divide the framebuffer (research §3.3) */
+		int64_t fb = table_fb(dev);
+
+		if (fb > *vram)
+			*vram = fb;
+		for (i = 0; i < *n_cat; i++) {
+			struct gp_vgpu_type *t = &(*cat)[i];
+
+			if (t->max_instances <= 0 && t->fb_bytes > 0 && *vram > 0 && !t->mig)
+				t->max_instances = (int)(*vram / t->fb_bytes);
+		}
+	} else if (*vram < 0) {
+		*vram = table_fb(dev);
+	}
+	return 0;
+}
+
+int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device *dev,
+			     char series, int count, struct gp_vgpu_type *out)
+{
+	enum gp_backend b = gp_policy_backend(host, dev);
+	struct gp_vgpu_type *cat = NULL;
+	const struct gp_vgpu_type *best = NULL;
+	size_t n_cat = 0, i;
+	int64_t vram;
+	int r;
+
+	r = catalogue(dev, b, &cat, &n_cat, &vram);
+	if (r < 0)
+		return r;
+	if (!series)
+		series = gp_policy_default_series(cat, n_cat);
+	for (i = 0; i < n_cat; i++) {
+		const struct gp_vgpu_type *t = &cat[i];
+
+		if (t->mig || t->series != series || t->max_instances != count)
+			continue;
+		if (!best || t->fb_bytes > best->fb_bytes)
+			best = t;
+	}
+	if (best)
+		*out = *best;
+	free(cat);
+	return best ? 0 : -ERANGE;
+}
+
 int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, char series,
 		      struct gp_gpu_view *v)
 {
@@ -421,23 +479,9 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 	v->partition_vram_bytes = GP_UNKNOWN;
 	cap = dev->sriov_total_vfs > 0 ? dev->sriov_total_vfs : 0;
 
-	r = collect_types(dev, v->backend, &cat, &n_cat);
+	r = catalogue(dev, v->backend, &cat, &n_cat, &v->vram_bytes);
 	if (r < 0)
 		return r;
-	v->vram_bytes = catalogue_fb(cat, n_cat);
-	if (v->backend == GP_BACKEND_NVIDIA_VFIO) {
-		/* the driver publishes no maxima here: divide the framebuffer (research §3.3) */
-		int64_t fb = table_fb(dev);
-
-		if (fb > v->vram_bytes)
-			v->vram_bytes = fb;
-		for (i = 0; i < n_cat; i++)
-			if (cat[i].max_instances <= 0 && cat[i].fb_bytes > 0 && v->vram_bytes > 0 &&
-			    !cat[i].mig)
-				cat[i].max_instances = (int)(v->vram_bytes / cat[i].fb_bytes);
-	} else if (v->vram_bytes < 0) {
-		v->vram_bytes = table_fb(dev);
-	}
 	if (v->backend == GP_BACKEND_NVIDIA_MDEV && !dev->n_vfs)
 		cap = 0; /* mdevs on the PF: no VF limit */
 

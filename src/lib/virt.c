@@ -1,1 +1,544 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libvirt, read-only: which domains name a device. THE ONLY FILE THAT INCLUDES
+ * <libvirt/libvirt.h> (and libxml2).
+ *
+ * Domain XML is parsed here with libxml2 rather than asked of libvirt because the hook path has
+ * only the XML on stdin and must never connect back to libvirt (reliability.md section 5).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/globals.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+
+#include <gpupart/virt.h>
+
+#include "internal.h"
+
+struct query {
+	const char *const *pci;
+	size_t n_pci;
+	const char *const *mdev;
+	size_t n_mdev;
+};
+
+struct uses {
+	struct gp_virt_use *v;
+	size_t n;
+};
+
+void gp_virt_uses_free(struct gp_virt_use *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].domain);
+		free(v[i].device);
+	}
+	free(v);
+}
+
+/*
+ * One use per (domain, device): a running domain's live and persistent XML usually both name
+ * it. The domain is keyed by UUID (names are reused over time), by name when there is none.
+ */
+static int add_use(struct uses *u, const char *name, const char *uuid, bool active,
+		   const char *device)
+{
+	struct gp_virt_use *e;
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		e = &u->v[i];
+		if (strcmp(e->device, device))
+			continue;
+		if (*uuid ? !strcmp(e->uuid, uuid) : !strcmp(e->domain, name)) {
+			e->active |= active;
+			return 0;
+		}
+	}
+	e = GP_PUSH(u->v, u->n);
+	if (!e)
+		return -ENOMEM;
+	e->domain = strdup(name);
+	e->device = strdup(device);
+	if (!e->domain || !e->device) {
+		free(e->domain);
+		free(e->device);
+		u->n--;
+		return -ENOMEM;
+	}
+	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
+	e->active = active;
+	return 0;
+}
+
+/* ---- libxml2: quiet, per call ---- */
+
+/*
+ * libxml2 prints parse errors on stderr unless told otherwise. Its handlers are per-thread
+ * globals, so each parse saves them, routes errors to the context's debug log (or nowhere),
+ * and puts the caller's handlers back.
+ */
+struct xml_quiet {
+	xmlStructuredErrorFunc serror;
+	void *sctx;
+	xmlGenericErrorFunc gerror;
+	void *gctx;
+};
+
+static void xml_structured_error(void *data, xmlErrorPtr e)
+{
+	struct gp_ctx *ctx = data;
+	size_t len;
+
+	if (!ctx || !e || !e->message)
+		return;
+	len = strlen(e->message);
+	if (len && e->message[len - 1] == '\n')
+		len--;
+	DBG(ctx, "domain XML: line %d: %.*s", e->line, (int)len, e->message);
+}
+
+/* only reached by code paths without a structured report: nothing useful to keep */
+static void xml_generic_error(void *data, const char *msg, ...) {}
+
+static void xml_quiet_begin(struct xml_quiet *q, struct gp_ctx *ctx)
+{
+	q->serror = xmlStructuredError;
+	q->sctx = xmlStructuredErrorContext;
+	q->gerror = xmlGenericError;
+	q->gctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(ctx, xml_structured_error);
+	xmlSetGenericErrorFunc(ctx, xml_generic_error);
+}
+
+static void xml_quiet_end(const struct xml_quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->sctx, q->serror);
+	xmlSetGenericErrorFunc(q->gctx, q->gerror);
+}
+
+/* ---- domain XML ---- */
+
+/*
+ * libvirt reads PCI address attributes with strtoul base 0 (virXMLPropUInt): "0x43", "67"
+ * and even "043" (octal) are the same kind of number; a missing one is 0. Anything it would
+ * reject (sign, trailing text, out of range) names no device here either.
+ */
+static int prop_uint(xmlNodePtr n, const char *name, unsigned long max, unsigned *out)
+{
+	xmlChar *s = xmlGetProp(n, (const xmlChar *)name);
+	unsigned long v;
+	char *end;
+	int r = 0;
+
+	*out = 0;
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtoul((const char *)s, &end, 0);
+	if (strchr((const char *)s, '-') || end == (char *)s || *end || errno || v > max)
+		r = -EINVAL;
+	else
+		*out = v;
+	xmlFree(s);
+	return r;
+}
+
+static int match_pci(xmlNodePtr addr, const struct query *q, const char **device)
+{
+	unsigned dom, bus, slot, fn;
+	char buf[24];
+	size_t i;
+
+	*device = NULL;
+	if (prop_uint(addr, "domain", UINT_MAX, &dom) < 0 ||
+	    prop_uint(addr, "bus", 0xff, &bus) < 0 ||
+	    prop_uint(addr, "slot", 0x1f, &slot) < 0 ||
+	    prop_uint(addr, "function", 7, &fn) < 0)
+		return 0;
+	snprintf(buf, sizeof(buf), "%04x:%02x:%02x.%x", dom, bus, slot, fn);
+	for (i = 0; i < q->n_pci; i++) {
+		if (q->pci[i] && !strcasecmp(q->pci[i], buf)) {
+			*device = q->pci[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int match_mdev(xmlNodePtr addr, const struct query *q, const char **device)
+{
+	xmlChar *uuid = xmlGetProp(addr, (const xmlChar *)"uuid");
+	size_t i;
+
+	*device = NULL;
+	if (!uuid)
+		return 0;
+	for (i = 0; i < q->n_mdev; i++) {
+		if (q->mdev[i] && !strcasecmp(q->mdev[i], (const char *)uuid)) {
+			*device = q->mdev[i];
+			break;
+		}
+	}
+	xmlFree(uuid);
+	return *device != NULL;
+}
+
+/* Sources, relative to <domain>. A <hostdev> without mode is a subsystem one (libvirt's
+ * default); <interface type='hostdev'> sources carry type='pci' on their address. */
+static const struct {
+	const char *xpath;
+	int (*match)(xmlNodePtr addr, const struct query *q, const char **device);
+} sources[] = {
+	{ "devices/hostdev[(not(@mode) or @mode='subsystem') and @type='pci']/source/address",
+	  match_pci },
+	{ "devices/interface[@type='hostdev']/source/address[not(@type) or @type='pci']",
+	  match_pci },
+	{ "devices/hostdev[(not(@mode) or @mode='subsystem') and @type='mdev']/source/address",
+	  match_mdev },
+};
+
+static xmlNodePtr child_elem(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr c;
+
+	for (c = parent->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name))
+			return c;
+	return NULL;
+}
+
+/* Text of the first child element @name of @parent, trimmed; NULL when absent. */
+static char *child_text(xmlNodePtr parent, const char *name)
+{
+	xmlNodePtr c = child_elem(parent, name);
+	xmlChar *t = c ? xmlNodeGetContent(c) : NULL;
+	char *s = t ? gp_strdup_trim((const char *)t) : NULL;
+
+	xmlFree(t);
+	return s;
+}
+
+static int scan_domain(xmlDocPtr doc, xmlNodePtr dom, const struct query *q, bool active,
+		       const char *uuid_fallback, struct uses *u)
+{
+	_cleanup_(freep) char *name = NULL;
+	_cleanup_(freep) char *uuid_xml = NULL;
+	char uuid[37] = "";
+	xmlXPathContextPtr xp;
+	size_t i;
+	int j, r = 0;
+
+	name = child_text(dom, "name");
+	uuid_xml = child_text(dom, "uuid");
+	if (!name && !(name = strdup("")))
+		return -ENOMEM;
+	snprintf(uuid, sizeof(uuid), "%s", uuid_xml ? uuid_xml : uuid_fallback ? uuid_fallback : "");
+	for (j = 0; uuid[j]; j++)
+		uuid[j] = tolower((unsigned char)uuid[j]);
+
+	xp = xmlXPathNewContext(doc);
+	if (!xp)
+		return -ENOMEM;
+	xp->node = dom;
+	for (i = 0; i < ARRAY_SIZE(sources) && r >= 0; i++) {
+		xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)sources[i].xpath, xp);
+
+		if (!o) {
+			r = -ENOMEM;
+			break;
+		}
+		for (j = 0; o->nodesetval && j < o->nodesetval->nodeNr && r >= 0; j++) {
+			const char *device;
+
+			if (sources[i].match(o->nodesetval->nodeTab[j], q, &device))
+				r = add_use(u, name, uuid, active, device);
+		}
+		xmlXPathFreeObject(o);
+	}
+	xmlXPathFreeContext(xp);
+	return r;
+}
+
+static int parse_xml(struct gp_ctx *ctx, const char *xml, const struct query *q, bool active,
+		     const char *uuid_fallback, struct uses *u)
+{
+	struct xml_quiet quiet;
+	xmlNodePtr root;
+	xmlDocPtr doc;
+	size_t len;
+	int r;
+
+	if (!xml || (len = strlen(xml)) > INT_MAX)
+		return -EINVAL;
+	xmlInitParser();
+	xml_quiet_begin(&quiet, ctx);
+	/* no network, no entity substitution, no DTD loading: the document is data */
+	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		r = -EINVAL;
+		goto out;
+	}
+	/* libvirt never writes a DOCTYPE; one here can only be there to expand entities */
+	root = xmlDocGetRootElement(doc);
+	if (doc->intSubset || !root) {
+		r = -EINVAL;
+		goto out_doc;
+	}
+	/* the status XML libvirt keeps for running domains wraps <domain> in <domstatus> */
+	if (!strcmp((const char *)root->name, "domstatus"))
+		root = child_elem(root, "domain");
+	if (!root || strcmp((const char *)root->name, "domain")) {
+		r = -EINVAL;
+		goto out_doc;
+	}
+	r = scan_domain(doc, root, q, active, uuid_fallback, u);
+out_doc:
+	xmlFreeDoc(doc);
+out:
+	xml_quiet_end(&quiet);
+	return r;
+}
+
+int gp_virt_parse_domain_xml(const char *xml, const char *const *pci_addrs, size_t n_pci,
+			     const char *const *mdev_uuids, size_t n_mdev, struct gp_virt_use **out,
+			     size_t *n_out)
+{
+	const struct query q = { pci_addrs, n_pci, mdev_uuids, n_mdev };
+	struct uses u = { NULL, 0 };
+	int r;
+
+	*out = NULL;
+	*n_out = 0;
+	/* the document alone cannot tell whether the domain runs: active stays false */
+	r = parse_xml(NULL, xml, &q, false, NULL, &u);
+	if (r < 0) {
+		gp_virt_uses_free(u.v, u.n);
+		return r;
+	}
+	*out = u.v;
+	*n_out = u.n;
+	return 0;
+}
+
+/* ---- libvirt ---- */
+
+/* libvirt's default handler prints to stderr; errors are read back with virGetLastError()
+ * and logged through the context instead */
+static void virt_error_quiet(void *data, virErrorPtr err) {}
+
+static int virt_init_status = -EIO;
+
+static void virt_init_once(void)
+{
+	/*
+	 * libvirt's own log (VIR_WARN/VIR_ERROR inside drivers, e.g. "Initialization of QEMU
+	 * state driver failed") goes to stderr by default and has no public switch: it reads
+	 * LIBVIRT_LOG_OUTPUTS once, in virInitialize. Unless the user asked for libvirt's log,
+	 * send it to /dev/null for that call only; API errors still reach the context.
+	 */
+	bool quiet = !getenv("LIBVIRT_LOG_OUTPUTS") && !getenv("LIBVIRT_DEBUG");
+
+	if (quiet)
+		setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", 0);
+	virt_init_status = virInitialize() < 0 ? -EIO : 0;
+	if (quiet)
+		unsetenv("LIBVIRT_LOG_OUTPUTS");
+	virSetErrorFunc(NULL, virt_error_quiet);
+}
+
+static const char *virt_msg(void)
+{
+	const char *m = virGetLastErrorMessage();
+
+	return m ? m : "unknown libvirt error";
+}
+
+/*
+ * Embedded drivers (qemu:///embed?root=DIR) run inside this process and refuse to open
+ * without an event loop. If the application registered one it runs it; otherwise libvirt's
+ * default loop is registered once and run by a thread for the rest of the process, because
+ * libvirt does not allow replacing or stopping a registered loop.
+ */
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool loop_ready;
+
+static void loop_probe_cb(int timer, void *data) {}
+
+static void *loop_thread(void *data)
+{
+	while (virEventRunDefaultImpl() >= 0)
+		;
+	return NULL;
+}
+
+static int ensure_event_loop(struct gp_ctx *ctx)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t th;
+	int t, r = 0;
+
+	pthread_mutex_lock(&loop_lock);
+	if (loop_ready)
+		goto out;
+	/* virEventAddTimeout fails, silently, only when no implementation is registered */
+	t = virEventAddTimeout(-1, loop_probe_cb, NULL, NULL);
+	if (t >= 0) {
+		virEventRemoveTimeout(t);
+		loop_ready = true;
+		goto out;
+	}
+	if (virEventRegisterDefaultImpl() < 0) {
+		ERR(ctx, "libvirt: cannot register an event loop: %s", virt_msg());
+		r = -EIO;
+		goto out;
+	}
+	/* the loop thread must not take the application's signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = -pthread_create(&th, &attr, loop_thread, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		ERR(ctx, "libvirt: cannot start the event loop thread: %s", strerror(-r));
+	else
+		loop_ready = true;
+out:
+	pthread_mutex_unlock(&loop_lock);
+	return r;
+}
+
+static bool uri_is_embed(const char *uri)
+{
+	const char *p = uri ? strstr(uri, ":///embed") : NULL;
+
+	return p && (p[9] == '\0' || p[9] == '?');
+}
+
+/*
+ * Connecting failed: "nothing there" (no socket, daemon down, host unreachable) is the
+ * common, unremarkable case and becomes -ECONNREFUSED at info; the rest is an error.
+ */
+static int open_error(struct gp_ctx *ctx, const char *uri)
+{
+	virErrorPtr e = virGetLastError();
+	const char *what = uri ? uri : "the default URI";
+
+	/* socket, ssh and daemon-autostart failures are system errors of the RPC layer; a
+	 * local (embedded) driver failing to start is not "nothing there" */
+	if (e && (e->code == VIR_ERR_NO_CONNECT ||
+		  ((e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC) &&
+		   (e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE)))) {
+		INFO(ctx, "libvirt: no connection to %s: %s", what, virt_msg());
+		return -ECONNREFUSED;
+	}
+	ERR(ctx, "libvirt: cannot connect to %s: %s", what, virt_msg());
+	return -EIO;
+}
+
+static int scan_xml_of(struct gp_ctx *ctx, virDomainPtr d, unsigned flags, bool active,
+		       const struct query *q, struct uses *u)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN] = "";
+	char *xml;
+	int r;
+
+	xml = virDomainGetXMLDesc(d, flags);
+	if (!xml) {
+		virErrorPtr e = virGetLastError();
+
+		/* undefined or stopped between the listing and now: nothing left to name */
+		if (e && e->code == VIR_ERR_NO_DOMAIN) {
+			DBG(ctx, "libvirt: domain %s went away", virDomainGetName(d));
+			return 0;
+		}
+		ERR(ctx, "libvirt: cannot read the XML of domain %s: %s", virDomainGetName(d),
+		    virt_msg());
+		return -EIO;
+	}
+	virDomainGetUUIDString(d, uuid);
+	r = parse_xml(ctx, xml, q, active, uuid, u);
+	if (r == -EINVAL) {
+		ERR(ctx, "libvirt: domain %s: XML does not parse", virDomainGetName(d));
+		r = -EIO;
+	}
+	free(xml);
+	return r;
+}
+
+int gp_virt_find_users(struct gp_ctx *ctx, const char *uri, const char *const *pci_addrs,
+		       size_t n_pci, const char *const *mdev_uuids, size_t n_mdev,
+		       struct gp_virt_use **out)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	const struct query q = { pci_addrs, n_pci, mdev_uuids, n_mdev };
+	struct uses u = { NULL, 0 };
+	virDomainPtr *doms = NULL;
+	virConnectPtr conn;
+	int i, n, r = 0;
+
+	*out = NULL;
+	pthread_once(&once, virt_init_once);
+	if (virt_init_status < 0) {
+		ERR(ctx, "libvirt: initialization failed: %s", virt_msg());
+		return virt_init_status;
+	}
+	if (uri_is_embed(uri)) {
+		r = ensure_event_loop(ctx);
+		if (r < 0)
+			return r;
+	}
+	/* read-only: listing domains and their XML needs no more, and the read-only socket is
+	 * open to unprivileged users of the system daemon */
+	conn = virConnectOpenReadOnly(uri);
+	if (!conn)
+		return open_error(ctx, uri);
+	virConnSetErrorFunc(conn, NULL, virt_error_quiet);
+
+	n = virConnectListAllDomains(conn, &doms, 0);
+	if (n < 0) {
+		ERR(ctx, "libvirt: cannot list domains: %s", virt_msg());
+		r = -EIO;
+		goto out;
+	}
+	DBG(ctx, "libvirt: %d domains on %s", n, uri ? uri : "the default URI");
+	for (i = 0; i < n && r >= 0; i++) {
+		bool active = virDomainIsActive(doms[i]) == 1;
+
+		/* for a running domain, flags 0 is the live XML (what QEMU has now); the
+		 * persistent definition may name other devices for the next boot */
+		r = scan_xml_of(ctx, doms[i], 0, active, &q, &u);
+		if (r >= 0 && active && virDomainIsPersistent(doms[i]) == 1)
+			r = scan_xml_of(ctx, doms[i], VIR_DOMAIN_XML_INACTIVE, false, &q, &u);
+	}
+out:
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	virConnectClose(conn);
+	if (r < 0) {
+		gp_virt_uses_free(u.v, u.n);
+		return r;
+	}
+	*out = u.v;
+	return (int)u.n;
+}

@@ -360,3 +360,93 @@ Test(cli, no_escape_sequences_in_text)
 	cr_assert(strstr(r.out, "GRID T4-4Q?]0;pwned?"), "%s", r.out);
 	run_free(&r);
 }
+
+/* The VF files of GPU `bus` of the A16 board: VF i sits at devfn 4 + i (offset 4, stride 1). */
+static const char *a16_vf_file(int bus, int vf, const char *file)
+{
+	static char p[128];
+
+	snprintf(p, sizeof(p), "sys/bus/pci/devices/0000:%02x:%02x.%d/nvidia/%s", bus,
+		 (4 + vf) >> 3, (4 + vf) & 7, file);
+	return p;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+#define UNEVEN "are one configuration but have different partition counts"
+
+/* Admin Center's homogeneity: GPUs of one configuration left at different partition counts
+ * draw one warning per set on stderr, from list and survey alike; stdout is not touched. */
+Test(cli, uneven_counts_in_one_set_warn)
+{
+	char *root = test_scenario("a16-vfio"), *full, *p, *json;
+	struct run r;
+
+	/* as built: GPU 0 runs four 2Q, GPU 1 four 4Q, GPUs 2 and 3 idle */
+	cr_assert_eq(run_gpupart(&r, root, "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "gpupart: warning: GPUs 0000:03:00.0, 0000:04:00.0, "
+				"0000:05:00.0, 0000:06:00.0 " UNEVEN " (4, 4, 0, 0)\n"),
+		  "%s", r.err);
+	cr_assert_eq(count_of(r.err, UNEVEN), 1, "one warning per set: %s", r.err);
+	cr_assert_null(strstr(r.out, "configuration"), "stdout is the inventory only");
+	json = strdup(r.out);
+	run_free(&r);
+	run_gpupart(&r, root, "survey", NULL);
+	cr_assert_eq(count_of(r.err, UNEVEN), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "(4, 4, 0, 0)"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "-q", "list", "--json", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, UNEVEN), "-q: %s", r.err);
+	cr_assert_str_eq(r.out, json, "the warning changes nothing on stdout");
+	run_free(&r);
+	free(json);
+
+	/* every GPU idle, every VF offering the whole catalogue (as GPU 3's do): one set, one
+	 * count, no warning */
+	p = NULL;
+	cr_assert_geq(asprintf(&p, "%s/%s", root, a16_vf_file(6, 0, "creatable_vgpu_types")), 0);
+	full = slurp(p);
+	cr_assert(full && strstr(full, "NVIDIA A16-16Q"), "%s", full ? full : "(none)");
+	free(p);
+	for (int bus = 3; bus <= 4; bus++)
+		for (int vf = 0; vf < 16; vf++) {
+			put(root, a16_vf_file(bus, vf, "creatable_vgpu_types"), full);
+			put(root, a16_vf_file(bus, vf, "current_vgpu_type"), "0\n");
+		}
+	cr_assert_eq(run_gpupart(&r, root, "list", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, UNEVEN), "%s", r.err);
+	run_free(&r);
+	run_gpupart(&r, root, "survey", "--json", NULL);
+	cr_assert_null(strstr(r.err, UNEVEN), "%s", r.err);
+	run_free(&r);
+
+	/* one vGPU on GPU 2 */
+	put(root, a16_vf_file(5, 0, "current_vgpu_type"), "683\n");
+	cr_assert_eq(run_gpupart(&r, root, "list", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "gpupart: warning: GPUs 0000:03:00.0, 0000:04:00.0, "
+				"0000:05:00.0, 0000:06:00.0 " UNEVEN " (0, 0, 1, 0)\n"),
+		  "%s", r.err);
+	run_free(&r);
+	/* only the GPUs named count */
+	cr_assert_eq(run_gpupart(&r, root, "list", "0000:03:00.0", "0000:06:00.0", NULL), 0, "%s",
+		     r.err);
+	cr_assert_null(strstr(r.err, UNEVEN), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "list", "0000:05:00.0", "0000:06:00.0", NULL), 0, "%s",
+		     r.err);
+	cr_assert(strstr(r.err, "GPUs 0000:05:00.0, 0000:06:00.0 " UNEVEN " (1, 0)"), "%s", r.err);
+	run_free(&r);
+	/* another subsystem ID makes GPU 2 a configuration of its own: the rest agree */
+	put(root, "sys/bus/pci/devices/0000:05:00.0/subsystem_device", "0x14aa\n");
+	cr_assert_eq(run_gpupart(&r, root, "list", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, UNEVEN), "%s", r.err);
+	run_free(&r);
+	free(full);
+}

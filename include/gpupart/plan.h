@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Changing a GPU's partitions: states, plans, the journal and the runner.
+ *
+ * A mutation is always the same four moves. Read the state of every device it touches
+ * (struct gp_gpu_state); derive the state wanted; diff the two into a plan (an ordered list of
+ * sysfs writes, waits and checks, the same object --dry-run prints); journal the original
+ * state, run the plan, verify the result. Undoing is the same diff in the other direction:
+ * from whatever state the host is in now back to the journaled one, so a failure at step k, a
+ * kill at step k and a reboot all unwind with one piece of code.
+ */
+#ifndef GPUPART_PLAN_H
+#define GPUPART_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gpupart/model.h>
+#include <gpupart/policy.h>
+
+/* One VF as far as partitioning is concerned. */
+struct gp_vf_state {
+	int index;                 /* N of virtfnN */
+	char address[GP_ADDR_LEN];
+	char *driver;              /* bound driver, NULL = none */
+	char *override;            /* driver_override, NULL = none */
+	int vgpu_type;             /* nvidia/current_vgpu_type; GP_UNKNOWN when no nvidia/ */
+};
+
+struct gp_mdev_state {
+	char uuid[37];
+	char parent[GP_ADDR_LEN];
+	char *type_key;            /* "nvidia-555" */
+};
+
+/* Everything about one GPU that a partition-count change may alter. */
+struct gp_gpu_state {
+	char address[GP_ADDR_LEN]; /* the physical function */
+	enum gp_backend backend;
+	int numvfs;                /* sriov_numvfs, GP_UNKNOWN when not SR-IOV */
+	int autoprobe;             /* sriov_drivers_autoprobe, GP_UNKNOWN when absent */
+	struct gp_vf_state *vfs;   /* the enabled VFs, index order */
+	size_t n_vfs;
+	struct gp_mdev_state *mdevs; /* mdevs on the PF or its VFs, by UUID */
+	size_t n_mdevs;
+};
+
+void gp_gpu_state_clear(struct gp_gpu_state *s);
+int gp_gpu_state_copy(const struct gp_gpu_state *src, struct gp_gpu_state *dst);
+/* True when two states are the same as far as the host is concerned (what verify checks). */
+bool gp_gpu_state_equal(const struct gp_gpu_state *a, const struct gp_gpu_state *b);
+
+/* Reads the state of the PF at @addr fresh from sysfs (not from a scan). -errno. */
+int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
+		      struct gp_gpu_state *out);
+
+/*
+ * The state @count partitions mean for the GPU @view describes (@cur is its state now):
+ *   sriov        @count VFs, each bound to vfio-pci through driver_override;
+ *   nvidia-vfio  @count VFs carrying the type whose max instances equal @count (the type in
+ *                force is kept where it already is), the other VFs 0;
+ *   nvidia-mdev  @count mdevs of that type with UUIDs derived from the GPU's identity and the
+ *                partition id (gp_partition_uuid), on the PF or one per VF.
+ * Returns 0; -ERANGE when no type of the view's series has @count instances; -EAGAIN when the
+ * NVIDIA VFs must be enabled first (the driver publishes its types only on VFs): the target
+ * then only asks for the VFs, and the plan ends with a rescan step.
+ */
+int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
+			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out);
+
+/* A deterministic RFC 9562 version-8 UUID for partition @id of the GPU with stable identity
+ * @path_id (gp_device_path_id) and IDs: the same GPU always gets the same mdev UUIDs, so
+ * `apply` after a reboot recreates exactly the devices VMs were given. */
+void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
+
+enum gp_step_op {
+	GP_STEP_WRITE,   /* write value to path */
+	GP_STEP_EXEC,    /* run the program path with args (value, space separated) */
+	GP_STEP_WAIT,    /* wait until the glob path matches value entries */
+	GP_STEP_VERIFY,  /* path reads value (a link: its last component; "" = absent) */
+	GP_STEP_RESCAN,  /* read the host again and plan the rest (after enabling NVIDIA VFs) */
+};
+
+struct gp_step {
+	enum gp_step_op op;
+	char path[192];            /* root-relative, no leading '/' */
+	char value[96];
+	const char *device;        /* the device it acts on (borrowed from the plan's states) */
+};
+
+struct gp_plan {
+	struct gp_step *steps;
+	size_t n;
+};
+
+const char *gp_step_op_str(enum gp_step_op op);
+void gp_plan_clear(struct gp_plan *p);
+
+/* Appends the steps that take the GPU from @cur to @want (same PF) to @plan. 0 / -errno. */
+int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+		 struct gp_plan *plan);
+
+/*
+ * The runner. gp_change describes one GPU of one command: its original state (what the
+ * journal keeps) and the state wanted.
+ */
+struct gp_change {
+	struct gp_gpu_state orig;
+	struct gp_gpu_state want;
+	char series;               /* to plan again after a rescan (the view's series) */
+	int count;
+};
+
+/* Result codes of gp_changes_apply beyond -errno. */
+#define GP_APPLY_STUCK (-ETIMEDOUT) /* a write never returned: journal kept, stop everything */
+
+/*
+ * Journals the original states, runs the plans in order, verifies each GPU reached its target
+ * and removes the journal. On a failure it unwinds every GPU back to its journaled state (only
+ * what differs is touched) and returns the first error; if the unwinding fails too, or a write
+ * is stuck in the kernel, the journal stays for `gpupart repair` (and the next mutating
+ * command). @cmd is recorded in the journal. The caller holds the host lock.
+ */
+int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd);
+
+/*
+ * Finds an unfinished journal and unwinds it. Returns 0 when there was none, 1 when one was
+ * found and undone (the host is back in its journaled state, the journal removed),
+ * GP_APPLY_STUCK when a device is still blocked in the kernel (nothing is touched), or
+ * -errno when undoing failed (the journal stays). The caller holds the host lock.
+ */
+int gp_journal_recover(struct gp_ctx *ctx);
+/* 1 if a journal exists (for readers, which never take the lock), 0 if not. */
+int gp_journal_pending(struct gp_ctx *ctx);
+
+/*
+ * The host lock: an exclusive flock on ROOT/run/gpupart/lock held by every mutating command
+ * for its whole run (readers never take it). Waits up to @timeout_ms; -EWOULDBLOCK after.
+ * Returns the fd to pass to gp_lock_release.
+ */
+int gp_lock_take(struct gp_ctx *ctx, int timeout_ms);
+void gp_lock_release(struct gp_ctx *ctx, int fd);
+
+/*
+ * Guards: facts a refusal is made of. Each returns the number of problems found and appends a
+ * one-line reason per problem to @why (free with gp_strv_free).
+ */
+/* Processes holding /dev/vfio/<group> of the given groups, or any /dev/nvidia* when @nvidia. */
+int gp_guard_holders(struct gp_ctx *ctx, const int *groups, size_t n_groups, bool nvidia,
+		     char ***why, size_t *n_why);
+/* Reservation records under ROOT/run/gpupart/reservations/ naming any of @devices. */
+int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,
+			  char ***why, size_t *n_why);
+void gp_strv_free(char **v, size_t n);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `gpupart apply`: make the host match /etc/gpupart/partitions.conf (at boot, from
+ * gpupart-apply.service, after the NVIDIA driver and before libvirtd). `gpupart repair`:
+ * undo a change a crash or a kill interrupted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpupart/layout.h>
+
+#include "partition.h"
+
+static void explain_mismatch(const struct gp_layout_entry *e, int r)
+{
+	if (r == -ENODEV)
+		gp_cli_err("partitions.conf line %d: no device at %s (was %s): skipped", e->line,
+			   e->path, e->address);
+	else
+		gp_cli_err("partitions.conf line %d: the device at %s is not the %04x:%04x "
+			   "(subsystem %04x:%04x) the layout was written for: the hardware "
+			   "changed; refusing to partition it (edit or remove the line)",
+			   e->line, e->path, e->vendor, e->device, e->subsystem_vendor,
+			   e->subsystem_device);
+}
+
+int cmd_apply(struct gp_cli *cli, int argc, char **argv)
+{
+	struct gp_layout l = { 0 };
+	struct gp_request *rq = NULL;
+	struct gp_host *h = NULL;
+	size_t n = 0, i;
+	int r, ret = EXIT_FAIL, bad = 0, lock_fd = -1;
+
+	(void)argc;
+	(void)argv;
+	if (!cli->dry_run) {
+		ret = gp_cli_lock(cli, &lock_fd);
+		if (ret != EXIT_OK)
+			goto out;
+		ret = EXIT_FAIL;
+	}
+	r = gp_layout_read(cli->ctx, &l);
+	if (r < 0)
+		goto out; /* the library logged the line */
+	r = gp_host_scan(cli->ctx, GP_SCAN_ANY_CLASS, NULL, 0, &h);
+	if (r < 0) {
+		ret = gp_cli_scan_exit(r);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		struct gp_device *d = NULL;
+		struct gp_request *q;
+
+		r = gp_layout_match(h, &l.v[i], &d);
+		if (r < 0) {
+			explain_mismatch(&l.v[i], r);
+			bad++;
+			continue;
+		}
+		q = GP_CLI_PUSH(rq, n);
+		if (!q)
+			goto out;
+		q->dev = d;
+		q->count = l.v[i].count;
+		q->series = l.v[i].series;
+	}
+	if (n == 0 && !bad) {
+		if (!cli->json)
+			printf("no layout recorded (/etc/gpupart/partitions.conf): nothing to do\n");
+		ret = cli->json ? gp_cli_print_plans(cli, NULL, NULL, NULL, 0, !cli->dry_run) :
+				  EXIT_OK;
+		goto out;
+	}
+	ret = gp_cli_partition(cli, h, rq, n, false, "apply");
+	if (ret == EXIT_OK && bad)
+		ret = EXIT_FAIL;
+out:
+	free(rq);
+	gp_host_free(h);
+	gp_layout_clear(&l);
+	gp_lock_release(cli->ctx, lock_fd);
+	return ret;
+}
+
+int cmd_repair(struct gp_cli *cli, int argc, char **argv)
+{
+	int r, lock_fd;
+
+	(void)argc;
+	(void)argv;
+	r = gp_lock_take(cli->ctx, 120 * 1000);
+	if (r < 0) {
+		gp_cli_err("cannot take the host lock: %s", strerror(-r));
+		return EXIT_FAIL;
+	}
+	lock_fd = r;
+	r = gp_journal_recover(cli->ctx);
+	gp_lock_release(cli->ctx, lock_fd);
+	if (r == GP_APPLY_STUCK)
+		return EXIT_STUCK;
+	if (r < 0)
+		return EXIT_FAIL;
+	printf(r ? "undid an interrupted change; every device is back as it was\n" :
+	       "nothing to repair\n");
+	return EXIT_OK;
+}

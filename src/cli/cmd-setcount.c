@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `gpupart set-count ADDR... COUNT`: Set-VMHostPartitionableGpu -PartitionCount, with Admin
+ * Center's homogeneity rule (one configuration, one count).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpupart/layout.h>
+
+#include "partition.h"
+
+static int parse_count(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > 4096) {
+		gp_cli_err("'%s' is not a partition count (a number from 0)", s);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* A named device must be a physical function that can be partitioned at all. */
+static int check_named(const struct gp_device *d)
+{
+	if (d->is_vf) {
+		gp_cli_err("%s is a virtual function of %s: name its physical function",
+			   d->address, d->physfn ? d->physfn->address : "another device");
+		return EXIT_USAGE;
+	}
+	/* a non-display device is accepted when named: an SR-IOV NIC or NVMe has partitions
+	 * the same way (the kernel suite uses one) */
+	if (!gp_device_is_gpu_like(d, true)) {
+		gp_cli_err("%s is neither a GPU nor an SR-IOV physical function", d->address);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static bool selected(struct gp_request *rq, size_t n, const struct gp_device *d)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rq[i].dev == d)
+			return true;
+	return false;
+}
+
+/* Admin Center: one configuration per selection; all of a homogeneous set, or a warning. */
+static int check_homogeneous(struct gp_cli *cli, struct gp_host *h, struct gp_request **rq,
+			     size_t *n)
+{
+	size_t i, k, missing = 0;
+
+	for (i = 1; i < *n; i++) {
+		if (!gp_policy_same_config(h, (*rq)[0].dev, (*rq)[i].dev)) {
+			gp_cli_err("%s and %s are GPUs of different configurations (IDs, memory or "
+				   "vGPU types differ): set their counts separately",
+				   (*rq)[0].dev->address, (*rq)[i].dev->address);
+			return EXIT_FAIL;
+		}
+	}
+	for (k = 0; k < h->n_devs; k++) {
+		struct gp_device *d = h->devs[k];
+		struct gp_request *r;
+
+		if (d->is_vf || !gp_device_is_gpu_like(d, cli->any_class) || selected(*rq, *n, d) ||
+		    !gp_policy_same_config(h, (*rq)[0].dev, d))
+			continue;
+		if (!cli->all_homogeneous) {
+			missing++;
+			continue;
+		}
+		r = GP_CLI_PUSH(*rq, *n);
+		if (!r)
+			return EXIT_FAIL;
+		*r = (*rq)[0];
+		r->dev = d;
+	}
+	if (missing)
+		gp_cli_warn("%zu more GPU%s of the same configuration as %s will keep a different "
+			    "count (Admin Center sets a homogeneous set together; "
+			    "--all-homogeneous does)",
+			    missing, missing == 1 ? "" : "s", (*rq)[0].dev->address);
+	return EXIT_OK;
+}
+
+static char *command_line(int argc, char **argv)
+{
+	size_t len = strlen("set-count") + 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	strcpy(s, "set-count");
+	for (i = 0; i < argc; i++) {
+		strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
+{
+	struct gp_pci_addr *addrs = NULL;
+	struct gp_request *rq = NULL;
+	struct gp_host *h = NULL;
+	size_t n = 0;
+	int count, n_addrs, r, i, ret = EXIT_FAIL, lock_fd = -1;
+	char *cmd = NULL;
+
+	if (parse_count(argv[argc - 1], &count) < 0)
+		return EXIT_USAGE;
+	n_addrs = gp_cli_parse_addrs(argc - 1, argv, &addrs);
+	if (n_addrs < 0)
+		return n_addrs == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	if (!cli->dry_run) {
+		ret = gp_cli_lock(cli, &lock_fd);
+		if (ret != EXIT_OK)
+			goto out;
+		ret = EXIT_FAIL;
+	} else if (gp_journal_pending(cli->ctx)) {
+		gp_cli_warn("an interrupted change is pending; the next change undoes it first "
+			    "(or run `gpupart repair`)");
+	}
+	r = gp_host_scan(cli->ctx, (cli->any_class ? GP_SCAN_ANY_CLASS : 0), addrs,
+			 (size_t)n_addrs, &h);
+	if (r < 0) {
+		ret = gp_cli_scan_exit(r);
+		goto out;
+	}
+	for (i = 0; i < n_addrs; i++) {
+		struct gp_device *d = gp_host_find(h, &addrs[i]);
+		struct gp_request *q;
+
+		ret = check_named(d);
+		if (ret != EXIT_OK)
+			goto out;
+		if (selected(rq, n, d))
+			continue;
+		q = GP_CLI_PUSH(rq, n);
+		if (!q) {
+			ret = EXIT_FAIL;
+			goto out;
+		}
+		q->dev = d;
+		q->count = count;
+		q->series = cli->series;
+	}
+	ret = check_homogeneous(cli, h, &rq, &n);
+	if (ret != EXIT_OK)
+		goto out;
+	cmd = command_line(argc, argv);
+	ret = gp_cli_partition(cli, h, rq, n, !cli->runtime, cmd ? cmd : "set-count");
+out:
+	free(cmd);
+	free(rq);
+	gp_host_free(h);
+	free(addrs);
+	gp_lock_release(cli->ctx, lock_fd);
+	return ret;
+}

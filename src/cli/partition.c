@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What set-count and apply share: refuse what is unsafe, plan, print or apply the plan, and
+ * record the layout. Every refusal happens before the first write.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpupart/layout.h>
+#include <gpupart/plan.h>
+#include <gpupart/virt.h>
+
+#include "cli.h"
+#include "partition.h"
+
+void *gp_cli_push(void *v, size_t *n, size_t sz)
+{
+	void **vp = v;
+	char *nv = realloc(*vp, (*n + 1) * sz);
+
+	if (!nv)
+		return NULL;
+	*vp = nv;
+	nv += *n * sz;
+	memset(nv, 0, sz);
+	(*n)++;
+	return nv;
+}
+
+int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
+{
+	int r;
+
+	*lock_fd = -1;
+	r = gp_lock_take(cli->ctx, 120 * 1000);
+	if (r < 0) {
+		gp_cli_err("cannot take the host lock (%s/run/gpupart/lock): %s",
+			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
+			   r == -EWOULDBLOCK ? "another gpupart command holds it" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	*lock_fd = r;
+	r = gp_journal_recover(cli->ctx);
+	if (r == GP_APPLY_STUCK)
+		return EXIT_STUCK;
+	if (r < 0)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+static void change_clear(struct gp_change *c)
+{
+	gp_gpu_state_clear(&c->orig);
+	gp_gpu_state_clear(&c->want);
+}
+
+static bool is_vfio_driver(const char *drv)
+{
+	return drv && strncmp(drv, "vfio", 4) == 0;
+}
+
+/* Refusals that need only the model: the GPU as a whole. */
+static int check_gpu(const struct gp_gpu_view *v, int count)
+{
+	const struct gp_device *d = v->dev;
+	size_t i;
+
+	if (is_vfio_driver(d->driver)) {
+		gp_cli_err("%s is dismounted for DDA (bound whole to %s): a GPU is either handed "
+			   "whole to a VM or partitioned, never both",
+			   d->address, d->driver);
+		return EXIT_FAIL;
+	}
+	if (v->status != GP_STATUS_PARTITIONED) {
+		gp_cli_err("%s cannot be partitioned on this host (status %s); see `gpupart "
+			   "survey %s`",
+			   d->address, gp_status_str(v->status), d->address);
+		return EXIT_FAIL;
+	}
+	if (count == 0)
+		return EXIT_OK;
+	for (i = 0; i < v->n_valid_counts; i++)
+		if (v->valid_counts[i] == count)
+			return EXIT_OK;
+	{
+		char list[512] = "";
+		size_t len = 0;
+
+		for (i = 0; i < v->n_valid_counts && len < sizeof(list) - 16; i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+						i ? ", " : "", v->valid_counts[i]);
+		gp_cli_err("%d is not a valid partition count for %s; valid counts: %s%s0", count,
+			   d->address, list, *list ? ", " : "");
+	}
+	return EXIT_USAGE;
+}
+
+/* Devices whose users block the change: the PF, every VF and every mdev of the GPU. */
+struct users {
+	char **names;
+	size_t n;
+	int *groups;
+	size_t n_groups;
+};
+
+static void users_clear(struct users *u)
+{
+	gp_strv_free(u->names, u->n);
+	free(u->groups);
+	memset(u, 0, sizeof(*u));
+}
+
+static int users_add(struct users *u, const char *name, int group)
+{
+	char **s;
+
+	s = GP_CLI_PUSH(u->names, u->n);
+	if (!s || !(*s = strdup(name)))
+		return -ENOMEM;
+	if (group >= 0) {
+		int *g = GP_CLI_PUSH(u->groups, u->n_groups);
+
+		if (!g)
+			return -ENOMEM;
+		*g = group;
+	}
+	return 0;
+}
+
+static int collect_users(const struct gp_device *pf, struct users *u)
+{
+	size_t i, k;
+	int r;
+
+	r = users_add(u, pf->address, -1);
+	for (i = 0; r == 0 && i < pf->n_mdevs; i++)
+		r = users_add(u, pf->mdevs[i].uuid, pf->mdevs[i].iommu_group);
+	for (i = 0; r == 0 && i < pf->n_vfs; i++) {
+		const struct gp_device *vf = pf->vfs[i];
+
+		r = users_add(u, vf->address, vf->iommu_group);
+		for (k = 0; r == 0 && k < vf->n_mdevs; k++)
+			r = users_add(u, vf->mdevs[k].uuid, vf->mdevs[k].iommu_group);
+	}
+	return r;
+}
+
+static bool plan_has_exec(const struct gp_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->steps[i].op == GP_STEP_EXEC)
+			return true;
+	return false;
+}
+
+static bool plan_writes(const struct gp_plan *p, const char *attr)
+{
+	size_t i, n = strlen(attr);
+
+	for (i = 0; i < p->n; i++) {
+		size_t len = strlen(p->steps[i].path);
+
+		if (p->steps[i].op == GP_STEP_WRITE && len >= n &&
+		    strcmp(p->steps[i].path + len - n, attr) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void print_why(char **why, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		gp_cli_err("  %s", why[i]);
+}
+
+/* Who else has these devices: libvirt domains, reservation records, open device nodes. */
+static int check_users(struct gp_cli *cli, const struct gp_device *pf, const struct gp_plan *plan)
+{
+	struct users u = { 0 };
+	char **why = NULL;
+	size_t n_why = 0;
+	int found = 0, r;
+
+	if (collect_users(pf, &u) < 0) {
+		users_clear(&u);
+		gp_cli_err("out of memory");
+		return EXIT_FAIL;
+	}
+	if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
+		gp_cli_warn("not asking libvirt (--root without --connect): only reservation "
+			    "records under the root say whether a partition is assigned");
+	} else {
+		struct gp_virt_use *uses = NULL;
+		size_t i;
+
+		r = gp_virt_find_users(cli->ctx, cli->connect, (const char *const *)u.names, u.n,
+				       (const char *const *)u.names, u.n, &uses);
+		if (r == -ECONNREFUSED) {
+			gp_cli_warn("no libvirt reachable at %s: only reservation records under "
+				    "/run/gpupart say whether a partition is assigned",
+				    cli->connect ? cli->connect : "the default URI");
+		} else if (r < 0) {
+			gp_cli_err("cannot ask libvirt which VMs hold %s: %s", pf->address,
+				   strerror(-r));
+			users_clear(&u);
+			return EXIT_FAIL;
+		}
+		for (i = 0; r > 0 && i < (size_t)r; i++) {
+			char *msg;
+
+			if (asprintf(&msg, "%s is assigned to VM %s (%s)", uses[i].device,
+				     uses[i].domain, uses[i].active ? "running" : "defined") >= 0) {
+				char **s = GP_CLI_PUSH(why, n_why);
+
+				if (s)
+					*s = msg;
+				else
+					free(msg);
+			}
+			found++;
+		}
+		if (r > 0)
+			gp_virt_uses_free(uses, (size_t)r);
+	}
+	found += gp_guard_reservations(cli->ctx, (const char *const *)u.names, u.n, &why,
+				       &n_why);
+	if (found) {
+		gp_cli_err("%s: refusing: partitions are assigned (Hyper-V refuses the same; "
+			   "remove them from their VMs first):",
+			   pf->address);
+		goto refuse;
+	}
+	found = gp_guard_holders(cli->ctx, u.groups, u.n_groups, plan_has_exec(plan), &why,
+				 &n_why);
+	if (found) {
+		gp_cli_err("%s: refusing: processes hold its devices open, and the kernel would "
+			   "block behind them:",
+			   pf->address);
+		goto refuse;
+	}
+	users_clear(&u);
+	return EXIT_OK;
+refuse:
+	print_why(why, n_why);
+	gp_strv_free(why, n_why);
+	users_clear(&u);
+	return EXIT_FAIL;
+}
+
+static int check_pf_driver(const struct gp_gpu_view *v, const struct gp_plan *plan)
+{
+	const struct gp_device *d = v->dev;
+
+	if (v->backend != GP_BACKEND_SRIOV || !plan_writes(plan, "/sriov_numvfs"))
+		return EXIT_OK;
+	if (!d->driver) {
+		gp_cli_err("%s has no driver: the kernel changes VF counts only through the "
+			   "physical function's driver (sriov_numvfs would fail with ENOENT)",
+			   d->address);
+		return EXIT_FAIL;
+	}
+	if (strcmp(d->driver, "nvidia") == 0) {
+		gp_cli_err("%s is on nvidia without NVIDIA's vGPU manager: nvidia has no "
+			   "sriov_configure, so its VFs cannot be enabled here",
+			   d->address);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* Builds one change: the states and the plan a dry run prints. */
+static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
+			const struct gp_gpu_view *v, struct gp_change *c, struct gp_plan *plan)
+{
+	int r;
+
+	c->count = rq->count;
+	c->series = v->series;
+	r = gp_gpu_state_read(cli->ctx, v->dev->address, v->backend, &c->orig);
+	if (r == 0) {
+		r = gp_gpu_state_target(h, v, &c->orig, rq->count, &c->want);
+		if (r == -EAGAIN)
+			r = 0;
+	}
+	if (r == 0)
+		r = gp_plan_diff(&c->orig, &c->want, plan);
+	if (r == -ERANGE) {
+		gp_cli_err("%s: no %c-series vGPU type has %d instances", v->dev->address,
+			   v->series ? v->series : '?', rq->count);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		gp_cli_err("%s: cannot plan the change: %s", v->dev->address, strerror(-r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int record_layout(struct gp_cli *cli, const struct gp_request *rq, size_t n)
+{
+	struct gp_layout l = { 0 };
+	size_t i;
+	int r;
+
+	r = gp_layout_read(cli->ctx, &l);
+	for (i = 0; r == 0 && i < n; i++) {
+		struct gp_layout_entry e;
+
+		r = gp_layout_entry_for(rq[i].dev, rq[i].count, rq[i].series, &e);
+		if (r == 0) {
+			r = gp_layout_set(&l, &e);
+			free(e.path);
+		}
+	}
+	if (r == 0)
+		r = gp_layout_write(cli->ctx, &l);
+	gp_layout_clear(&l);
+	if (r < 0)
+		gp_cli_err("the partitions are set, but recording them in "
+			   "/etc/gpupart/partitions.conf failed: %s; they will not come back "
+			   "after a reboot",
+			   strerror(-r));
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
+		     size_t n, bool record, const char *cmd)
+{
+	struct gp_gpu_view *views = calloc(n ? n : 1, sizeof(*views));
+	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
+	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
+	size_t i, n_views = 0, steps = 0;
+	int ret = EXIT_FAIL, r;
+
+	if (!views || !changes || !plans) {
+		gp_cli_err("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++, n_views++) {
+		if (gp_gpu_view_build(h, rq[i].dev, rq[i].series, &views[i]) < 0) {
+			gp_cli_err("out of memory");
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		ret = check_gpu(&views[i], rq[i].count);
+		if (ret == EXIT_OK)
+			ret = build_change(cli, h, &rq[i], &views[i], &changes[i], &plans[i]);
+		if (ret == EXIT_OK)
+			ret = check_pf_driver(&views[i], &plans[i]);
+		if (ret == EXIT_OK && plans[i].n && !cli->dry_run)
+			ret = check_users(cli, views[i].dev, &plans[i]);
+		if (ret != EXIT_OK)
+			goto out;
+		steps += plans[i].n;
+	}
+	if (cli->dry_run) {
+		ret = gp_cli_print_plans(cli, views, plans, rq, n, false);
+		goto out;
+	}
+	if (steps) {
+		r = gp_changes_apply(cli->ctx, changes, n, cmd);
+		if (r == GP_APPLY_STUCK) {
+			ret = EXIT_STUCK;
+			goto out;
+		}
+		if (r < 0) {
+			gp_cli_err("the change failed (%s); %s", strerror(-r),
+				   gp_journal_pending(cli->ctx) ?
+					   "the journal stays: run `gpupart repair`" :
+					   "every device is back as it was");
+			ret = EXIT_FAIL;
+			goto out;
+		}
+	}
+	ret = gp_cli_print_plans(cli, views, plans, rq, n, true);
+	if (record && ret == EXIT_OK)
+		ret = record_layout(cli, rq, n);
+out:
+	for (i = 0; i < n; i++) {
+		if (changes)
+			change_clear(&changes[i]);
+		if (plans)
+			gp_plan_clear(&plans[i]);
+	}
+	for (i = 0; i < n_views; i++)
+		gp_gpu_view_clear(&views[i]);
+	free(views);
+	free(changes);
+	free(plans);
+	return ret;
+}

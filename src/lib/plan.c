@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The diff planner: from one GPU state to another, the sysfs writes Linux needs, in the order
+ * it needs them, each followed by what proves it took (a successful write to drivers_probe or
+ * sriov_numvfs proves nothing: reliability.md 1.2, 1.4). The same function plans a change and
+ * its undo, so both are exercised by every test.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <gpupart/plan.h>
+
+#include "hostfs.h"
+#include "internal.h"
+
+static const char *const op_names[] = {
+	[GP_STEP_WRITE] = "write", [GP_STEP_EXEC] = "exec",     [GP_STEP_WAIT] = "wait",
+	[GP_STEP_VERIFY] = "verify", [GP_STEP_RESCAN] = "rescan",
+};
+
+const char *gp_step_op_str(enum gp_step_op op)
+{
+	return op_names[op];
+}
+
+void gp_plan_clear(struct gp_plan *p)
+{
+	free(p->steps);
+	memset(p, 0, sizeof(*p));
+}
+
+/* path = sys/bus/pci/devices/ADDR/ + attr (attr may be NULL: the device directory) */
+static int dev_path(const char *addr, const char *attr, char *buf, size_t len)
+{
+	char dir[128];
+	int r = gp_hostfs_path(GP_HP_PCI_DEVICE, addr, dir, sizeof(dir));
+
+	if (r < 0)
+		return r;
+	r = snprintf(buf, len, "%s%s%s", dir, attr ? "/" : "", attr ? attr : "");
+	return r < 0 || (size_t)r >= len ? -ENAMETOOLONG : 0;
+}
+
+static struct gp_step *step(struct gp_plan *p, enum gp_step_op op, const char *device,
+			    const char *value_fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static struct gp_step *step(struct gp_plan *p, enum gp_step_op op, const char *device,
+			    const char *value_fmt, ...)
+{
+	struct gp_step *s = GP_PUSH(p->steps, p->n);
+	va_list ap;
+
+	if (!s)
+		return NULL;
+	s->op = op;
+	s->device = device;
+	va_start(ap, value_fmt);
+	vsnprintf(s->value, sizeof(s->value), value_fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* A step on attribute @attr of PCI function @addr. */
+static int dev_step(struct gp_plan *p, enum gp_step_op op, const char *addr, const char *attr,
+		    const char *value)
+{
+	struct gp_step *s = step(p, op, addr, "%s", value);
+
+	if (!s)
+		return -ENOMEM;
+	return dev_path(addr, attr, s->path, sizeof(s->path));
+}
+
+static int probe_step(struct gp_plan *p, const char *addr)
+{
+	struct gp_step *s = step(p, GP_STEP_WRITE, addr, "%s", addr);
+
+	if (!s)
+		return -ENOMEM;
+	return gp_hostfs_path(GP_HP_PCI_DRIVERS_PROBE, NULL, s->path, sizeof(s->path));
+}
+
+static int wait_vfs(struct gp_plan *p, const char *pf, int n)
+{
+	struct gp_step *s = step(p, GP_STEP_WAIT, pf, "%d", n);
+
+	if (!s)
+		return -ENOMEM;
+	return dev_path(pf, "virtfn*", s->path, sizeof(s->path));
+}
+
+static int sriov_manage(struct gp_plan *p, const char *pf, bool enable)
+{
+	struct gp_step *s = step(p, GP_STEP_EXEC, pf, "%s %s", enable ? "-e" : "-d", pf);
+
+	if (!s)
+		return -ENOMEM;
+	return gp_hostfs_path(GP_HP_SRIOV_MANAGE, NULL, s->path, sizeof(s->path));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const struct gp_vf_state *vf_at(const struct gp_gpu_state *s, int index)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vfs; i++)
+		if (s->vfs[i].index == index)
+			return &s->vfs[i];
+	return NULL;
+}
+
+/*
+ * One VF from its current binding to the wanted one. The override goes first, while the VF
+ * is unbound, so that no other driver can win the probe (reliability.md 1.1, 4.2); the
+ * binding counts only when the driver link says so.
+ */
+static int plan_vf_binding(struct gp_plan *p, const struct gp_vf_state *cur,
+			   const struct gp_vf_state *want)
+{
+	const char *addr = want->address;
+	bool bound = cur && cur->driver;
+	int r = 0;
+
+	if (cur && str_eq(cur->driver, want->driver) && str_eq(cur->override, want->override))
+		return 0;
+	if (bound && !str_eq(cur->driver, want->driver)) {
+		r = dev_step(p, GP_STEP_WRITE, addr, "driver/unbind", addr);
+		if (r == 0)
+			r = dev_step(p, GP_STEP_VERIFY, addr, "driver", "");
+		bound = false;
+	}
+	if (r == 0 && !str_eq(cur ? cur->override : NULL, want->override)) {
+		/* "\n" clears: the empty string stopped working in some kernels (1.1) */
+		r = dev_step(p, GP_STEP_WRITE, addr, "driver_override",
+			     want->override ? want->override : "\n");
+		if (r == 0)
+			r = dev_step(p, GP_STEP_VERIFY, addr, "driver_override",
+				     want->override ? want->override : "(null)");
+	}
+	if (r == 0 && want->driver && !bound) {
+		r = probe_step(p, addr);
+		if (r == 0)
+			r = dev_step(p, GP_STEP_VERIFY, addr, "driver", want->driver);
+	}
+	return r;
+}
+
+/* The sriov_numvfs protocol (reliability.md invariant 9). */
+static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+		      struct gp_plan *p)
+{
+	const char *pf = want->address;
+	bool recreate = cur->numvfs != want->numvfs;
+	int autoprobe = cur->autoprobe;
+	char num[16];
+	size_t i;
+	int r = 0;
+
+	if (recreate && cur->numvfs > 0) {
+		r = dev_step(p, GP_STEP_WRITE, pf, "sriov_numvfs", "0");
+		if (r == 0)
+			r = wait_vfs(p, pf, 0);
+	}
+	if (r == 0 && recreate && want->numvfs > 0) {
+		/* new VFs come up unbound, so no default driver claims them before the override
+		 * is set; the PF's setting is given back once they are bound */
+		if (autoprobe != 0 && autoprobe != GP_UNKNOWN) {
+			r = dev_step(p, GP_STEP_WRITE, pf, "sriov_drivers_autoprobe", "0");
+			autoprobe = 0;
+		}
+		snprintf(num, sizeof(num), "%d", want->numvfs);
+		if (r == 0)
+			r = dev_step(p, GP_STEP_WRITE, pf, "sriov_numvfs", num);
+		if (r == 0)
+			r = wait_vfs(p, pf, want->numvfs);
+		if (r == 0) /* the driver may enable fewer and the write still succeeds */
+			r = dev_step(p, GP_STEP_VERIFY, pf, "sriov_numvfs", num);
+	}
+	for (i = 0; r == 0 && i < want->n_vfs; i++)
+		r = plan_vf_binding(p, recreate ? NULL : vf_at(cur, want->vfs[i].index),
+				    &want->vfs[i]);
+	if (r == 0 && want->autoprobe != GP_UNKNOWN && autoprobe != want->autoprobe) {
+		snprintf(num, sizeof(num), "%d", want->autoprobe);
+		r = dev_step(p, GP_STEP_WRITE, pf, "sriov_drivers_autoprobe", num);
+	}
+	return r;
+}
+
+/* Vendor-specific VFIO: clear every type that changes first (homogeneous mode accepts a new
+ * type only on an empty GPU), then set. */
+static int plan_nvidia_vfio(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+			    struct gp_plan *p)
+{
+	char num[16];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < cur->n_vfs; i++) {
+		const struct gp_vf_state *c = &cur->vfs[i], *w = vf_at(want, c->index);
+
+		if (c->vgpu_type > 0 && (!w || c->vgpu_type != w->vgpu_type)) {
+			r = dev_step(p, GP_STEP_WRITE, c->address, "nvidia/current_vgpu_type", "0");
+			if (r == 0)
+				r = dev_step(p, GP_STEP_VERIFY, c->address,
+					     "nvidia/current_vgpu_type", "0");
+		}
+	}
+	for (i = 0; r == 0 && i < want->n_vfs; i++) {
+		const struct gp_vf_state *w = &want->vfs[i], *c = vf_at(cur, w->index);
+
+		if (w->vgpu_type <= 0 || (c && c->vgpu_type == w->vgpu_type))
+			continue;
+		snprintf(num, sizeof(num), "%d", w->vgpu_type);
+		r = dev_step(p, GP_STEP_WRITE, w->address, "nvidia/current_vgpu_type", num);
+		if (r == 0)
+			r = dev_step(p, GP_STEP_VERIFY, w->address, "nvidia/current_vgpu_type", num);
+	}
+	return r;
+}
+
+static const struct gp_mdev_state *find_mdev(const struct gp_gpu_state *s,
+					     const struct gp_mdev_state *m)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_mdevs; i++)
+		if (strcasecmp(s->mdevs[i].uuid, m->uuid) == 0 &&
+		    strcmp(s->mdevs[i].parent, m->parent) == 0 &&
+		    str_eq(s->mdevs[i].type_key, m->type_key))
+			return &s->mdevs[i];
+	return NULL;
+}
+
+static int mdev_step(struct gp_plan *p, enum gp_step_op op, const char *uuid, const char *attr,
+		     const char *value)
+{
+	struct gp_step *s = step(p, op, uuid, "%s", value);
+	char dir[128];
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = gp_hostfs_path(GP_HP_MDEV_DEVICE, uuid, dir, sizeof(dir));
+	if (r == 0 && snprintf(s->path, sizeof(s->path), "%s%s%s", dir, attr ? "/" : "",
+			       attr ? attr : "") >= (int)sizeof(s->path))
+		r = -ENAMETOOLONG;
+	return r;
+}
+
+static int plan_mdev(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+		     struct gp_plan *p)
+{
+	char attr[192];
+	size_t i;
+	int r = 0;
+
+	/* removals first: they give back the capacity the creations need */
+	for (i = 0; r == 0 && i < cur->n_mdevs; i++) {
+		const struct gp_mdev_state *m = &cur->mdevs[i];
+
+		if (find_mdev(want, m))
+			continue;
+		r = mdev_step(p, GP_STEP_WRITE, m->uuid, "remove", "1");
+		if (r == 0)
+			r = mdev_step(p, GP_STEP_WAIT, m->uuid, NULL, "0");
+	}
+	for (i = 0; r == 0 && i < want->n_mdevs; i++) {
+		const struct gp_mdev_state *m = &want->mdevs[i];
+
+		if (find_mdev(cur, m))
+			continue;
+		snprintf(attr, sizeof(attr), "mdev_supported_types/%s/create", m->type_key);
+		r = dev_step(p, GP_STEP_WRITE, m->parent, attr, m->uuid);
+		if (r == 0)
+			r = mdev_step(p, GP_STEP_VERIFY, m->uuid, "mdev_type", m->type_key);
+	}
+	return r;
+}
+
+int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+		 struct gp_plan *plan)
+{
+	int r = 0;
+
+	switch (want->backend) {
+	case GP_BACKEND_SRIOV:
+		return plan_sriov(cur, want, plan);
+	case GP_BACKEND_NVIDIA_VFIO:
+	case GP_BACKEND_NVIDIA_MDEV:
+		if (cur->numvfs == 0 && want->numvfs > 0) {
+			/* nvidia registers no sriov_configure: only NVIDIA's script can enable
+			 * VFs (nvidia-linux.md 2.1); what it creates is planned after a rescan */
+			r = sriov_manage(plan, want->address, true);
+			if (r == 0)
+				r = wait_vfs(plan, want->address, want->numvfs);
+			if (r == 0) {
+				struct gp_step *s = step(plan, GP_STEP_RESCAN, want->address, "%s", "");
+
+				r = s ? dev_path(want->address, NULL, s->path, sizeof(s->path)) :
+					-ENOMEM;
+			}
+			return r;
+		}
+		r = want->backend == GP_BACKEND_NVIDIA_VFIO ? plan_nvidia_vfio(cur, want, plan) :
+							       plan_mdev(cur, want, plan);
+		if (r == 0 && cur->numvfs > 0 && want->numvfs == 0) {
+			r = sriov_manage(plan, want->address, false);
+			if (r == 0)
+				r = wait_vfs(plan, want->address, 0);
+		}
+		return r;
+	default:
+		return -EOPNOTSUPP;
+	}
+}

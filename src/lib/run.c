@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The runner: journal, apply, verify, and unwind on failure. Every step either proves itself
+ * (waits and verifies read the kernel's answer back) or the whole change is undone by planning
+ * from the state the host is in now back to the journaled one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gpupart/plan.h>
+
+#include "hostfs.h"
+#include "internal.h"
+#include "journal.h"
+
+#define VERIFY_MS 500 /* how long a binding may take to show (Incus waits 10 x 50 ms) */
+#define POLL_MS 10
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Entries of dir matching the last component of path (a glob). */
+static int count_matches(struct gp_ctx *ctx, const char *path)
+{
+	char dir[192], *slash;
+	struct dirent *de;
+	const char *pat;
+	int dfd, n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	pat = slash + 1;
+	dfd = gp_hostfs_open_dir_at(gp_hostfs_root_fd(ctx), dir);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	d = gp_hostfs_opendir_at(dfd, NULL);
+	while (d && (de = readdir(d)))
+		if (fnmatch(pat, de->d_name, 0) == 0)
+			n++;
+	if (d)
+		closedir(d);
+	close(dfd);
+	return n;
+}
+
+static int wait_count(struct gp_ctx *ctx, const struct gp_step *s)
+{
+	int want = atoi(s->value), waited = 0, n;
+
+	for (;;) {
+		n = count_matches(ctx, s->path);
+		if (n == want)
+			return 0;
+		if (waited >= ctx->write_timeout_ms) {
+			ERR(ctx, "waited %d ms for /%s to number %d, found %d", waited, s->path,
+			    want, n);
+			return -EIO; /* not -ETIMEDOUT: nothing is stuck, the kernel said no */
+		}
+		pause_ms(POLL_MS);
+		waited += POLL_MS;
+	}
+}
+
+/* What path says now: a link's last component, an attribute's text, "" when absent. */
+static int read_back(struct gp_ctx *ctx, const char *path, char *buf, size_t len)
+{
+	int rootfd = gp_hostfs_root_fd(ctx), r;
+
+	r = gp_hostfs_link_base_at(rootfd, path, buf, len);
+	if (r >= 0)
+		return 0;
+	if (r == -ENOENT) {
+		buf[0] = 0;
+		return 0;
+	}
+	r = gp_hostfs_read_at(rootfd, path, buf, len);
+	return r < 0 ? r : 0;
+}
+
+static int verify(struct gp_ctx *ctx, const struct gp_step *s)
+{
+	char got[128] = "";
+	int waited = 0, r;
+
+	for (;;) {
+		r = read_back(ctx, s->path, got, sizeof(got));
+		if (r == 0 && strcmp(got, s->value) == 0)
+			return 0;
+		if (waited >= VERIFY_MS)
+			break;
+		pause_ms(POLL_MS);
+		waited += POLL_MS;
+	}
+	ERR(ctx, "/%s reads '%s' after the change, not '%s'", s->path, r < 0 ? strerror(-r) : got,
+	    s->value);
+	return -EIO;
+}
+
+static int exec_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
+{
+	char prog[200], args[96], *argv[8], *save = NULL, *t;
+	int dfd, r, n = 0;
+
+	dfd = gp_hostfs_root_fd(ctx);
+	if (gp_hostfs_exists_at(dfd, s->path) != 1) {
+		ERR(ctx, "/%s is not installed, and the nvidia driver cannot enable VFs through "
+			 "sriov_numvfs (it has no sriov_configure): install NVIDIA's vGPU host driver "
+			 "package, which ships it",
+		    s->path);
+		return -ENOENT;
+	}
+	snprintf(prog, sizeof(prog), "/%s", s->path);
+	snprintf(args, sizeof(args), "%s", s->value);
+	argv[n++] = prog;
+	for (t = strtok_r(args, " ", &save); t && n < 7; t = strtok_r(NULL, " ", &save))
+		argv[n++] = t;
+	argv[n] = NULL;
+	r = gp_kernel_exec(ctx, argv, stuck);
+	if (r > 0) {
+		ERR(ctx, "%s %s exited with status %d", prog, s->value, r);
+		return -EIO;
+	}
+	if (r < 0 && r != -ETIMEDOUT)
+		ERR(ctx, "cannot run %s: %s", prog, strerror(-r));
+	return r;
+}
+
+static int run_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
+{
+	int r;
+
+	*stuck = 0;
+	switch (s->op) {
+	case GP_STEP_WRITE:
+		r = gp_kernel_write(ctx, s->path, s->value, stuck);
+		if (r == -ETIMEDOUT)
+			ERR(ctx, "writing '%s' to /%s did not return in %d ms: %s is stuck in the "
+				 "kernel (pid %d still waits); nothing else will be changed",
+			    s->value, s->path, ctx->write_timeout_ms, s->device, *stuck);
+		else if (r < 0)
+			ERR(ctx, "writing '%s' to /%s failed: %s", strcmp(s->value, "\n") ? s->value :
+				 "\\n", s->path, strerror(-r));
+		return r;
+	case GP_STEP_EXEC:
+		return exec_step(ctx, s, stuck);
+	case GP_STEP_WAIT:
+		return wait_count(ctx, s);
+	case GP_STEP_VERIFY:
+		return verify(ctx, s);
+	case GP_STEP_RESCAN:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+struct run {
+	struct gp_ctx *ctx;
+	struct gp_journal *j;
+	const char *stuck_path;
+	int stuck;
+};
+
+static int replan(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan);
+
+/* Runs a plan; a rescan step (NVIDIA VFs just enabled) plans the rest for @c. */
+static int run_plan(struct run *run, const struct gp_plan *plan, struct gp_change *c)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < plan->n && r == 0; i++) {
+		const struct gp_step *s = &plan->steps[i];
+
+		r = run_step(run->ctx, s, &run->stuck);
+		if (r == -ETIMEDOUT && run->stuck) {
+			run->stuck_path = s->path;
+			return GP_APPLY_STUCK;
+		}
+		if (r == 0 && s->op == GP_STEP_RESCAN && c) {
+			struct gp_plan rest = { 0 };
+
+			r = replan(run->ctx, c, &rest);
+			if (r == 0)
+				r = run_plan(run, &rest, NULL);
+			gp_plan_clear(&rest);
+		}
+	}
+	return r;
+}
+
+static int replan(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
+{
+	struct gp_gpu_state cur = { 0 }, want = { 0 };
+	struct gp_pci_addr a;
+	struct gp_gpu_view view = { 0 };
+	struct gp_host *host = NULL;
+	struct gp_device *dev;
+	int r;
+
+	r = gp_pci_addr_parse(c->orig.address, &a);
+	if (r == 0)
+		r = gp_host_scan(ctx, 0, &a, 1, &host);
+	if (r < 0)
+		return r;
+	dev = gp_host_find(host, &a);
+	r = dev ? gp_gpu_view_build(host, dev, c->series, &view) : -ENODEV;
+	if (r == 0)
+		r = gp_gpu_state_read(ctx, c->orig.address, c->want.backend, &cur);
+	if (r == 0) {
+		r = gp_gpu_state_target(host, &view, &cur, c->count, &want);
+		if (r == -ERANGE)
+			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
+				 "%d partitions",
+			    c->orig.address, view.series ? view.series : '?', c->count);
+		else if (r == -EAGAIN)
+			r = -EIO;
+	}
+	if (r == 0)
+		r = gp_plan_diff(&cur, &want, plan);
+	if (r == 0) {
+		gp_gpu_state_clear(&c->want);
+		c->want = want;
+		memset(&want, 0, sizeof(want));
+	}
+	gp_gpu_state_clear(&want);
+	gp_gpu_state_clear(&cur);
+	gp_gpu_view_clear(&view);
+	gp_host_free(host);
+	return r;
+}
+
+/* Takes one GPU from whatever state it is in now to @want, then checks it got there. */
+static int converge(struct run *run, const struct gp_gpu_state *want, struct gp_change *c)
+{
+	struct gp_gpu_state cur = { 0 };
+	struct gp_plan plan = { 0 };
+	int r;
+
+	r = gp_gpu_state_read(run->ctx, want->address, want->backend, &cur);
+	if (r == 0 && gp_gpu_state_equal(&cur, want)) {
+		gp_gpu_state_clear(&cur);
+		return 0;
+	}
+	if (r == 0)
+		r = gp_plan_diff(&cur, want, &plan);
+	gp_gpu_state_clear(&cur);
+	if (r == 0)
+		r = run_plan(run, &plan, c);
+	gp_plan_clear(&plan);
+	if (r < 0)
+		return r;
+	want = c ? &c->want : want; /* a rescan may have refined the target */
+	r = gp_gpu_state_read(run->ctx, want->address, want->backend, &cur);
+	if (r == 0 && !gp_gpu_state_equal(&cur, want)) {
+		ERR(run->ctx, "%s did not reach the state planned for it", want->address);
+		r = -EIO;
+	}
+	gp_gpu_state_clear(&cur);
+	return r;
+}
+
+/* Back to the journaled states, last GPU first; every GPU is tried. */
+static int unwind(struct run *run)
+{
+	size_t i;
+	int r, first = 0;
+
+	for (i = run->j->n_gpus; i-- > 0;) {
+		r = converge(run, &run->j->gpus[i], NULL);
+		if (r == GP_APPLY_STUCK)
+			return r;
+		if (r < 0 && !first)
+			first = r;
+	}
+	return first;
+}
+
+static int keep_stuck(struct run *run)
+{
+	run->j->stuck_pid = run->stuck;
+	snprintf(run->j->stuck_path, sizeof(run->j->stuck_path), "%s",
+		 run->stuck_path ? run->stuck_path : "?");
+	gp_journal_write(run->ctx, run->j);
+	return GP_APPLY_STUCK;
+}
+
+int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd)
+{
+	struct gp_journal j = { .pid = getpid(), .command = (char *)cmd };
+	struct run run = { .ctx = ctx, .j = &j };
+	size_t i;
+	int r = 0, u;
+
+	j.gpus = calloc(n ? n : 1, sizeof(*j.gpus));
+	if (!j.gpus)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		j.gpus[i] = changes[i].orig; /* shallow: the changes own them */
+	j.n_gpus = n;
+	r = gp_journal_write(ctx, &j);
+	if (r > 0)
+		r = 0;
+	if (r < 0) {
+		ERR(ctx, "cannot write the journal under /run/gpupart: %s; nothing changed",
+		    strerror(-r));
+		goto out;
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = converge(&run, &changes[i].want, &changes[i]);
+	if (r == GP_APPLY_STUCK) {
+		keep_stuck(&run);
+		goto out;
+	}
+	if (r < 0) {
+		WARN(ctx, "undoing the change: putting every device back as it was");
+		u = unwind(&run);
+		if (u == GP_APPLY_STUCK) {
+			r = keep_stuck(&run);
+			goto out;
+		}
+		if (u < 0) {
+			ERR(ctx, "could not undo everything; the journal stays for `gpupart repair`");
+			goto out;
+		}
+	}
+	gp_journal_remove(ctx);
+out:
+	free(j.gpus);
+	return r;
+}
+
+int gp_journal_recover(struct gp_ctx *ctx)
+{
+	struct gp_journal j;
+	struct run run = { .ctx = ctx, .j = &j };
+	int r;
+
+	r = gp_journal_read(ctx, &j);
+	if (r <= 0)
+		return r;
+	if (j.stuck_pid > 0 && (kill(j.stuck_pid, 0) == 0 || errno == EPERM)) {
+		ERR(ctx, "a write to /%s is still blocked in the kernel (pid %d): not touching "
+			 "anything until it returns",
+		    j.stuck_path, j.stuck_pid);
+		gp_journal_clear(&j);
+		return GP_APPLY_STUCK;
+	}
+	WARN(ctx, "found the journal of an unfinished change (pid %d): undoing it", j.pid);
+	j.stuck_pid = 0;
+	r = unwind(&run);
+	if (r == GP_APPLY_STUCK)
+		keep_stuck(&run);
+	else if (r == 0)
+		r = gp_journal_remove(ctx) < 0 ? -EIO : 1;
+	else
+		ERR(ctx, "could not undo the unfinished change; the journal stays");
+	gp_journal_clear(&j);
+	return r;
+}

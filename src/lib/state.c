@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The state of a GPU that partitioning changes, read fresh from sysfs, and the state a
+ * partition count asks for.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <gpupart/layout.h>
+#include <gpupart/plan.h>
+
+#include "hostfs.h"
+#include "internal.h"
+
+void gp_gpu_state_clear(struct gp_gpu_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_vfs; i++) {
+		free(s->vfs[i].driver);
+		free(s->vfs[i].override);
+	}
+	for (i = 0; i < s->n_mdevs; i++)
+		free(s->mdevs[i].type_key);
+	free(s->vfs);
+	free(s->mdevs);
+	memset(s, 0, sizeof(*s));
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int gp_gpu_state_copy(const struct gp_gpu_state *src, struct gp_gpu_state *dst)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->vfs = NULL;
+	dst->mdevs = NULL;
+	dst->n_vfs = dst->n_mdevs = 0;
+	if (src->n_vfs && !(dst->vfs = calloc(src->n_vfs, sizeof(*dst->vfs))))
+		goto oom;
+	for (i = 0; i < src->n_vfs; i++, dst->n_vfs++) {
+		dst->vfs[i] = src->vfs[i];
+		dst->vfs[i].driver = dst->vfs[i].override = NULL;
+		if (dup_opt(src->vfs[i].driver, &dst->vfs[i].driver) < 0 ||
+		    dup_opt(src->vfs[i].override, &dst->vfs[i].override) < 0) {
+			dst->n_vfs++;
+			goto oom;
+		}
+	}
+	if (src->n_mdevs && !(dst->mdevs = calloc(src->n_mdevs, sizeof(*dst->mdevs))))
+		goto oom;
+	for (i = 0; i < src->n_mdevs; i++, dst->n_mdevs++) {
+		dst->mdevs[i] = src->mdevs[i];
+		if (dup_opt(src->mdevs[i].type_key, &dst->mdevs[i].type_key) < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	gp_gpu_state_clear(dst);
+	return -ENOMEM;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const struct gp_mdev_state *find_mdev(const struct gp_gpu_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_mdevs; i++)
+		if (strcasecmp(s->mdevs[i].uuid, uuid) == 0)
+			return &s->mdevs[i];
+	return NULL;
+}
+
+bool gp_gpu_state_equal(const struct gp_gpu_state *a, const struct gp_gpu_state *b)
+{
+	size_t i;
+
+	if (a->numvfs != b->numvfs || a->autoprobe != b->autoprobe || a->n_vfs != b->n_vfs ||
+	    a->n_mdevs != b->n_mdevs)
+		return false;
+	for (i = 0; i < a->n_vfs; i++) {
+		const struct gp_vf_state *x = &a->vfs[i], *y = &b->vfs[i];
+
+		if (x->index != y->index || strcmp(x->address, y->address) ||
+		    !str_eq(x->driver, y->driver) || !str_eq(x->override, y->override) ||
+		    x->vgpu_type != y->vgpu_type)
+			return false;
+	}
+	for (i = 0; i < a->n_mdevs; i++) {
+		const struct gp_mdev_state *m = find_mdev(b, a->mdevs[i].uuid);
+
+		if (!m || strcmp(m->parent, a->mdevs[i].parent) ||
+		    !str_eq(m->type_key, a->mdevs[i].type_key))
+			return false;
+	}
+	return true;
+}
+
+/* driver_override reads "(null)" when unset; a trailing newline is not part of it. */
+static char *read_override(int dfd)
+{
+	char buf[128];
+
+	if (gp_hostfs_read_at(dfd, "driver_override", buf, sizeof(buf)) <= 0 ||
+	    strcmp(buf, "(null)") == 0)
+		return NULL;
+	return strdup(buf);
+}
+
+static char *read_driver(int dfd)
+{
+	char buf[128];
+
+	if (gp_hostfs_link_base_at(dfd, "driver", buf, sizeof(buf)) <= 0)
+		return NULL;
+	return strdup(buf);
+}
+
+static int read_int(int dfd, const char *name)
+{
+	long v;
+
+	return gp_hostfs_read_long_at(dfd, name, 10, &v) == 0 && v >= 0 && v < 1 << 30 ?
+		       (int)v : GP_UNKNOWN;
+}
+
+static int vf_cmp(const void *a, const void *b)
+{
+	return ((const struct gp_vf_state *)a)->index - ((const struct gp_vf_state *)b)->index;
+}
+
+/* The VFs, from the PF's virtfnN links (the kernel's own list, in any order). */
+static int read_vfs(struct gp_ctx *ctx, int pfd, struct gp_gpu_state *s)
+{
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	dir = gp_hostfs_opendir_at(pfd, NULL);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		struct gp_vf_state *vf;
+		char addr[64], *end;
+		long idx;
+		int vfd;
+
+		if (strncmp(de->d_name, "virtfn", 6) != 0)
+			continue;
+		idx = strtol(de->d_name + 6, &end, 10);
+		if (*end || end == de->d_name + 6 || idx < 0 || idx > 65535)
+			continue;
+		if (gp_hostfs_link_base_at(pfd, de->d_name, addr, sizeof(addr)) <= 0 ||
+		    strlen(addr) >= GP_ADDR_LEN)
+			continue;
+		vf = GP_PUSH(s->vfs, s->n_vfs);
+		if (!vf) {
+			r = -ENOMEM;
+			break;
+		}
+		vf->index = (int)idx;
+		strcpy(vf->address, addr);
+		vf->vgpu_type = GP_UNKNOWN;
+		/* through the bus directory: virtfnN climbs out of the PF's (RESOLVE_BENEATH) */
+		vfd = gp_hostfs_open_dir(ctx, GP_HP_PCI_DEVICE, addr);
+		if (vfd < 0)
+			continue;
+		vf->driver = read_driver(vfd);
+		vf->override = read_override(vfd);
+		if (gp_hostfs_is_dir_at(vfd, "nvidia") == 1) {
+			vf->vgpu_type = read_int(vfd, "nvidia/current_vgpu_type");
+			if (vf->vgpu_type == GP_UNKNOWN)
+				vf->vgpu_type = 0;
+		}
+		close(vfd);
+	}
+	closedir(dir);
+	if (s->n_vfs)
+		qsort(s->vfs, s->n_vfs, sizeof(*s->vfs), vf_cmp);
+	return r;
+}
+
+static bool parent_is_ours(const struct gp_gpu_state *s, const char *parent)
+{
+	size_t i;
+
+	if (strcmp(parent, s->address) == 0)
+		return true;
+	for (i = 0; i < s->n_vfs; i++)
+		if (strcmp(parent, s->vfs[i].address) == 0)
+			return true;
+	return false;
+}
+
+/* mdevs: sys/bus/mdev/devices/UUID -> .../PARENT/UUID, with mdev_type -> .../TYPE. */
+static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
+{
+	struct dirent *de;
+	DIR *dir;
+	int mfd, r = 0;
+
+	mfd = gp_hostfs_open_dir(ctx, GP_HP_MDEV_DEVICES, NULL);
+	if (mfd < 0)
+		return 0; /* no mdev bus: no mdevs */
+	dir = gp_hostfs_opendir_at(mfd, NULL);
+	while (dir && (de = readdir(dir))) {
+		char link[512], type[128], *slash, *parent;
+		struct gp_mdev_state *m;
+
+		if (strlen(de->d_name) != 36)
+			continue;
+		if (gp_hostfs_readlink_at(mfd, de->d_name, link, sizeof(link)) < 0)
+			continue;
+		slash = strrchr(link, '/');
+		if (!slash)
+			continue;
+		*slash = 0;
+		parent = strrchr(link, '/');
+		parent = parent ? parent + 1 : link;
+		if (!parent_is_ours(s, parent))
+			continue;
+		snprintf(link, sizeof(link), "%s/mdev_type", de->d_name);
+		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0)
+			type[0] = 0;
+		m = GP_PUSH(s->mdevs, s->n_mdevs);
+		if (!m || !(m->type_key = strdup(type))) {
+			r = -ENOMEM;
+			break;
+		}
+		strcpy(m->uuid, de->d_name);
+		snprintf(m->parent, sizeof(m->parent), "%s", parent);
+	}
+	if (dir)
+		closedir(dir);
+	close(mfd);
+	return r;
+}
+
+int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
+		      struct gp_gpu_state *out)
+{
+	int pfd, r;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(addr) >= GP_ADDR_LEN)
+		return -EINVAL;
+	strcpy(out->address, addr);
+	out->backend = backend;
+	pfd = gp_hostfs_open_dir(ctx, GP_HP_PCI_DEVICE, addr);
+	if (pfd < 0)
+		return pfd;
+	out->numvfs = read_int(pfd, "sriov_numvfs");
+	out->autoprobe = read_int(pfd, "sriov_drivers_autoprobe");
+	r = read_vfs(ctx, pfd, out);
+	close(pfd);
+	if (r == 0 && backend == GP_BACKEND_NVIDIA_MDEV)
+		r = read_mdevs(ctx, out);
+	if (r < 0)
+		gp_gpu_state_clear(out);
+	return r;
+}
+
+/* VF addresses follow from the PF's routing ID, First VF Offset and VF Stride. */
+static void vf_address(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
+{
+	unsigned rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
+		       (unsigned)pf->sriov_offset + (unsigned)index * (unsigned)pf->sriov_stride;
+	struct gp_pci_addr a = {
+		.domain = pf->addr.domain,
+		.bus = (uint8_t)(rid >> 8),
+		.dev = (uint8_t)((rid >> 3) & 0x1f),
+		.fn = (uint8_t)(rid & 7),
+	};
+
+	gp_pci_addr_format(&a, out);
+}
+
+static int target_sriov(const struct gp_device *pf, const struct gp_gpu_state *cur, int count,
+			struct gp_gpu_state *out)
+{
+	int i;
+
+	if (count > 0 && (pf->sriov_offset <= 0 || pf->sriov_stride < 0))
+		return -EINVAL; /* cannot say where the VFs will be */
+	out->numvfs = count;
+	for (i = 0; i < count; i++) {
+		struct gp_vf_state *vf = GP_PUSH(out->vfs, out->n_vfs);
+
+		if (!vf)
+			return -ENOMEM;
+		vf->index = i;
+		vf_address(pf, i, vf->address);
+		vf->vgpu_type = GP_UNKNOWN;
+		if (!(vf->driver = strdup("vfio-pci")) || !(vf->override = strdup("vfio-pci")))
+			return -ENOMEM;
+	}
+	(void)cur;
+	return 0;
+}
+
+static int target_nvidia_vfio(const struct gp_vgpu_type *ty, const struct gp_gpu_state *cur,
+			      int count, struct gp_gpu_state *out)
+{
+	size_t i;
+	int have = 0;
+
+	/* VFs already carrying the type keep it (up to count); others of that type are cleared
+	 * from the highest index down; free VFs take the rest, lowest index first */
+	for (i = 0; i < out->n_vfs; i++) {
+		struct gp_vf_state *vf = &out->vfs[i];
+
+		if (vf->vgpu_type == ty->type_id && have < count)
+			have++;
+		else if (vf->vgpu_type != GP_UNKNOWN)
+			vf->vgpu_type = 0;
+	}
+	for (i = 0; i < out->n_vfs && have < count; i++) {
+		if (out->vfs[i].vgpu_type == 0) {
+			out->vfs[i].vgpu_type = ty->type_id;
+			have++;
+		}
+	}
+	(void)cur;
+	return have == count ? 0 : -ERANGE;
+}
+
+static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty,
+		       const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
+{
+	char path[128];
+	int i;
+
+	if (gp_device_path_id(pf, path, sizeof(path)) < 0)
+		return -EINVAL;
+	for (i = 0; i < (int)out->n_mdevs; i++)
+		free(out->mdevs[i].type_key);
+	out->n_mdevs = 0;
+	for (i = 0; i < count; i++) {
+		struct gp_mdev_state *m = GP_PUSH(out->mdevs, out->n_mdevs);
+		const char *parent = pf->address;
+
+		if (!m)
+			return -ENOMEM;
+		if (!pf->n_mdev_types) {
+			/* mdev types live on the VFs: one partition per VF */
+			if ((size_t)i >= cur->n_vfs)
+				return -ERANGE;
+			parent = cur->vfs[i].address;
+		}
+		gp_partition_uuid(path, pf, i, m->uuid);
+		snprintf(m->parent, sizeof(m->parent), "%s", parent);
+		if (!(m->type_key = strdup(ty->key)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
+			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
+{
+	const struct gp_device *pf = view->dev;
+	struct gp_vgpu_type ty;
+	int r;
+
+	r = gp_gpu_state_copy(cur, out);
+	if (r < 0)
+		return r;
+	switch (view->backend) {
+	case GP_BACKEND_SRIOV:
+		gp_gpu_state_clear(out);
+		strcpy(out->address, cur->address);
+		out->backend = cur->backend;
+		out->autoprobe = cur->autoprobe;
+		r = target_sriov(pf, cur, count, out);
+		break;
+	case GP_BACKEND_NVIDIA_VFIO:
+	case GP_BACKEND_NVIDIA_MDEV:
+		if (count > 0 && cur->numvfs == 0 && pf->sriov_total_vfs > 0 &&
+		    (view->backend == GP_BACKEND_NVIDIA_VFIO || !pf->n_mdev_types)) {
+			/* the driver shows its types on VFs only: enable them, then plan again */
+			out->numvfs = pf->sriov_total_vfs;
+			return -EAGAIN;
+		}
+		if (count == 0) {
+			size_t i;
+
+			for (i = 0; i < out->n_vfs; i++)
+				if (out->vfs[i].vgpu_type != GP_UNKNOWN)
+					out->vfs[i].vgpu_type = 0;
+			for (i = 0; i < out->n_mdevs; i++)
+				free(out->mdevs[i].type_key);
+			out->n_mdevs = 0;
+			return 0;
+		}
+		r = gp_policy_type_for_count(host, pf, view->series, count, &ty);
+		if (r < 0)
+			break;
+		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(&ty, cur, count, out) :
+							      target_mdev(pf, &ty, cur, count, out);
+		break;
+	default:
+		r = -EOPNOTSUPP;
+	}
+	if (r < 0)
+		gp_gpu_state_clear(out);
+	return r;
+}
+
+/* FNV-1a, twice with different bases: 128 bits that only need to be stable, not secret. */
+void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37])
+{
+	char key[256];
+	uint64_t h[2] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull };
+	uint8_t b[16];
+	size_t i, k;
+
+	snprintf(key, sizeof(key), "gpupart partition|%s|%04x:%04x:%04x:%04x|%d", path_id,
+		 dev->vendor & 0xffff, dev->device & 0xffff, dev->subsystem_vendor & 0xffff,
+		 dev->subsystem_device & 0xffff, id);
+	for (k = 0; k < 2; k++)
+		for (i = 0; key[i]; i++) {
+			h[k] ^= (uint8_t)key[i];
+			h[k] *= 0x100000001b3ull;
+			h[k] ^= h[k] >> (29 + k);
+		}
+	for (i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(h[0] >> (56 - 8 * i));
+		b[8 + i] = (uint8_t)(h[1] >> (56 - 8 * i));
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8: custom */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC variant */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A fake Linux kernel for the write side: a struct gp_kernel_ops that answers sysfs writes
+ * (and runs /usr/lib/nvidia/sriov-manage) by changing a fixture tree on disk the way Linux
+ * changes sysfs, and aborts on any write it does not model.
+ *
+ * State lives in files only (the library calls the ops in a forked child): the tree itself and
+ * ROOT/.fakekernel/:
+ *   lock                     flock'ed around every operation
+ *   log                      one line per write/exec: "write PATH VALUE = RESULT"
+ *   unmodelled               present (with the line) once an unmodelled write was seen
+ *   block/ADDR|UUID          remove() of that device (unbind, VF removal, mdev remove) blocks
+ *                            until the file is deleted, as vfio's remove waits for its user
+ *   sriov-limit/PF           the PF driver enables only this many VFs (the write succeeds)
+ *   probe-fail/ADDR          drivers_probe returns success but binds nothing
+ *   unbindlock-busy/PF       sriov-manage cannot get the NVIDIA unbindLock
+ *   default-driver/ADDR      the driver ID matching gives ADDR (empty: none)
+ *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: mdev
+ *                            when sys/class/mdev_bus exists, else vendor-specific VFIO)
+ * A /dev/vfio/N is "held" when some ROOT/proc/PID/fd/FD links to it (what the library reads).
+ *
+ * Environment read by fk_install (per tool process; exec counts as a write):
+ *   GP_FAKE_FAIL_WRITE=K[:ERRNO]  the K-th write fails with -EIO (or -ERRNO), changing nothing
+ *   GP_FAKE_KILL_AFTER=K          SIGKILL the tool right after the K-th write is performed
+ */
+#ifndef GP_FAKE_KERNEL_H
+#define GP_FAKE_KERNEL_H
+
+#include <gpupart/gpupart.h>
+#include <gpupart/kernel.h>
+
+/* Puts the fake kernel under @ctx (its root is the fixture tree). */
+void fk_install(struct gp_ctx *ctx);
+
+/* The operations themselves, for a caller that wants to install them by hand. */
+extern const struct gp_kernel_ops fk_ops;
+
+#endif

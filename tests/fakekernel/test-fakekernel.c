@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The fake kernel itself, through the library's own bounded write path (gp_kernel_write forks
+ * a child per write, as the tool does): every modelled rule, the fault markers and variables,
+ * the loud failure on unmodelled writes, and the equivalence that matters most: VFs the fake
+ * enables look, to gpupart and to lspci, like VFs the fixture builder lays out.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+
+#include "fake-kernel.h"
+#include "fixture.h"
+#include "internal.h" /* gp_kernel_write/gp_kernel_exec: the tool's own write path */
+
+/* trees of this test, removed after it (a blocked child then notices and leaves) */
+static char *made[16];
+static int n_made;
+
+static void cleanup(void)
+{
+	char *cmd;
+
+	for (int i = 0; i < n_made; i++)
+		if (!getenv("FK_KEEP") && asprintf(&cmd, "rm -rf '%s'", made[i]) >= 0 && system(cmd) >= 0)
+			free(cmd);
+}
+
+TestSuite(fakekernel, .fini = cleanup);
+
+static char *tree(const char *scenario)
+{
+	char *dir = strdup("/tmp/fk-XXXXXX");
+
+	cr_assert_not_null(mkdtemp(dir));
+	if (n_made < 16)
+		made[n_made++] = dir;
+	cr_assert_eq(fx_scenario_write(scenario, dir), 0, "scenario %s", scenario);
+	return dir;
+}
+
+static int fk_run(const char *root, const char *path, const char *val, char *const argv[],
+		  int timeout_ms, int *stuck)
+{
+	struct gp_ctx *ctx;
+	int r, st = 0;
+
+	cr_assert_eq(gp_ctx_new(root, &ctx), 0);
+	fk_install(ctx);
+	gp_ctx_set_write_timeout(ctx, timeout_ms);
+	r = argv ? gp_kernel_exec(ctx, argv, &st) : gp_kernel_write(ctx, path, val, &st);
+	gp_ctx_free(ctx);
+	if (stuck)
+		*stuck = st;
+	return r;
+}
+
+static int fkw(const char *root, const char *path, const char *val)
+{
+	return fk_run(root, path, val, NULL, 10000, NULL);
+}
+
+static char *rd(const char *root, const char *fmt, ...)
+{
+	char rel[1024], *p, buf[65536];
+	va_list ap;
+	FILE *f;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	f = fopen(p, "r");
+	free(p);
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static bool ex(const char *root, const char *fmt, ...)
+{
+	char rel[1024], *p;
+	struct stat st;
+	va_list ap;
+	bool r;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	r = lstat(p, &st) == 0;
+	free(p);
+	return r;
+}
+
+static char *lnk(const char *root, const char *fmt, ...)
+{
+	char rel[1024], *p, buf[1024];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	free(p);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf);
+}
+
+static void put(const char *root, const char *rel, const char *content)
+{
+	char *p, *slash;
+	FILE *f;
+
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	slash = strrchr(p, '/');
+	*slash = '\0';
+	cr_assert_eq(fx_mkdirs(p, "."), 0);
+	*slash = '/';
+	f = fopen(p, "w");
+	cr_assert_not_null(f, "%s", p);
+	fputs(content, f);
+	fclose(f);
+	free(p);
+}
+
+static void rm(const char *root, const char *rel)
+{
+	char *p;
+
+	cr_assert_geq(asprintf(&p, "%s/%s", root, rel), 0);
+	unlink(p);
+	free(p);
+}
+
+#define DEV "sys/bus/pci/devices/"
+
+/* ---- equivalence: fake-enabled VFs against fixture-built VFs ------------------------- */
+
+/* sriov-off with VFs the way the fixture lays them out: the reference */
+static char *tree_reference(void)
+{
+	char *dir = strdup("/tmp/fk-ref-XXXXXX");
+	struct fx_tree *t = fx_scenario_build("sriov-off");
+	struct fx_dev *g;
+
+	cr_assert_not_null(mkdtemp(dir));
+	if (n_made < 16)
+		made[n_made++] = dir;
+	cr_assert_not_null(t);
+	cr_assert_eq(fx_sriov_enable(fx_dev_find(t, "0000:03:00.0"), 4, "nvme"), 0);
+	cr_assert_eq(fx_sriov_enable(fx_dev_find(t, "0000:02:00.0"), 3, "i915"), 0);
+	g = fx_dev_find(t, "0000:01:00.0");
+	cr_assert_eq(fx_sriov_enable(g, 32, "nvidia"), 0);
+	for (int i = 0; i < 32; i++) {
+		g->vfs[i]->vgpu = FX_VGPU_VENDOR;
+		g->vfs[i]->catalog = g->catalog;
+	}
+	cr_assert_eq(fx_tree_write(t, dir), 0);
+	fx_tree_free(t);
+	return dir;
+}
+
+static char *tree_faked(void)
+{
+	char *r = tree("sriov-off");
+	char *argv[] = { "/usr/lib/nvidia/sriov-manage", "-e", "0000:01:00.0", NULL };
+
+	cr_assert_eq(fkw(r, DEV "0000:03:00.0/sriov_numvfs", "4"), 0);
+	cr_assert_eq(fkw(r, DEV "0000:02:00.0/sriov_numvfs", "3"), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, argv, 10000, NULL), 0);
+	return r;
+}
+
+static char *run_out(char *const argv[])
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int fds[2], st;
+	pid_t pid;
+	FILE *in, *out;
+	int c;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	out = open_memstream(&buf, &len);
+	while ((c = fgetc(in)) != EOF)
+		fputc(c, out);
+	fclose(in);
+	fclose(out);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed", argv[0]);
+	return buf;
+}
+
+/* IOMMU group numbers may legitimately differ: blank out the digits after the keys */
+static void normalise_groups(char *s)
+{
+	static const char *const keys[] = { "\"iommu_group\": ", "IOMMU group: ", "\"group\": " };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (char *p = s; (p = strstr(p, keys[k])); ) {
+			p += strlen(keys[k]);
+			while (*p >= '0' && *p <= '9')
+				*p++ = '#';
+		}
+}
+
+Test(fakekernel, enabled_vfs_match_fixture_vfs, .timeout = 120)
+{
+	char *a = tree_faked(), *b = tree_reference(), *ga, *gb, *cmd;
+	const char *bin = getenv("GPUPART_BIN"), *lspci = getenv("LSPCI");
+
+	cr_assert(bin && *bin, "GPUPART_BIN not set");
+	{
+		char *av[] = { (char *)bin, "--root", a, "--json", "--any-class", "list", NULL };
+		char *bv[] = { (char *)bin, "--root", b, "--json", "--any-class", "list", NULL };
+
+		ga = run_out(av);
+		gb = run_out(bv);
+	}
+	cr_assert(strstr(ga, "0000:03:00.4") && strstr(ga, "\"num_vfs\": 32"), "VFs missing: %s", ga);
+	normalise_groups(ga);
+	normalise_groups(gb);
+	cr_assert_str_eq(ga, gb, "gpupart list differs between the faked and the fixture tree");
+	if (lspci && *lspci) {
+		char *oa, *ob;
+		char *la, *lb;
+
+		cr_assert_geq(asprintf(&oa, "sysfs.path=%s/sys/bus/pci", a), 0);
+		cr_assert_geq(asprintf(&ob, "sysfs.path=%s/sys/bus/pci", b), 0);
+		{
+			char *av[] = { (char *)lspci, "-vvv", "-nn", "-D", "-A", "linux-sysfs", "-O", oa, NULL };
+			char *bv[] = { (char *)lspci, "-vvv", "-nn", "-D", "-A", "linux-sysfs", "-O", ob, NULL };
+
+			la = run_out(av);
+			lb = run_out(bv);
+		}
+		cr_assert(strstr(la, "0000:03:00.1 Non-Volatile memory controller [0108]"), "%s", la);
+		cr_assert(strstr(la, "Number of VFs: 4,"), "lspci sees no NumVFs 4");
+		normalise_groups(la);
+		normalise_groups(lb);
+		cr_assert_str_eq(la, lb, "lspci differs between the faked and the fixture tree");
+	}
+	/* and byte for byte, files and links alike */
+	cr_assert_geq(asprintf(&cmd, "diff -r --no-dereference -x .fakekernel %s %s >&2", a, b), 0);
+	cr_assert_eq(system(cmd), 0, "trees differ: %s", cmd);
+}
+
+/* ---- sriov_numvfs ---------------------------------------------------------------------- */
+
+#define NVME "0000:03:00.0"
+
+Test(fakekernel, numvfs_einval_erange)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "abc"), -EINVAL);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "4x"), -EINVAL);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "-1"), -EINVAL);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "33"), -ERANGE);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "70000"), -ERANGE);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "0\n");
+	cr_assert_not(ex(r, DEV NVME "/virtfn0"));
+	/* sriov-zero: the capability says 32, the kernel's limit is 0 */
+	r = tree("sriov-zero");
+	cr_assert_eq(fkw(r, DEV "0000:01:00.0/sriov_numvfs", "1"), -ERANGE);
+}
+
+Test(fakekernel, numvfs_same_value_is_a_noop)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "0"), 0);
+	cr_assert_not(ex(r, DEV NVME "/virtfn0"));
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2\n"), 0);
+	cr_assert_str_eq(lnk(r, DEV NVME "/virtfn1"), "0000:03:00.2");
+	cr_assert_not(ex(r, DEV NVME "/virtfn2"));
+}
+
+Test(fakekernel, numvfs_enoent_without_sriov_configure)
+{
+	char *r = tree("sriov-off");
+
+	/* nvidia.ko has no sriov_configure: only sriov-manage can do it */
+	cr_assert_eq(fkw(r, DEV "0000:01:00.0/sriov_numvfs", "4"), -ENOENT);
+	cr_assert_not(ex(r, DEV "0000:01:00.0/virtfn0"));
+	/* no PF driver at all */
+	cr_assert_eq(fkw(r, DEV NVME "/driver/unbind", NVME), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "4"), -ENOENT);
+	/* an attribute the function does not have: open(2) fails */
+	cr_assert_eq(fkw(r, DEV "0000:00:17.0/sriov_numvfs", "1"), -ENOENT);
+}
+
+Test(fakekernel, numvfs_enable_lays_out_vfs)
+{
+	char *r = tree("sriov-off");
+	char *groups[4];
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "4"), 0);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "4\n");
+	for (int i = 0; i < 4; i++) {
+		char vf[16];
+
+		snprintf(vf, sizeof(vf), "0000:03:00.%d", i + 1); /* offset 1, stride 1 */
+		cr_assert_str_eq(lnk(r, DEV NVME "/virtfn%d", i), vf);
+		cr_assert_str_eq(lnk(r, DEV "%s/physfn", vf), NVME);
+		cr_assert_str_eq(rd(r, DEV "%s/vendor", vf), "0x144d\n");
+		cr_assert_str_eq(rd(r, DEV "%s/device", vf), "0xa824\n");
+		cr_assert_str_eq(rd(r, DEV "%s/class", vf), "0x010802\n");
+		cr_assert_str_eq(lnk(r, DEV "%s/driver", vf), "nvme");
+		cr_assert(ex(r, "sys/bus/pci/drivers/nvme/%s", vf));
+		groups[i] = lnk(r, DEV "%s/iommu_group", vf);
+		cr_assert_not_null(groups[i]);
+		cr_assert(ex(r, "sys/kernel/iommu_groups/%s/devices/%s", groups[i], vf));
+		for (int k = 0; k < i; k++)
+			cr_assert_str_neq(groups[i], groups[k], "VFs share a group");
+	}
+	cr_assert_not(ex(r, DEV NVME "/virtfn4"));
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), -EBUSY);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "4\n");
+}
+
+Test(fakekernel, numvfs_zero_then_n_recreates_vfs)
+{
+	char *r = tree("sriov-off"), *g0;
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "3"), 0);
+	g0 = lnk(r, DEV "0000:03:00.1/iommu_group");
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "vfio-pci"), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "0"), 0);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "0\n");
+	for (int i = 1; i <= 3; i++) {
+		cr_assert_not(ex(r, DEV "0000:03:00.%d", i));
+		cr_assert_not(ex(r, "sys/devices/pci0000:00/0000:00:03.0/0000:03:00.%d", i));
+		cr_assert_not(ex(r, "sys/bus/pci/drivers/nvme/0000:03:00.%d", i));
+	}
+	cr_assert_not(ex(r, DEV NVME "/virtfn0"));
+	cr_assert_not(ex(r, "sys/kernel/iommu_groups/%s", g0), "the VF's group outlived it");
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), 0);
+	/* a new pci_dev: the override did not survive, and it has a group of its own again */
+	cr_assert_str_eq(rd(r, DEV "0000:03:00.1/driver_override"), "(null)\n");
+	cr_assert(ex(r, "sys/kernel/iommu_groups/%s/devices/0000:03:00.1",
+		     lnk(r, DEV "0000:03:00.1/iommu_group")));
+	cr_assert_not(ex(r, DEV "0000:03:00.3"));
+}
+
+Test(fakekernel, numvfs_limit_marker_enables_fewer)
+{
+	char *r = tree("sriov-off");
+
+	put(r, ".fakekernel/sriov-limit/" NVME, "2\n");
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "4"), 0);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "2\n");
+	cr_assert_not(ex(r, DEV NVME "/virtfn2"));
+}
+
+Test(fakekernel, autoprobe_zero_leaves_vfs_unbound)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_drivers_autoprobe", "2"), -EINVAL);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_drivers_autoprobe", "x"), -EINVAL);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_drivers_autoprobe", "0"), 0);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_drivers_autoprobe"), "0\n");
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), 0);
+	cr_assert_null(lnk(r, DEV "0000:03:00.1/driver"));
+	cr_assert_null(lnk(r, DEV "0000:03:00.2/driver"));
+	/* E810 with autoprobe on: iavf is loaded for the new VFs (udev's modalias load) */
+	cr_assert_eq(fkw(r, DEV "0000:04:00.0/sriov_numvfs", "1"), 0);
+	cr_assert_str_eq(lnk(r, DEV "0000:04:01.0/driver"), "iavf"); /* offset 8 */
+}
+
+/* ---- binding ----------------------------------------------------------------------------- */
+
+Test(fakekernel, override_and_probe_bind_vfio)
+{
+	char *r = tree("sriov-off"), *g;
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_drivers_autoprobe", "0"), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), 0);
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "vfio-pci"), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:03:00.1/driver_override"), "vfio-pci\n");
+	cr_assert_null(lnk(r, DEV "0000:03:00.1/driver"), "driver_override must not bind");
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:03:00.1"), 0);
+	g = lnk(r, DEV "0000:03:00.1/iommu_group");
+	cr_assert_str_eq(lnk(r, DEV "0000:03:00.1/driver"), "vfio-pci");
+	cr_assert(ex(r, "sys/bus/pci/drivers/vfio-pci/0000:03:00.1"));
+	cr_assert(ex(r, DEV "0000:03:00.1/vfio-dev/vfio%s", g));
+	cr_assert(ex(r, "dev/vfio/%s", g));
+	cr_assert_null(lnk(r, DEV "0000:03:00.2/driver"), "probe bound the other VF");
+	/* a bound device: drivers_probe leaves it alone, the override write does not unbind */
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "\n"), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:03:00.1/driver_override"), "(null)\n");
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:03:00.1"), 0);
+	cr_assert_str_eq(lnk(r, DEV "0000:03:00.1/driver"), "vfio-pci");
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:09:00.0"), -ENODEV);
+}
+
+Test(fakekernel, unbind_and_default_driver)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "1"), 0);
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers/nvme/unbind", "0000:00:17.0"), -ENODEV, "not nvme's");
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver/unbind", "0000:03:00.2"), -ENODEV);
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver/unbind", "0000:03:00.1"), 0);
+	cr_assert_null(lnk(r, DEV "0000:03:00.1/driver"));
+	cr_assert_not(ex(r, "sys/bus/pci/drivers/nvme/0000:03:00.1"));
+	cr_assert_str_eq(rd(r, DEV "0000:03:00.1/enable"), "0\n");
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver/unbind", "0000:03:00.1"), -ENOENT);
+	/* no override: ID matching brings the native driver back */
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:03:00.1"), 0);
+	cr_assert_str_eq(lnk(r, DEV "0000:03:00.1/driver"), "nvme");
+	/* an override naming a driver that is not loaded: success, nothing bound */
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver/unbind", "0000:03:00.1"), 0);
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "nosuchdrv"), 0);
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:03:00.1"), 0);
+	cr_assert_null(lnk(r, DEV "0000:03:00.1/driver"));
+}
+
+Test(fakekernel, probe_fail_marker_binds_nothing)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_drivers_autoprobe", "0"), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "1"), 0);
+	put(r, ".fakekernel/probe-fail/0000:03:00.1", "");
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "vfio-pci"), 0);
+	cr_assert_eq(fkw(r, "sys/bus/pci/drivers_probe", "0000:03:00.1"), 0);
+	cr_assert_null(lnk(r, DEV "0000:03:00.1/driver"));
+}
+
+/* ---- blocking remove() ------------------------------------------------------------------- */
+
+static bool wait_gone(const char *root, const char *rel)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!ex(root, "%s", rel))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* the abandoned child has finished (so the tree can go): its result line is in the log */
+static bool wait_log(const char *root, const char *line)
+{
+	for (int i = 0; i < 200; i++) {
+		char *log = rd(root, ".fakekernel/log");
+		bool done = log && strstr(log, line);
+
+		free(log);
+		if (done)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+Test(fakekernel, blocking_unbind_is_abandoned, .timeout = 30)
+{
+	char *r = tree("sriov-off");
+	int stuck = 0;
+
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "1"), 0);
+	put(r, ".fakekernel/block/0000:03:00.1", "");
+	cr_assert_eq(fk_run(r, DEV "0000:03:00.1/driver/unbind", "0000:03:00.1", NULL, 300, &stuck),
+		     -ETIMEDOUT);
+	cr_assert_gt(stuck, 0);
+	cr_assert_str_eq(lnk(r, DEV "0000:03:00.1/driver"), "nvme", "a blocked remove changed it");
+	/* the user lets go: the remove completes behind the tool's back, as in the kernel */
+	rm(r, ".fakekernel/block/0000:03:00.1");
+	cr_assert(wait_gone(r, DEV "0000:03:00.1/driver"));
+	cr_assert(wait_log(r, "driver/unbind 0000:03:00.1 = 0\n"));
+}
+
+Test(fakekernel, held_vfio_group_blocks_and_refuses, .timeout = 30)
+{
+	char *r = tree("sixteen-sriov"), *g, *p, *held;
+	int stuck = 0;
+	const char *vf = "0000:12:00.4";
+
+	/* a VM (pid 4242) holds the VF's group */
+	g = lnk(r, DEV "%s/iommu_group", vf);
+	cr_assert_geq(asprintf(&held, "/dev/vfio/%s", g), 0);
+	cr_assert_geq(asprintf(&p, "%s/proc/4242/fd", r), 0);
+	cr_assert_eq(fx_mkdirs(p, "."), 0);
+	cr_assert_geq(asprintf(&p, "%s/proc/4242/fd/17", r), 0);
+	cr_assert_eq(symlink(held, p), 0);
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), DEV "%s/nvidia/current_vgpu_type", vf);
+		cr_assert_eq(fkw(r, path, "0"), 0, "no type: nothing to clear");
+		cr_assert_eq(fkw(r, path, "684"), 0);
+		cr_assert_eq(fkw(r, path, "0"), -EPERM);
+		cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vf), "684\n");
+		snprintf(path, sizeof(path), DEV "%s/driver/unbind", vf);
+		cr_assert_eq(fk_run(r, path, vf, NULL, 300, &stuck), -ETIMEDOUT);
+	}
+	unlink(p);
+	cr_assert(wait_gone(r, DEV "0000:12:00.4/driver"));
+	cr_assert(wait_log(r, "driver/unbind 0000:12:00.4 = 0\n"));
+}
+
+/* ---- loud failure, log, fault injection ------------------------------------------------- */
+
+static void expect_unmodelled(const char *path, const char *val)
+{
+	char *r = tree("sriov-off"), *log;
+
+	/* the child aborts: the library sees it die without an answer */
+	cr_assert_eq(fkw(r, path, val), -EIO, "%s", path);
+	log = rd(r, ".fakekernel/log");
+	cr_assert(log && strstr(log, "= unmodelled"), "%s: log %s", path, log);
+	cr_assert(ex(r, ".fakekernel/unmodelled"));
+}
+
+Test(fakekernel, unmodelled_writes_abort)
+{
+	expect_unmodelled("sys/bus/pci/drivers/vfio-pci/new_id", "10de 26b9");
+	expect_unmodelled("sys/bus/pci/drivers/vfio-pci/remove_id", "10de 26b9");
+	expect_unmodelled("sys/bus/pci/drivers/vfio-pci/bind", NVME);
+	expect_unmodelled(DEV NVME "/reset", "1");
+	expect_unmodelled(DEV NVME "/remove", "1");
+	expect_unmodelled("sys/bus/pci/rescan", "1");
+	expect_unmodelled(DEV NVME "/power_state", "D3hot");
+	expect_unmodelled("etc/gpupart/x", "1");
+	expect_unmodelled("sys/../etc/x", "1");
+}
+
+Test(fakekernel, unmodelled_exec_aborts)
+{
+	char *r = tree("sriov-off");
+	char *other[] = { "/usr/bin/nvidia-smi", "-q", NULL };
+	char *all[] = { "/usr/lib/nvidia/sriov-manage", "-e", "ALL", NULL };
+
+	/* exec's child dies on SIGABRT: 128 + 6 */
+	cr_assert_eq(fk_run(r, NULL, NULL, other, 10000, NULL), 128 + SIGABRT);
+	cr_assert_eq(fk_run(r, NULL, NULL, all, 10000, NULL), 128 + SIGABRT);
+	cr_assert(strstr(rd(r, ".fakekernel/log"), "exec /usr/lib/nvidia/sriov-manage -e ALL = unmodelled"));
+}
+
+Test(fakekernel, log_lines)
+{
+	char *r = tree("sriov-off");
+
+	cr_assert_not(ex(r, ".fakekernel/log"));
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "4"), 0);
+	cr_assert_eq(fkw(r, DEV NVME "/sriov_numvfs", "2"), -EBUSY);
+	cr_assert_eq(fkw(r, DEV "0000:03:00.1/driver_override", "\n"), 0);
+	cr_assert_str_eq(rd(r, ".fakekernel/log"),
+			 "write " DEV NVME "/sriov_numvfs 4 = 0\n"
+			 "write " DEV NVME "/sriov_numvfs 2 = -16\n"
+			 "write " DEV "0000:03:00.1/driver_override \\n = 0\n");
+}
+
+Test(fakekernel, fail_write_injection)
+{
+	char *r = tree("sriov-off");
+	struct gp_ctx *ctx;
+	int stuck;
+
+	setenv("GP_FAKE_FAIL_WRITE", "2", 1);
+	cr_assert_eq(gp_ctx_new(r, &ctx), 0);
+	fk_install(ctx);
+	cr_assert_eq(gp_kernel_write(ctx, DEV NVME "/sriov_drivers_autoprobe", "0", &stuck), 0);
+	cr_assert_eq(gp_kernel_write(ctx, DEV NVME "/sriov_numvfs", "2", &stuck), -EIO);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "0\n", "a failed write changed the tree");
+	cr_assert_eq(gp_kernel_write(ctx, DEV NVME "/sriov_numvfs", "2", &stuck), 0);
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "2\n");
+	cr_assert(strstr(rd(r, ".fakekernel/log"), "sriov_numvfs 2 = -5 (injected)"));
+	gp_ctx_free(ctx);
+	unsetenv("GP_FAKE_FAIL_WRITE");
+}
+
+Test(fakekernel, kill_after_injection)
+{
+	char *r = tree("sriov-off"), *log;
+	int st, lines = 0;
+	pid_t tool = fork();
+
+	if (tool == 0) {
+		struct gp_ctx *ctx;
+		int stuck;
+
+		setenv("GP_FAKE_KILL_AFTER", "2", 1);
+		if (gp_ctx_new(r, &ctx) < 0)
+			_exit(1);
+		fk_install(ctx);
+		gp_kernel_write(ctx, DEV NVME "/sriov_drivers_autoprobe", "0", &stuck);
+		gp_kernel_write(ctx, DEV NVME "/sriov_numvfs", "2", &stuck);
+		gp_kernel_write(ctx, DEV NVME "/sriov_drivers_autoprobe", "1", &stuck);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(tool, &st, 0), tool);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the tool was not killed");
+	/* the second write was performed, the third never happened */
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_numvfs"), "2\n");
+	cr_assert_str_eq(rd(r, DEV NVME "/sriov_drivers_autoprobe"), "0\n");
+	log = rd(r, ".fakekernel/log");
+	for (char *p = log; (p = strchr(p, '\n')); p++)
+		lines++;
+	cr_assert_eq(lines, 2, "%s", log);
+}
+
+/* ---- NVIDIA vendor-specific VFIO ---------------------------------------------------------- */
+
+static int set_type(const char *r, const char *vf, const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DEV "%s/nvidia/current_vgpu_type", vf);
+	return fkw(r, path, id);
+}
+
+static bool creatable(const char *r, const char *vf, const char *id)
+{
+	char *txt = rd(r, DEV "%s/nvidia/creatable_vgpu_types", vf), want[32];
+
+	cr_assert_not_null(txt);
+	snprintf(want, sizeof(want), "\n%-5s : ", id);
+	return strstr(txt, want) != NULL;
+}
+
+Test(fakekernel, current_vgpu_type_homogeneous)
+{
+	char *r = tree("sixteen-sriov");
+	/* GPU 0000:12:00.0, VFs 12:00.4 .. 12:02.3; A16-4Q (684) allows 4 per GPU */
+	const char *vfs[] = { "0000:12:00.4", "0000:12:00.5", "0000:12:00.6", "0000:12:00.7",
+			      "0000:12:01.0" };
+
+	cr_assert(creatable(r, vfs[1], "683") && creatable(r, vfs[1], "684"));
+	cr_assert_eq(set_type(r, vfs[0], "abc"), -EINVAL);
+	cr_assert_eq(set_type(r, vfs[0], "99999"), -EINVAL, "not in creatable_vgpu_types");
+	cr_assert_eq(set_type(r, vfs[0], "684"), 0);
+	cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vfs[0]), "684\n");
+	cr_assert_eq(set_type(r, vfs[0], "683"), -EPERM, "a configured VF");
+	/* siblings now offer 684 only; another GPU is untouched */
+	cr_assert(creatable(r, vfs[1], "684"));
+	cr_assert_not(creatable(r, vfs[1], "683"));
+	cr_assert(creatable(r, "0000:13:00.4", "683"));
+	cr_assert_eq(set_type(r, vfs[1], "683"), -EINVAL);
+	for (int i = 1; i < 4; i++)
+		cr_assert_eq(set_type(r, vfs[i], "684"), 0);
+	cr_assert_str_eq(rd(r, DEV "%s/nvidia/creatable_vgpu_types", vfs[4]), "ID    : vGPU Name\n",
+			 "a full GPU offers nothing");
+	cr_assert_eq(set_type(r, vfs[4], "684"), -EINVAL);
+	cr_assert_eq(set_type(r, vfs[0], "0"), 0);
+	cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vfs[0]), "0\n");
+	cr_assert(creatable(r, vfs[4], "684"));
+	cr_assert_not(creatable(r, vfs[4], "683"));
+}
+
+Test(fakekernel, sriov_manage_enable_disable)
+{
+	char *r = tree("sriov-off");
+	char *en[] = { "/usr/lib/nvidia/sriov-manage", "-e", "0000:01:00.0", NULL };
+	char *dis[] = { "/usr/lib/nvidia/sriov-manage", "-d", "0000:01:00.0", NULL };
+
+	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
+	cr_assert_str_eq(lnk(r, DEV "0000:01:00.0/driver"), "nvidia");
+	cr_assert_str_eq(lnk(r, DEV "0000:01:04.3/driver"), "nvidia"); /* VF 31: 01:00.4 + 31 */
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.4/nvidia/current_vgpu_type"), "0\n");
+	cr_assert(creatable(r, "0000:01:00.4", "1155"));
+	cr_assert(ex(r, DEV "0000:01:00.4/vfio-dev"));
+	/* idempotent */
+	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
+	put(r, ".fakekernel/unbindlock-busy/0000:01:00.0", "");
+	cr_assert_eq(fk_run(r, NULL, NULL, dis, 10000, NULL), 1);
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
+	rm(r, ".fakekernel/unbindlock-busy/0000:01:00.0");
+	cr_assert_eq(set_type(r, "0000:01:00.4", "1155"), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, dis, 10000, NULL), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "0\n");
+	cr_assert_not(ex(r, DEV "0000:01:00.4"));
+	cr_assert_not(ex(r, DEV "0000:01:00.0/virtfn0"));
+	/* and back: the type did not survive */
+	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_str_eq(rd(r, DEV "0000:01:00.4/nvidia/current_vgpu_type"), "0\n");
+	cr_assert(creatable(r, "0000:01:00.5", "1147"));
+}
+
+Test(fakekernel, a16_pf_numvfs_is_enoent)
+{
+	char *r = tree("a16-vfio");
+
+	cr_assert_eq(fkw(r, DEV "0000:03:00.0/sriov_numvfs", "0"), -ENOENT);
+	cr_assert_str_eq(rd(r, DEV "0000:03:00.0/sriov_numvfs"), "16\n");
+}
+
+/* ---- mdev ---------------------------------------------------------------------------------- */
+
+#define TYPES(vf, ty) DEV vf "/mdev_supported_types/" ty
+
+static const char *uuid_of(int i)
+{
+	static char u[8][37];
+
+	snprintf(u[i], sizeof(u[i]), "0000000%d-1111-4222-8333-444455556666", i);
+	return u[i];
+}
+
+Test(fakekernel, mdev_create_remove_on_vfs)
+{
+	char *r = tree("a40-mdev-vf");
+	/* VF0 and VF1 hold 8Q (562, 6 per GPU); VF2 is free */
+	const char *vf2 = "0000:17:00.6", *vf3 = "0000:17:00.7";
+
+	cr_assert_str_eq(rd(r, TYPES("0000:17:00.6", "nvidia-562/available_instances")), "1\n");
+	cr_assert_str_eq(rd(r, TYPES("0000:17:00.6", "nvidia-557/available_instances")), "0\n");
+	cr_assert_eq(fkw(r, TYPES("0000:17:00.6", "nvidia-562/create"), "not-a-uuid"), -EINVAL);
+	cr_assert_eq(fkw(r, TYPES("0000:17:00.6", "nvidia-562/create"),
+			 "aa618089-8b16-4d01-a136-25a0f3c73123"), -EEXIST);
+	cr_assert_eq(fkw(r, TYPES("0000:17:00.6", "nvidia-557/create"), uuid_of(0)), -EUSERS);
+	cr_assert_eq(fkw(r, TYPES("0000:17:00.6", "nvidia-562/create"), uuid_of(0)), 0);
+	cr_assert(ex(r, "sys/bus/mdev/devices/%s", uuid_of(0)));
+	cr_assert_str_eq(lnk(r, "sys/bus/mdev/devices/%s/mdev_type", uuid_of(0)), "nvidia-562");
+	cr_assert_not_null(lnk(r, "sys/bus/mdev/devices/%s/iommu_group", uuid_of(0)));
+	cr_assert(ex(r, "sys/bus/mdev/devices/%s/remove", uuid_of(0)));
+	cr_assert(ex(r, TYPES("0000:17:00.6", "nvidia-562/devices/%s"), uuid_of(0)));
+	/* one vGPU per VF; the GPU has 3 of 6 8Q now */
+	cr_assert_str_eq(rd(r, DEV "%s/mdev_supported_types/nvidia-562/available_instances", vf2), "0\n");
+	cr_assert_str_eq(rd(r, DEV "%s/mdev_supported_types/nvidia-562/available_instances", vf3), "1\n");
+	for (int i = 1; i <= 3; i++) {
+		char path[160], vf[16];
+
+		snprintf(vf, sizeof(vf), "0000:17:0%d.%d", (7 + i) / 8, (7 + i) % 8);
+		snprintf(path, sizeof(path), DEV "%s/mdev_supported_types/nvidia-562/create", vf);
+		cr_assert_eq(fkw(r, path, uuid_of(i)), 0, "%s", vf);
+	}
+	/* 6 of 6: nothing left anywhere */
+	cr_assert_str_eq(rd(r, TYPES("0000:17:01.3", "nvidia-562/available_instances")), "0\n");
+	cr_assert_eq(fkw(r, TYPES("0000:17:01.3", "nvidia-562/create"), uuid_of(5)), -EUSERS);
+	/* remove */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "sys/bus/mdev/devices/%s/remove", uuid_of(0));
+		cr_assert_eq(fkw(r, path, "x"), -EINVAL);
+		cr_assert_eq(fkw(r, path, "1"), 0);
+		cr_assert_not(ex(r, "sys/bus/mdev/devices/%s", uuid_of(0)));
+		cr_assert_not(ex(r, DEV "%s/%s", vf2, uuid_of(0)));
+		cr_assert_eq(fkw(r, path, "1"), -ENOENT);
+	}
+	cr_assert_str_eq(rd(r, DEV "%s/mdev_supported_types/nvidia-562/available_instances", vf2), "1\n");
+	cr_assert_str_eq(rd(r, TYPES("0000:17:01.3", "nvidia-562/available_instances")), "1\n");
+	cr_assert_str_eq(rd(r, TYPES("0000:17:01.3", "nvidia-557/available_instances")), "0\n");
+}
+
+Test(fakekernel, mdev_on_pf)
+{
+	char *r = tree("t4-mdev-pf");
+
+	/* T4-4Q (232): 4 per GPU, one in use */
+	cr_assert_str_eq(rd(r, TYPES("0000:3b:00.0", "nvidia-232/available_instances")), "3\n");
+	cr_assert_eq(fkw(r, TYPES("0000:3b:00.0", "nvidia-232/create"), uuid_of(1)), 0);
+	cr_assert_str_eq(rd(r, TYPES("0000:3b:00.0", "nvidia-232/available_instances")), "2\n");
+	cr_assert_str_eq(rd(r, TYPES("0000:3b:00.0", "nvidia-230/available_instances")), "0\n");
+}
