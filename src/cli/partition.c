@@ -80,6 +80,15 @@ static int check_gpu(const struct gp_gpu_view *v, int count)
 	}
 	if (count == 0)
 		return EXIT_OK;
+	if (!v->n_valid_counts && d->sriov_num_vfs == 0 && d->sriov_total_vfs >= count &&
+	    (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV)) {
+		/* NVIDIA lists its types on VFs only: the count is checked once they exist,
+		 * and a count no type has is undone with them */
+		gp_cli_warn("%s: the driver lists its vGPU types only once VFs are enabled; %d is "
+			    "checked after enabling them",
+			    d->address, count);
+		return EXIT_OK;
+	}
 	for (i = 0; i < v->n_valid_counts; i++)
 		if (v->valid_counts[i] == count)
 			return EXIT_OK;

@@ -234,16 +234,20 @@ static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 		parent = parent ? parent + 1 : link;
 		if (!parent_is_ours(s, parent))
 			continue;
-		snprintf(link, sizeof(link), "%s/mdev_type", de->d_name);
-		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0)
-			type[0] = 0;
 		m = GP_PUSH(s->mdevs, s->n_mdevs);
-		if (!m || !(m->type_key = strdup(type))) {
+		if (!m) {
 			r = -ENOMEM;
 			break;
 		}
 		strcpy(m->uuid, de->d_name);
 		snprintf(m->parent, sizeof(m->parent), "%s", parent);
+		snprintf(link, sizeof(link), "%s/mdev_type", de->d_name); /* parent pointed here */
+		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0)
+			type[0] = 0;
+		if (!(m->type_key = strdup(type))) {
+			r = -ENOMEM;
+			break;
+		}
 	}
 	if (dir)
 		closedir(dir);
@@ -421,7 +425,7 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 	return r;
 }
 
-/* FNV-1a, twice with different bases: 128 bits that only need to be stable, not secret. */
+/* FNV-1a from two bases, then mixed: 128 bits that must be stable and distinct, not secret. */
 void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37])
 {
 	char key[256];
@@ -436,8 +440,14 @@ void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id,
 		for (i = 0; key[i]; i++) {
 			h[k] ^= (uint8_t)key[i];
 			h[k] *= 0x100000001b3ull;
-			h[k] ^= h[k] >> (29 + k);
 		}
+	for (k = 0; k < 2; k++) { /* splitmix64's finaliser: every input bit moves every output bit */
+		h[k] ^= h[k] >> 30;
+		h[k] *= 0xbf58476d1ce4e5b9ull;
+		h[k] ^= h[k] >> 27;
+		h[k] *= 0x94d049bb133111ebull;
+		h[k] ^= h[k] >> 31;
+	}
 	for (i = 0; i < 8; i++) {
 		b[i] = (uint8_t)(h[0] >> (56 - 8 * i));
 		b[8 + i] = (uint8_t)(h[1] >> (56 - 8 * i));
