@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <gpupart/layout.h>
+#include <gpupart/plan.h>
 
 #include "cli.h"
 
@@ -49,6 +50,9 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 		free(addrs);
 		return gp_cli_scan_exit(r);
 	}
+	if (gp_journal_pending(cli->ctx))
+		gp_cli_warn("an interrupted partition change is pending: what follows may be half "
+			    "done; `gpupart repair` undoes it");
 	ret = check_named(cli, h, addrs, n_addrs);
 	if (ret != EXIT_OK)
 		goto out;

@@ -362,7 +362,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 			ret = build_change(cli, h, &rq[i], &views[i], &changes[i], &plans[i]);
 		if (ret == EXIT_OK)
 			ret = check_pf_driver(&views[i], &plans[i]);
-		if (ret == EXIT_OK && plans[i].n && !cli->dry_run)
+		if (ret == EXIT_OK && plans[i].n) /* a dry run says what would be refused */
 			ret = check_users(cli, views[i].dev, &plans[i]);
 		if (ret != EXIT_OK)
 			goto out;
