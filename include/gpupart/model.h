@@ -196,6 +196,7 @@ struct gp_host {
 enum gp_scan_flags {
 	GP_SCAN_ANY_CLASS = 1 << 0,  /* SR-IOV PFs of any class are "GPU-like" targets */
 	GP_SCAN_OPEN_FILES = 1 << 1, /* look in /proc/<pid>/fd for holders of device nodes */
+	GP_SCAN_ALL_GPUS = 1 << 2,   /* with targets: detail every GPU-like PF as well */
 };
 
 /*

@@ -15,8 +15,9 @@
 static void explain_mismatch(const struct gp_layout_entry *e, int r)
 {
 	if (r == -ENODEV)
-		gp_cli_err("partitions.conf line %d: no device at %s (was %s): skipped", e->line,
-			   e->path, e->address);
+		gp_cli_err("partitions.conf line %d: no device at %s%s%s%s: skipped", e->line,
+			   e->path, *e->address ? " (was " : "", e->address,
+			   *e->address ? ")" : "");
 	else
 		gp_cli_err("partitions.conf line %d: the device at %s is not the %04x:%04x "
 			   "(subsystem %04x:%04x) the layout was written for: the hardware "

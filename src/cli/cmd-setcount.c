@@ -134,7 +134,8 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 		gp_cli_warn("an interrupted change is pending; the next change undoes it first "
 			    "(or run `gpupart repair`)");
 	}
-	r = gp_host_scan(cli->ctx, (cli->any_class ? GP_SCAN_ANY_CLASS : 0), addrs,
+	/* every GPU detailed: the homogeneity rule compares the named ones with the rest */
+	r = gp_host_scan(cli->ctx, GP_SCAN_ALL_GPUS | (cli->any_class ? GP_SCAN_ANY_CLASS : 0), addrs,
 			 (size_t)n_addrs, &h);
 	if (r < 0) {
 		ret = gp_cli_scan_exit(r);

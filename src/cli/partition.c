@@ -310,25 +310,24 @@ static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_r
 	return EXIT_OK;
 }
 
-static int record_layout(struct gp_cli *cli, const struct gp_request *rq, size_t n)
+/* @l was read before the first write: a malformed file refuses the change, not half of it. */
+static int record_layout(struct gp_cli *cli, struct gp_layout *l, const struct gp_request *rq,
+			 size_t n)
 {
-	struct gp_layout l = { 0 };
 	size_t i;
-	int r;
+	int r = 0;
 
-	r = gp_layout_read(cli->ctx, &l);
 	for (i = 0; r == 0 && i < n; i++) {
 		struct gp_layout_entry e;
 
 		r = gp_layout_entry_for(rq[i].dev, rq[i].count, rq[i].series, &e);
 		if (r == 0) {
-			r = gp_layout_set(&l, &e);
+			r = gp_layout_set(l, &e);
 			free(e.path);
 		}
 	}
 	if (r == 0)
-		r = gp_layout_write(cli->ctx, &l);
-	gp_layout_clear(&l);
+		r = gp_layout_write(cli->ctx, l);
 	if (r < 0)
 		gp_cli_err("the partitions are set, but recording them in "
 			   "/etc/gpupart/partitions.conf failed: %s; they will not come back "
@@ -343,11 +342,17 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	struct gp_gpu_view *views = calloc(n ? n : 1, sizeof(*views));
 	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
 	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
+	struct gp_layout layout = { 0 };
 	size_t i, n_views = 0, steps = 0;
 	int ret = EXIT_FAIL, r;
 
 	if (!views || !changes || !plans) {
 		gp_cli_err("out of memory");
+		goto out;
+	}
+	if (record && !cli->dry_run && gp_layout_read(cli->ctx, &layout) < 0) {
+		gp_cli_err("/etc/gpupart/partitions.conf cannot be read (see above): fix it, or "
+			   "use --runtime; nothing changed");
 		goto out;
 	}
 	for (i = 0; i < n; i++, n_views++) {
@@ -388,8 +393,8 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 		}
 	}
 	ret = gp_cli_print_plans(cli, views, plans, rq, n, true);
-	if (record && ret == EXIT_OK)
-		ret = record_layout(cli, rq, n);
+	if (record && ret == EXIT_OK && !cli->dry_run)
+		ret = record_layout(cli, &layout, rq, n);
 out:
 	for (i = 0; i < n; i++) {
 		if (changes)
@@ -402,5 +407,6 @@ out:
 	free(views);
 	free(changes);
 	free(plans);
+	gp_layout_clear(&layout);
 	return ret;
 }

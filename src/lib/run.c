@@ -169,7 +169,7 @@ static int run_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
 struct run {
 	struct gp_ctx *ctx;
 	struct gp_journal *j;
-	const char *stuck_path;
+	char stuck_path[192]; /* a copy: the plan it came from is gone by the time it is kept */
 	int stuck;
 };
 
@@ -186,7 +186,7 @@ static int run_plan(struct run *run, const struct gp_plan *plan, struct gp_chang
 
 		r = run_step(run->ctx, s, &run->stuck);
 		if (r == -ETIMEDOUT && run->stuck) {
-			run->stuck_path = s->path;
+			snprintf(run->stuck_path, sizeof(run->stuck_path), "%s", s->path);
 			return GP_APPLY_STUCK;
 		}
 		if (r == 0 && s->op == GP_STEP_RESCAN && c) {
@@ -292,7 +292,7 @@ static int keep_stuck(struct run *run)
 {
 	run->j->stuck_pid = run->stuck;
 	snprintf(run->j->stuck_path, sizeof(run->j->stuck_path), "%s",
-		 run->stuck_path ? run->stuck_path : "?");
+		 *run->stuck_path ? run->stuck_path : "?");
 	gp_journal_write(run->ctx, run->j);
 	return GP_APPLY_STUCK;
 }

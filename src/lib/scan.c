@@ -551,7 +551,7 @@ static bool is_target(struct gp_scan *s, struct gp_device *d)
 	for (i = 0; i < s->n_targets; i++)
 		if (gp_pci_addr_cmp(&s->targets[i], &d->addr) == 0)
 			return true;
-	if (s->n_targets || d->is_vf)
+	if ((s->n_targets && !(s->flags & GP_SCAN_ALL_GPUS)) || d->is_vf)
 		return false;
 	if (gp_device_is_display(d))
 		return true;

@@ -412,6 +412,10 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 			return 0;
 		}
 		r = gp_policy_type_for_count(host, pf, view->series, count, &ty);
+		if (r == -ERANGE && view->backend == GP_BACKEND_NVIDIA_VFIO &&
+		    view->partition_count == count && view->n_valid_counts == 1 &&
+		    view->valid_counts[0] == count)
+			return 0; /* fully consumed (no VF lists a type) at this very count: as is */
 		if (r < 0)
 			break;
 		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(&ty, cur, count, out) :
