@@ -103,6 +103,18 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 		 * `repair` has to be able to come and report it */
 		if (ctx->lock_fd >= 0)
 			close(ctx->lock_fd);
+		/* nor the caller's output: out=$(gpupart ...) would wait as long as the write.
+		 * A write prints nothing; a program keeps stderr for its diagnostics */
+		{
+			int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (devnull >= 0) {
+				dup2(devnull, STDOUT_FILENO);
+				if (!argv)
+					dup2(devnull, STDERR_FILENO);
+				close(devnull);
+			}
+		}
 		if (argv) {
 			/* exec: the result comes from waitpid in a grandchild-free way: run the
 			 * program here and report its status through the pipe */
