@@ -104,51 +104,41 @@ static bool node_matches(const char *target, const int *groups, size_t n_groups,
 	return false;
 }
 
+struct holders {
+	const int *groups;
+	size_t n_groups;
+	bool nvidia;
+	char ***why;
+	size_t *n_why;
+	int found;
+};
+
+static int note_holder(void *data, int procfd, const char *pid, const char *target)
+{
+	struct holders *h = data;
+	char comm[64], *msg;
+
+	if (!node_matches(target, h->groups, h->n_groups, h->nvidia))
+		return 0;
+	gp_proc_comm(procfd, pid, comm, sizeof(comm));
+	if (asprintf(&msg, "pid %s (%s) holds %s", pid, comm, target) < 0)
+		msg = NULL;
+	if (strv_add(h->why, h->n_why, msg) < 0)
+		return -ENOMEM;
+	h->found++;
+	return 1; /* one line per process is enough */
+}
+
 int gp_guard_holders(struct gp_ctx *ctx, const int *groups, size_t n_groups, bool nvidia,
 		     char ***why, size_t *n_why)
 {
-	struct dirent *pe;
-	int procfd, found = 0;
-	DIR *proc;
+	struct holders h = { groups, n_groups, nvidia, why, n_why, 0 };
 
 	if (!n_groups && !nvidia)
 		return 0;
-	procfd = gp_hostfs_open_dir(ctx, GP_HP_PROC, NULL);
-	if (procfd < 0)
-		return 0; /* no /proc under this root: nothing visible, nothing to refuse */
-	proc = gp_hostfs_opendir_at(procfd, NULL);
-	while (proc && (pe = readdir(proc))) {
-		struct dirent *fe;
-		char rel[300];
-		DIR *fds;
-
-		if (!isdigit((unsigned char)pe->d_name[0]))
-			continue;
-		snprintf(rel, sizeof(rel), "%s/fd", pe->d_name);
-		fds = gp_hostfs_opendir_at(procfd, rel);
-		while (fds && (fe = readdir(fds))) {
-			char target[256], lrel[320], comm[64] = "?", *msg;
-
-			snprintf(lrel, sizeof(lrel), "%s/fd/%s", pe->d_name, fe->d_name);
-			if (gp_hostfs_readlink_at(procfd, lrel, target, sizeof(target)) < 0 ||
-			    !node_matches(target, groups, n_groups, nvidia))
-				continue;
-			snprintf(lrel, sizeof(lrel), "%s/comm", pe->d_name);
-			gp_hostfs_read_at(procfd, lrel, comm, sizeof(comm));
-			if (asprintf(&msg, "pid %s (%s) holds %s", pe->d_name, comm, target) < 0)
-				msg = NULL;
-			if (strv_add(why, n_why, msg) < 0)
-				break;
-			found++;
-			break; /* one line per process is enough */
-		}
-		if (fds)
-			closedir(fds);
-	}
-	if (proc)
-		closedir(proc);
-	close(procfd);
-	return found;
+	/* no /proc under this root: nothing visible, nothing to refuse */
+	gp_proc_each_fd(ctx, note_holder, &h);
+	return h.found;
 }
 
 int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,

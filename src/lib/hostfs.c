@@ -417,6 +417,18 @@ int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode)
 	return r == 1 ? 0 : r == 0 ? -ENOTDIR : r;
 }
 
+/* A well-known directory opened for reading, so that it can be fsync'ed (O_PATH cannot). */
+static int open_dir_syncable(struct gp_ctx *ctx, enum gp_hostpath dir)
+{
+	int pfd = gp_hostfs_open_dir(ctx, dir, NULL), fd;
+
+	if (pfd < 0)
+		return pfd;
+	fd = open_beneath(pfd, ".", O_RDONLY | O_DIRECTORY);
+	close(pfd);
+	return fd;
+}
+
 int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
 			 const void *data, size_t len, mode_t mode, mode_t dir_mode)
 {
@@ -429,16 +441,9 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	r = gp_hostfs_mkdirs(ctx, dir, dir_mode);
 	if (r < 0)
 		return r;
-	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	dfd = open_dir_syncable(ctx, dir);
 	if (dfd < 0)
 		return dfd;
-	/* O_PATH fds cannot fsync: reopen the directory for that */
-	r = open_beneath(dfd, ".", O_RDONLY | O_DIRECTORY);
-	close(dfd);
-	if (r < 0)
-		return r;
-	dfd = r;
-	r = 0;
 	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
@@ -478,17 +483,11 @@ int gp_hostfs_unlink(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name)
 {
 	int dfd, r = 0;
 
-	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	dfd = open_dir_syncable(ctx, dir);
 	if (dfd == -ENOENT)
 		return 0;
 	if (dfd < 0)
 		return dfd;
-	r = open_beneath(dfd, ".", O_RDONLY | O_DIRECTORY);
-	close(dfd);
-	if (r < 0)
-		return r;
-	dfd = r;
-	r = 0;
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 		r = -errno;
 	else if (fsync(dfd) < 0)

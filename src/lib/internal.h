@@ -50,6 +50,17 @@ void *gp_array_push(void *v, size_t *n, size_t sz);
 
 char *gp_strdup_trim(const char *s);
 
+/*
+ * Every open file of every process under ROOT/proc: @fn(data, pid, comm, target) for each
+ * /proc/PID/fd/N link (comm read lazily: NULL until fn asks through gp_proc_comm). @fn returns
+ * 1 to skip the rest of that process, 0 to go on, <0 to stop. Returns the number of
+ * processes seen (0: no /proc to look at), or fn's error.
+ */
+typedef int (*gp_proc_fd_fn)(void *data, int procfd, const char *pid, const char *target);
+int gp_proc_each_fd(struct gp_ctx *ctx, gp_proc_fd_fn fn, void *data);
+/* The command name of pid ("?" when unreadable). */
+void gp_proc_comm(int procfd, const char *pid, char *buf, size_t len);
+
 /* kernel.c: the bounded write side (see gpupart/kernel.h). */
 #define GP_WRITE_TIMEOUT_MS_DEFAULT 30000
 /*
