@@ -7,6 +7,7 @@
  * only the XML on stdin and must never connect back to libvirt (reliability.md section 5).
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -25,6 +26,126 @@
 #include <gpupart/virt.h>
 
 #include "internal.h"
+
+/*
+ * libvirt and libxml2 are loaded when first needed, not linked: together they pull in some
+ * 50 shared objects (GnuTLS, ICU, GLib, Kerberos...), which tripled the time and quadrupled
+ * the memory of every `gpupart list` that never talks to libvirt (bench/RESULTS.md). The
+ * headers still type every call: each function below is called through a pointer of its own
+ * declared type, and the names are redirected to those pointers by macros, so the code reads
+ * as if linked. A host without libvirt is a host where no libvirt is reachable.
+ */
+#define VIRT_SYMBOLS(X)                                                                      \
+	X(virConnSetErrorFunc) X(virConnectClose) X(virConnectListAllDomains)                  \
+	X(virConnectOpenReadOnly) X(virDomainFree) X(virDomainGetName)                         \
+	X(virDomainGetUUIDString) X(virDomainGetXMLDesc) X(virDomainIsActive)                  \
+	X(virDomainIsPersistent) X(virEventAddTimeout) X(virEventRegisterDefaultImpl)          \
+	X(virEventRemoveTimeout) X(virEventRunDefaultImpl) X(virGetLastError)                  \
+	X(virGetLastErrorMessage) X(virInitialize) X(virSetErrorFunc)
+#define XML_SYMBOLS(X)                                                                       \
+	X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlInitParser)                   \
+	X(xmlNodeGetContent) X(xmlReadMemory) X(xmlSetGenericErrorFunc)                        \
+	X(xmlSetStructuredErrorFunc) X(xmlXPathEvalExpression) X(xmlXPathFreeContext)          \
+	X(xmlXPathFreeObject) X(xmlXPathNewContext) X(__xmlGenericError)                       \
+	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)
+
+#define DL_POINTER(f) static __typeof__(f) *dl_##f;
+VIRT_SYMBOLS(DL_POINTER)
+XML_SYMBOLS(DL_POINTER)
+static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 build */
+
+#define virConnSetErrorFunc (*dl_virConnSetErrorFunc)
+#define virConnectClose (*dl_virConnectClose)
+#define virConnectListAllDomains (*dl_virConnectListAllDomains)
+#define virConnectOpenReadOnly (*dl_virConnectOpenReadOnly)
+#define virDomainFree (*dl_virDomainFree)
+#define virDomainGetName (*dl_virDomainGetName)
+#define virDomainGetUUIDString (*dl_virDomainGetUUIDString)
+#define virDomainGetXMLDesc (*dl_virDomainGetXMLDesc)
+#define virDomainIsActive (*dl_virDomainIsActive)
+#define virDomainIsPersistent (*dl_virDomainIsPersistent)
+#define virEventAddTimeout (*dl_virEventAddTimeout)
+#define virEventRegisterDefaultImpl (*dl_virEventRegisterDefaultImpl)
+#define virEventRemoveTimeout (*dl_virEventRemoveTimeout)
+#define virEventRunDefaultImpl (*dl_virEventRunDefaultImpl)
+#define virGetLastError (*dl_virGetLastError)
+#define virGetLastErrorMessage (*dl_virGetLastErrorMessage)
+#define virInitialize (*dl_virInitialize)
+#define virSetErrorFunc (*dl_virSetErrorFunc)
+#define xmlDocGetRootElement (*dl_xmlDocGetRootElement)
+#define xmlFreeDoc (*dl_xmlFreeDoc)
+#define xmlGetProp (*dl_xmlGetProp)
+#define xmlInitParser (*dl_xmlInitParser)
+#define xmlNodeGetContent (*dl_xmlNodeGetContent)
+#define xmlReadMemory (*dl_xmlReadMemory)
+#define xmlSetGenericErrorFunc (*dl_xmlSetGenericErrorFunc)
+#define xmlSetStructuredErrorFunc (*dl_xmlSetStructuredErrorFunc)
+#define xmlXPathEvalExpression (*dl_xmlXPathEvalExpression)
+#define xmlXPathFreeContext (*dl_xmlXPathFreeContext)
+#define xmlXPathFreeObject (*dl_xmlXPathFreeObject)
+#define xmlXPathNewContext (*dl_xmlXPathNewContext)
+#define xmlFree (*dl_xmlFree)
+/* libxml2's error globals are per-thread macros over these accessors (globals.h) */
+#define __xmlGenericError (*dl___xmlGenericError)
+#define __xmlGenericErrorContext (*dl___xmlGenericErrorContext)
+#define __xmlStructuredError (*dl___xmlStructuredError)
+#define __xmlStructuredErrorContext (*dl___xmlStructuredErrorContext)
+
+static int dl_xml_status = -ENOTSUP, dl_virt_status = -ECONNREFUSED;
+static char dl_error[256];
+
+static bool dl_open(const char *soname, void **handle)
+{
+	*handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	if (!*handle)
+		snprintf(dl_error, sizeof(dl_error), "%s", dlerror());
+	return *handle != NULL;
+}
+
+#define DL_RESOLVE(f)                                                                        \
+	if (ok && !(*(void **)&dl_##f = dlsym(handle, #f))) {                                \
+		snprintf(dl_error, sizeof(dl_error), "%s has no %s", soname, #f);            \
+		ok = false;                                                                  \
+	}
+
+static void dl_load_once(void)
+{
+	const char *soname = "libxml2.so.2";
+	void *handle;
+	bool ok;
+
+	ok = dl_open(soname, &handle);
+	XML_SYMBOLS(DL_RESOLVE)
+	if (ok && !(dl_xmlFree = dlsym(handle, "xmlFree"))) {
+		snprintf(dl_error, sizeof(dl_error), "%s has no xmlFree", soname);
+		ok = false;
+	}
+	if (!ok)
+		return;
+	dl_xml_status = 0;
+	soname = "libvirt.so.0";
+	ok = dl_open(soname, &handle);
+	VIRT_SYMBOLS(DL_RESOLVE)
+	if (ok)
+		dl_virt_status = 0;
+}
+
+/* 0 when libxml2 (and, with @virt, libvirt) could be loaded; the error is logged. */
+static int dl_load(struct gp_ctx *ctx, bool virt)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, dl_load_once);
+	if (dl_xml_status < 0) {
+		ERR(ctx, "cannot load libxml2: %s", dl_error);
+		return dl_xml_status;
+	}
+	if (virt && dl_virt_status < 0) {
+		INFO(ctx, "libvirt is not installed (%s): no libvirt to ask", dl_error);
+		return dl_virt_status;
+	}
+	return 0;
+}
 
 struct query {
 	const char *const *pci;
@@ -326,6 +447,9 @@ int gp_virt_parse_domain_xml(const char *xml, const char *const *pci_addrs, size
 
 	*out = NULL;
 	*n_out = 0;
+	r = dl_load(NULL, false);
+	if (r < 0)
+		return r;
 	/* the document alone cannot tell whether the domain runs: active stays false */
 	r = parse_xml(NULL, xml, &q, false, NULL, &u);
 	if (r < 0) {
@@ -497,6 +621,9 @@ int gp_virt_find_users(struct gp_ctx *ctx, const char *uri, const char *const *p
 	int i, n, r = 0;
 
 	*out = NULL;
+	r = dl_load(ctx, true);
+	if (r < 0)
+		return r;
 	pthread_once(&once, virt_init_once);
 	if (virt_init_status < 0) {
 		ERR(ctx, "libvirt: initialization failed: %s", virt_msg());
