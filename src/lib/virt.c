@@ -136,13 +136,14 @@ static int dl_load(struct gp_ctx *ctx, bool virt)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, dl_load_once);
+	if (virt && dl_virt_status < 0) {
+		/* libvirt needs libxml2 too: either missing means no libvirt on this host */
+		INFO(ctx, "libvirt is not installed (%s): no libvirt to ask", dl_error);
+		return -ECONNREFUSED;
+	}
 	if (dl_xml_status < 0) {
 		ERR(ctx, "cannot load libxml2: %s", dl_error);
 		return dl_xml_status;
-	}
-	if (virt && dl_virt_status < 0) {
-		INFO(ctx, "libvirt is not installed (%s): no libvirt to ask", dl_error);
-		return dl_virt_status;
 	}
 	return 0;
 }
