@@ -49,6 +49,9 @@ void gp_gpu_state_clear(struct gp_gpu_state *s);
 int gp_gpu_state_copy(const struct gp_gpu_state *src, struct gp_gpu_state *dst);
 /* True when two states are the same as far as the host is concerned (what verify checks). */
 bool gp_gpu_state_equal(const struct gp_gpu_state *a, const struct gp_gpu_state *b);
+/* The mdev of @s with @m's UUID, parent and type, or NULL. */
+const struct gp_mdev_state *gp_mdev_state_find(const struct gp_gpu_state *s,
+					       const struct gp_mdev_state *m);
 
 /* Reads the state of the PF at @addr fresh from sysfs (not from a scan). -errno. */
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,

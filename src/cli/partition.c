@@ -187,54 +187,102 @@ static void print_why(char **why, size_t n)
 		gp_cli_err("  %s", why[i]);
 }
 
+/*
+ * What libvirt says about every GPU of the command, asked once: one connection (and one
+ * warning when nobody answers) however many GPUs a command names.
+ */
+struct virt_answer {
+	bool asked;
+	int r;                    /* 0, or the error that stops every GPU */
+	struct gp_virt_use *uses;
+	size_t n;
+};
+
+static int ask_libvirt(struct gp_cli *cli, const struct gp_gpu_view *views, size_t n,
+		       struct virt_answer *a)
+{
+	struct users all = { 0 };
+	size_t i;
+	int r = 0;
+
+	if (a->asked)
+		return a->r;
+	a->asked = true;
+	if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
+		gp_cli_warn("not asking libvirt (--root without --connect): only reservation "
+			    "records under the root say whether a partition is assigned");
+		return a->r = 0;
+	}
+	for (i = 0; r == 0 && i < n; i++)
+		r = collect_users(views[i].dev, &all);
+	if (r == 0)
+		r = gp_virt_find_users(cli->ctx, cli->connect, (const char *const *)all.names,
+				       all.n, (const char *const *)all.names, all.n, &a->uses);
+	users_clear(&all);
+	if (r == -ECONNREFUSED) {
+		gp_cli_warn("no libvirt reachable at %s: only reservation records under "
+			    "/run/gpupart say whether a partition is assigned",
+			    cli->connect ? cli->connect : "the default URI");
+		r = 0;
+	} else if (r > 0) {
+		a->n = (size_t)r;
+		r = 0;
+	}
+	return a->r = r;
+}
+
+static void virt_answer_clear(struct virt_answer *a)
+{
+	if (a->n)
+		gp_virt_uses_free(a->uses, a->n);
+	memset(a, 0, sizeof(*a));
+}
+
+static bool named(const struct users *u, const char *device)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcasecmp(u->names[i], device) == 0)
+			return true;
+	return false;
+}
+
 /* Who else has these devices: libvirt domains, reservation records, open device nodes. */
-static int check_users(struct gp_cli *cli, const struct gp_device *pf, const struct gp_plan *plan)
+static int check_users(struct gp_cli *cli, const struct gp_device *pf, const struct gp_plan *plan,
+		       const struct virt_answer *virt)
 {
 	struct users u = { 0 };
 	char **why = NULL;
-	size_t n_why = 0;
-	int found = 0, r;
+	size_t n_why = 0, i;
+	int found = 0;
 
 	if (collect_users(pf, &u) < 0) {
 		users_clear(&u);
 		gp_cli_err("out of memory");
 		return EXIT_FAIL;
 	}
-	if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
-		gp_cli_warn("not asking libvirt (--root without --connect): only reservation "
-			    "records under the root say whether a partition is assigned");
-	} else {
-		struct gp_virt_use *uses = NULL;
-		size_t i;
+	if (virt->r < 0) {
+		gp_cli_err("cannot ask libvirt which VMs hold %s: %s", pf->address,
+			   strerror(-virt->r));
+		users_clear(&u);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < virt->n; i++) {
+		const struct gp_virt_use *use = &virt->uses[i];
+		char *msg, **slot;
 
-		r = gp_virt_find_users(cli->ctx, cli->connect, (const char *const *)u.names, u.n,
-				       (const char *const *)u.names, u.n, &uses);
-		if (r == -ECONNREFUSED) {
-			gp_cli_warn("no libvirt reachable at %s: only reservation records under "
-				    "/run/gpupart say whether a partition is assigned",
-				    cli->connect ? cli->connect : "the default URI");
-		} else if (r < 0) {
-			gp_cli_err("cannot ask libvirt which VMs hold %s: %s", pf->address,
-				   strerror(-r));
-			users_clear(&u);
-			return EXIT_FAIL;
-		}
-		for (i = 0; r > 0 && i < (size_t)r; i++) {
-			char *msg;
-
-			if (asprintf(&msg, "%s is assigned to VM %s (%s)", uses[i].device,
-				     uses[i].domain, uses[i].active ? "running" : "defined") >= 0) {
-				char **s = GP_CLI_PUSH(why, n_why);
-
-				if (s)
-					*s = msg;
-				else
-					free(msg);
-			}
-			found++;
-		}
-		if (r > 0)
-			gp_virt_uses_free(uses, (size_t)r);
+		if (!named(&u, use->device))
+			continue;
+		found++;
+		if (asprintf(&msg, "%s is assigned to VM %s (%s)", use->device, use->domain,
+			     use->active ? "running" : "defined") < 0)
+			continue;
+		slot = GP_CLI_PUSH(why, n_why);
+		if (slot)
+			*slot = msg;
+		else
+			free(msg);
 	}
 	found += gp_guard_reservations(cli->ctx, (const char *const *)u.names, u.n, &why,
 				       &n_why);
@@ -343,6 +391,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
 	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
 	struct gp_layout layout = { 0 };
+	struct virt_answer virt = { 0 };
 	size_t i, n_views = 0, steps = 0;
 	int ret = EXIT_FAIL, r;
 
@@ -367,8 +416,10 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 			ret = build_change(cli, h, &rq[i], &views[i], &changes[i], &plans[i]);
 		if (ret == EXIT_OK)
 			ret = check_pf_driver(&views[i], &plans[i]);
-		if (ret == EXIT_OK && plans[i].n) /* a dry run says what would be refused */
-			ret = check_users(cli, views[i].dev, &plans[i]);
+		if (ret == EXIT_OK && plans[i].n) { /* a dry run says what would be refused */
+			ask_libvirt(cli, views, n, &virt);
+			ret = check_users(cli, views[i].dev, &plans[i], &virt);
+		}
 		if (ret != EXIT_OK)
 			goto out;
 		steps += plans[i].n;
@@ -408,5 +459,6 @@ out:
 	free(changes);
 	free(plans);
 	gp_layout_clear(&layout);
+	virt_answer_clear(&virt);
 	return ret;
 }

@@ -4,6 +4,7 @@
 #define GPUPART_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,10 +51,19 @@ void *gp_array_push(void *v, size_t *n, size_t sz);
 
 char *gp_strdup_trim(const char *s);
 
+/* Exactly n hex digits at *s (advanced past them); -EINVAL otherwise (pci-addr.c). */
+int gp_parse_hexn(const char **s, size_t n, unsigned *out);
+
+/* Two optional strings (NULL = absent) are the same. */
+static inline bool gp_str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 /*
- * Every open file of every process under ROOT/proc: @fn(data, pid, comm, target) for each
- * /proc/PID/fd/N link (comm read lazily: NULL until fn asks through gp_proc_comm). @fn returns
- * 1 to skip the rest of that process, 0 to go on, <0 to stop. Returns the number of
+ * Every open file of every process under ROOT/proc: @fn(data, procfd, pid, target) for each
+ * /proc/PID/fd/N link (gp_proc_comm names the process when fn needs it). @fn returns 1 to
+ * skip the rest of that process, 0 to go on, <0 to stop. Returns the number of
  * processes seen (0: no /proc to look at), or fn's error.
  */
 typedef int (*gp_proc_fd_fn)(void *data, int procfd, const char *pid, const char *target);

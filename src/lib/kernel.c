@@ -116,8 +116,8 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 			}
 		}
 		if (argv) {
-			/* exec: the result comes from waitpid in a grandchild-free way: run the
-			 * program here and report its status through the pipe */
+			/* exec: a grandchild becomes the program; this child waits for it and
+			 * reports its exit status through the pipe */
 			pid_t p = fork();
 
 			if (p == 0) {

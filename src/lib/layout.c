@@ -23,34 +23,6 @@
 #define COUNT_MAX 4096
 #define PATH_MAX_HOPS 64
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly n hex digits at *s (advanced past them). */
-static int hexn(const char **s, size_t n, unsigned *out)
-{
-	unsigned v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int d = hexval((unsigned char)(*s)[i]);
-
-		if (d < 0)
-			return -EINVAL;
-		v = v * 16 + (unsigned)d;
-	}
-	*s += n;
-	*out = v;
-	return 0;
-}
-
 /*
  * Checks a PCI path and writes its canonical (lowercase) form into buf (at least strlen+1
  * bytes). "pci" + 4..8 hex domain digits ':' 2 hex bus digits, then one or more
@@ -71,16 +43,16 @@ static int path_canon(const char *s, char *buf)
 	if (!colon)
 		return -EINVAL;
 	nd = (size_t)(colon - p);
-	if (nd < 4 || nd > 8 || hexn(&p, nd, &v) < 0)
+	if (nd < 4 || nd > 8 || gp_parse_hexn(&p, nd, &v) < 0)
 		return -EINVAL;
 	p++; /* ':' */
-	if (hexn(&p, 2, &v) < 0)
+	if (gp_parse_hexn(&p, 2, &v) < 0)
 		return -EINVAL;
 	while (*p == '/') {
 		unsigned dev;
 
 		p++;
-		if (hexn(&p, 2, &dev) < 0 || dev > 0x1f || *p++ != '.' || *p < '0' || *p > '7')
+		if (gp_parse_hexn(&p, 2, &dev) < 0 || dev > 0x1f || *p++ != '.' || *p < '0' || *p > '7')
 			return -EINVAL;
 		p++;
 		if (++hops > PATH_MAX_HOPS)
@@ -99,7 +71,7 @@ static int parse_idpair(const char *s, int *a, int *b)
 {
 	unsigned x, y;
 
-	if (strlen(s) != 9 || hexn(&s, 4, &x) < 0 || *s++ != ':' || hexn(&s, 4, &y) < 0)
+	if (strlen(s) != 9 || gp_parse_hexn(&s, 4, &x) < 0 || *s++ != ':' || gp_parse_hexn(&s, 4, &y) < 0)
 		return -EINVAL;
 	*a = (int)x;
 	*b = (int)y;

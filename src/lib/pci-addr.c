@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-static int hexval(int c)
+static int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -15,14 +15,14 @@ static int hexval(int c)
 	return -1;
 }
 
-/* Reads exactly n hex digits. */
-static int hexn(const char **s, int n, unsigned *out)
+int gp_parse_hexn(const char **s, size_t n, unsigned *out)
 {
 	unsigned v = 0;
-	int i, d;
+	size_t i;
+	int d;
 
 	for (i = 0; i < n; i++) {
-		d = hexval((unsigned char)(*s)[i]);
+		d = hex_digit((unsigned char)(*s)[i]);
 		if (d < 0)
 			return -EINVAL;
 		v = v * 16 + (unsigned)d;
@@ -42,14 +42,14 @@ int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
 	len = strlen(s);
 	/* the strict forms only: anything else (paths, "..", spaces) is refused */
 	if (len >= 12 && len <= 16) {
-		if (hexn(&s, (int)len - 8, &dom) < 0 || *s++ != ':')
+		if (gp_parse_hexn(&s, len - 8, &dom) < 0 || *s++ != ':')
 			return -EINVAL;
 	} else if (len != 7) {
 		return -EINVAL;
 	}
-	if (hexn(&s, 2, &bus) < 0 || *s++ != ':')
+	if (gp_parse_hexn(&s, 2, &bus) < 0 || *s++ != ':')
 		return -EINVAL;
-	if (hexn(&s, 2, &dev) < 0 || *s++ != '.')
+	if (gp_parse_hexn(&s, 2, &dev) < 0 || *s++ != '.')
 		return -EINVAL;
 	if (*s < '0' || *s > '7' || s[1])
 		return -EINVAL;

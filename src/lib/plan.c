@@ -99,11 +99,6 @@ static int sriov_manage(struct gp_plan *p, const char *pf, bool enable)
 	return gp_hostfs_path(GP_HP_SRIOV_MANAGE, NULL, s->path, sizeof(s->path));
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 static const struct gp_vf_state *vf_at(const struct gp_gpu_state *s, int index)
 {
 	size_t i;
@@ -126,15 +121,15 @@ static int plan_vf_binding(struct gp_plan *p, const struct gp_vf_state *cur,
 	bool bound = cur && cur->driver;
 	int r = 0;
 
-	if (cur && str_eq(cur->driver, want->driver) && str_eq(cur->override, want->override))
+	if (cur && gp_str_eq(cur->driver, want->driver) && gp_str_eq(cur->override, want->override))
 		return 0;
-	if (bound && !str_eq(cur->driver, want->driver)) {
+	if (bound && !gp_str_eq(cur->driver, want->driver)) {
 		r = dev_step(p, GP_STEP_WRITE, addr, "driver/unbind", addr);
 		if (r == 0)
 			r = dev_step(p, GP_STEP_VERIFY, addr, "driver", "");
 		bound = false;
 	}
-	if (r == 0 && !str_eq(cur ? cur->override : NULL, want->override)) {
+	if (r == 0 && !gp_str_eq(cur ? cur->override : NULL, want->override)) {
 		/* "\n" clears: the empty string stopped working in some kernels (1.1) */
 		r = dev_step(p, GP_STEP_WRITE, addr, "driver_override",
 			     want->override ? want->override : "\n");
@@ -223,19 +218,6 @@ static int plan_nvidia_vfio(const struct gp_gpu_state *cur, const struct gp_gpu_
 	return r;
 }
 
-static const struct gp_mdev_state *find_mdev(const struct gp_gpu_state *s,
-					     const struct gp_mdev_state *m)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_mdevs; i++)
-		if (strcasecmp(s->mdevs[i].uuid, m->uuid) == 0 &&
-		    strcmp(s->mdevs[i].parent, m->parent) == 0 &&
-		    str_eq(s->mdevs[i].type_key, m->type_key))
-			return &s->mdevs[i];
-	return NULL;
-}
-
 static int mdev_step(struct gp_plan *p, enum gp_step_op op, const char *uuid, const char *attr,
 		     const char *value)
 {
@@ -263,7 +245,7 @@ static int plan_mdev(const struct gp_gpu_state *cur, const struct gp_gpu_state *
 	for (i = 0; r == 0 && i < cur->n_mdevs; i++) {
 		const struct gp_mdev_state *m = &cur->mdevs[i];
 
-		if (find_mdev(want, m))
+		if (gp_mdev_state_find(want, m))
 			continue;
 		r = mdev_step(p, GP_STEP_WRITE, m->uuid, "remove", "1");
 		if (r == 0)
@@ -272,7 +254,7 @@ static int plan_mdev(const struct gp_gpu_state *cur, const struct gp_gpu_state *
 	for (i = 0; r == 0 && i < want->n_mdevs; i++) {
 		const struct gp_mdev_state *m = &want->mdevs[i];
 
-		if (find_mdev(cur, m))
+		if (gp_mdev_state_find(cur, m))
 			continue;
 		snprintf(attr, sizeof(attr), "mdev_supported_types/%s/create", m->type_key);
 		r = dev_step(p, GP_STEP_WRITE, m->parent, attr, m->uuid);

@@ -71,17 +71,15 @@ oom:
 	return -ENOMEM;
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static const struct gp_mdev_state *find_mdev(const struct gp_gpu_state *s, const char *uuid)
+const struct gp_mdev_state *gp_mdev_state_find(const struct gp_gpu_state *s,
+					       const struct gp_mdev_state *m)
 {
 	size_t i;
 
 	for (i = 0; i < s->n_mdevs; i++)
-		if (strcasecmp(s->mdevs[i].uuid, uuid) == 0)
+		if (strcasecmp(s->mdevs[i].uuid, m->uuid) == 0 &&
+		    strcmp(s->mdevs[i].parent, m->parent) == 0 &&
+		    gp_str_eq(s->mdevs[i].type_key, m->type_key))
 			return &s->mdevs[i];
 	return NULL;
 }
@@ -97,17 +95,13 @@ bool gp_gpu_state_equal(const struct gp_gpu_state *a, const struct gp_gpu_state 
 		const struct gp_vf_state *x = &a->vfs[i], *y = &b->vfs[i];
 
 		if (x->index != y->index || strcmp(x->address, y->address) ||
-		    !str_eq(x->driver, y->driver) || !str_eq(x->override, y->override) ||
+		    !gp_str_eq(x->driver, y->driver) || !gp_str_eq(x->override, y->override) ||
 		    x->vgpu_type != y->vgpu_type)
 			return false;
 	}
-	for (i = 0; i < a->n_mdevs; i++) {
-		const struct gp_mdev_state *m = find_mdev(b, a->mdevs[i].uuid);
-
-		if (!m || strcmp(m->parent, a->mdevs[i].parent) ||
-		    !str_eq(m->type_key, a->mdevs[i].type_key))
+	for (i = 0; i < a->n_mdevs; i++)
+		if (!gp_mdev_state_find(b, &a->mdevs[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -294,8 +288,7 @@ static void vf_address(const struct gp_device *pf, int index, char out[GP_ADDR_L
 	gp_pci_addr_format(&a, out);
 }
 
-static int target_sriov(const struct gp_device *pf, const struct gp_gpu_state *cur, int count,
-			struct gp_gpu_state *out)
+static int target_sriov(const struct gp_device *pf, int count, struct gp_gpu_state *out)
 {
 	int i;
 
@@ -313,12 +306,10 @@ static int target_sriov(const struct gp_device *pf, const struct gp_gpu_state *c
 		if (!(vf->driver = strdup("vfio-pci")) || !(vf->override = strdup("vfio-pci")))
 			return -ENOMEM;
 	}
-	(void)cur;
 	return 0;
 }
 
-static int target_nvidia_vfio(const struct gp_vgpu_type *ty, const struct gp_gpu_state *cur,
-			      int count, struct gp_gpu_state *out)
+static int target_nvidia_vfio(const struct gp_vgpu_type *ty, int count, struct gp_gpu_state *out)
 {
 	size_t i;
 	int have = 0;
@@ -339,7 +330,6 @@ static int target_nvidia_vfio(const struct gp_vgpu_type *ty, const struct gp_gpu
 			have++;
 		}
 	}
-	(void)cur;
 	return have == count ? 0 : -ERANGE;
 }
 
@@ -390,7 +380,7 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 		strcpy(out->address, cur->address);
 		out->backend = cur->backend;
 		out->autoprobe = cur->autoprobe;
-		r = target_sriov(pf, cur, count, out);
+		r = target_sriov(pf, count, out);
 		break;
 	case GP_BACKEND_NVIDIA_VFIO:
 	case GP_BACKEND_NVIDIA_MDEV:
@@ -418,7 +408,7 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 			return 0; /* fully consumed (no VF lists a type) at this very count: as is */
 		if (r < 0)
 			break;
-		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(&ty, cur, count, out) :
+		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(&ty, count, out) :
 							      target_mdev(pf, &ty, cur, count, out);
 		break;
 	default:
