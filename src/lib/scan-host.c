@@ -158,7 +158,9 @@ int gp_scan_group(struct gp_scan *s, int group)
 	if (dir)
 		closedir(dir);
 	close(gfd);
-	qsort(g->members, g->n_members, sizeof(*g->members), str_cmp);
+	/* a group can be empty (its last VF is going away): qsort(NULL, 0) is undefined */
+	if (g->n_members > 1)
+		qsort(g->members, g->n_members, sizeof(*g->members), str_cmp);
 	return 0;
 }
 

@@ -539,7 +539,8 @@ static int list_devices(struct gp_scan *s)
 		d->cfg.pm_no_soft_reset = d->cfg.acs = GP_TRI_UNKNOWN;
 	}
 	closedir(dir);
-	qsort(host->devs, host->n_devs, sizeof(*host->devs), dev_cmp);
+	if (host->n_devs > 1) /* qsort(NULL, 0) is undefined */
+		qsort(host->devs, host->n_devs, sizeof(*host->devs), dev_cmp);
 	return 0;
 }
 
