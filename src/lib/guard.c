@@ -17,6 +17,7 @@
 
 #include "hostfs.h"
 #include "internal.h"
+#include "scan.h"
 
 int gp_lock_take(struct gp_ctx *ctx, int timeout_ms)
 {
@@ -84,43 +85,91 @@ static int strv_add(char ***v, size_t *n, char *s)
 	return 0;
 }
 
-static bool node_matches(const char *target, const int *groups, size_t n_groups, bool nvidia)
+/*
+ * What a process holding @target means for the change. VFIO hands a VM a device through its
+ * group node /dev/vfio/GROUP (the legacy container interface) or, with iommufd (QEMU's
+ * `-object iommufd`, libvirt's <iommufd/>), through the device's own cdev
+ * /dev/vfio/devices/vfioN (drivers/vfio/device_cdev.c: vfio_device_devnode() names it after
+ * the vfio device, "vfio%d" in vfio_init_device()): either blocks an unbind behind the VM.
+ * sriov-manage unloads the GPU's VFs through the nvidia driver, which waits for users of that
+ * GPU's /dev/nvidiaN; the control nodes (nvidiactl, nvidia-uvm, nvidia-modeset, nvidia-caps/)
+ * are held by every monitoring agent (nvidia-smi, DCGM, node exporters) whatever GPU they
+ * watch, so a holder of one is worth a warning, not a refusal.
+ */
+enum hold { HOLD_NONE, HOLD_WARN, HOLD_REFUSE };
+
+struct holders {
+	const int *groups;
+	size_t n_groups;
+	char **cdevs;       /* "/dev/vfio/devices/vfioN" of the devices */
+	size_t n_cdevs;
+	bool nvidia;        /* sriov-manage runs: /dev/nvidia* matter */
+	int minor;          /* the GPU's /dev/nvidiaN, or -1 when unknown (any refuses) */
+	char ***why;
+	size_t *n_why;
+	int found;
+	char warned[32];    /* the last process warned about: one warning per process */
+	struct gp_ctx *ctx;
+};
+
+/* The N of "/dev/nvidiaN", -1 for any other node. */
+static long nvidia_gpu_node(const char *target)
+{
+	const char *p = target + strlen("/dev/nvidia");
+	char *end;
+	long n;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	n = strtol(p, &end, 10);
+	return *end ? -1 : n;
+}
+
+static enum hold node_hold(const struct holders *h, const char *target)
 {
 	const char *vfio = "/dev/vfio/";
 	char *end;
 	long g;
 	size_t i;
 
-	if (nvidia && strncmp(target, "/dev/nvidia", 11) == 0)
-		return true;
+	if (h->nvidia && strncmp(target, "/dev/nvidia", 11) == 0) {
+		long n = nvidia_gpu_node(target);
+
+		if (n < 0)
+			return HOLD_WARN;
+		return h->minor < 0 || n == h->minor ? HOLD_REFUSE : HOLD_NONE;
+	}
 	if (strncmp(target, vfio, strlen(vfio)) != 0)
-		return false;
+		return HOLD_NONE;
+	for (i = 0; i < h->n_cdevs; i++)
+		if (strcmp(target, h->cdevs[i]) == 0)
+			return HOLD_REFUSE;
 	g = strtol(target + strlen(vfio), &end, 10);
 	if (end == target + strlen(vfio) || *end)
-		return false;
-	for (i = 0; i < n_groups; i++)
-		if (groups[i] == g)
-			return true;
-	return false;
+		return HOLD_NONE;
+	for (i = 0; i < h->n_groups; i++)
+		if (h->groups[i] == g)
+			return HOLD_REFUSE;
+	return HOLD_NONE;
 }
-
-struct holders {
-	const int *groups;
-	size_t n_groups;
-	bool nvidia;
-	char ***why;
-	size_t *n_why;
-	int found;
-};
 
 static int note_holder(void *data, int procfd, const char *pid, const char *target)
 {
 	struct holders *h = data;
+	enum hold what = node_hold(h, target);
 	char comm[64], *msg;
 
-	if (!node_matches(target, h->groups, h->n_groups, h->nvidia))
+	if (what == HOLD_NONE)
 		return 0;
 	gp_proc_comm(procfd, pid, comm, sizeof(comm));
+	if (what == HOLD_WARN) {
+		if (strcmp(h->warned, pid) != 0)
+			WARN(h->ctx, "pid %s (%s) holds %s: not refusing (monitoring agents hold "
+				     "NVIDIA's control nodes), but sriov-manage may wait for it",
+			     pid, comm, target);
+		snprintf(h->warned, sizeof(h->warned), "%s", pid);
+		return 0;
+	}
 	if (asprintf(&msg, "pid %s (%s) holds %s", pid, comm, target) < 0)
 		msg = NULL;
 	if (strv_add(h->why, h->n_why, msg) < 0)
@@ -129,31 +178,90 @@ static int note_holder(void *data, int procfd, const char *pid, const char *targ
 	return 1; /* one line per process is enough */
 }
 
-int gp_guard_holders(struct gp_ctx *ctx, const int *groups, size_t n_groups, bool nvidia,
-		     char ***why, size_t *n_why)
+/* The vfio cdevs of a PCI function or an mdev: the entries of its vfio-dev/ (absent unless a
+ * vfio driver with the cdev interface, CONFIG_VFIO_DEVICE_CDEV, has it). */
+static int add_cdevs(struct gp_ctx *ctx, const char *device, struct holders *h)
 {
-	struct holders h = { groups, n_groups, nvidia, why, n_why, 0 };
+	struct gp_pci_addr a;
+	struct dirent *e;
+	int dfd, r = 0;
+	DIR *dir;
 
-	if (!n_groups && !nvidia)
-		return 0;
+	dfd = gp_hostfs_open_dir(ctx, gp_pci_addr_parse(device, &a) == 0 ? GP_HP_PCI_DEVICE :
+									     GP_HP_MDEV_DEVICE,
+				 device);
+	if (dfd < 0)
+		return 0; /* gone already: nothing of it can be held */
+	dir = gp_hostfs_opendir_at(dfd, "vfio-dev");
+	while (r == 0 && dir && (e = readdir(dir))) {
+		char *node;
+
+		if (strncmp(e->d_name, "vfio", 4) != 0 || !isdigit((unsigned char)e->d_name[4]))
+			continue;
+		if (asprintf(&node, "/dev/vfio/devices/%s", e->d_name) < 0)
+			node = NULL;
+		r = strv_add(&h->cdevs, &h->n_cdevs, node);
+	}
+	if (dir)
+		closedir(dir);
+	close(dfd);
+	return r;
+}
+
+int gp_guard_holders(struct gp_ctx *ctx, const char *const *devices, size_t n_devices,
+		     const int *groups, size_t n_groups, const char *nvidia_gpu, char ***why,
+		     size_t *n_why)
+{
+	struct holders h = { .groups = groups, .n_groups = n_groups, .nvidia = nvidia_gpu != NULL,
+			     .minor = -1, .why = why, .n_why = n_why, .ctx = ctx };
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < n_devices; i++)
+		r = add_cdevs(ctx, devices[i], &h);
+	if (r == 0 && nvidia_gpu) {
+		h.minor = gp_nvidia_minor(ctx, nvidia_gpu);
+		/* without its minor we cannot tell this GPU's node from another's: any
+		 * /dev/nvidiaN holder refuses (the man page says so) */
+		if (h.minor < 0)
+			INFO(ctx, "%s: no NVIDIA device minor (%s): any /dev/nvidiaN holder "
+				  "refuses",
+			     nvidia_gpu, strerror(-h.minor));
+	}
 	/* no /proc under this root: nothing visible, nothing to refuse */
-	gp_proc_each_fd(ctx, note_holder, &h);
-	return h.found;
+	if (r == 0 && (n_groups || h.n_cdevs || h.nvidia))
+		r = gp_proc_each_fd(ctx, note_holder, &h);
+	gp_strv_free(h.cdevs, h.n_cdevs);
+	return r < 0 ? r : h.found;
 }
 
 int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,
 			  char ***why, size_t *n_why)
 {
+	char where[4096];
 	struct dirent *de;
-	int dfd, found = 0;
+	int dfd, found = 0, r = 0;
 	DIR *dir;
 	size_t i;
 
+	/* only "there is none" means none: a record we cannot read may name the device */
 	dfd = gp_hostfs_open_dir(ctx, GP_HP_RESERVATIONS, NULL);
-	if (dfd < 0)
+	if (dfd == -ENOENT)
 		return 0;
-	dir = gp_hostfs_opendir_at(dfd, NULL);
-	while (dir && (de = readdir(dir))) {
+	if (dfd >= 0) {
+		dir = gp_hostfs_opendir_at(dfd, NULL);
+		r = dir ? 0 : -errno;
+	} else {
+		dir = NULL;
+		r = dfd;
+	}
+	while (dir) {
+		errno = 0;
+		de = readdir(dir);
+		if (!de) {
+			r = -errno;
+			break;
+		}
 		for (i = 0; i < n; i++) {
 			char text[256] = "", *msg, *nl;
 
@@ -166,12 +274,25 @@ int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t
 			if (asprintf(&msg, "%s is reserved (%s)", devices[i],
 				     *text ? text : "no details") < 0)
 				msg = NULL;
-			if (strv_add(why, n_why, msg) == 0)
-				found++;
+			if (strv_add(why, n_why, msg) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			found++;
 		}
+		if (r < 0)
+			break;
 	}
 	if (dir)
 		closedir(dir);
-	close(dfd);
+	if (dfd >= 0)
+		close(dfd);
+	if (r < 0) {
+		if (gp_hostfs_abspath(ctx, GP_HP_RESERVATIONS, NULL, where, sizeof(where)) < 0)
+			snprintf(where, sizeof(where), "the reservation records");
+		ERR(ctx, "%s: cannot read the reservation records: %s", where,
+		    r == -EXDEV ? "a link out of the root" : strerror(-r));
+		return r;
+	}
 	return found;
 }

@@ -174,6 +174,41 @@ const struct gp_iommu_group *gp_host_group(const struct gp_host *host, int id)
 	return NULL;
 }
 
+int gp_nvidia_minor(struct gp_ctx *ctx, const char *address)
+{
+	char *text = NULL, *p, *end;
+	char rel[128];
+	size_t l;
+	long v;
+	int r;
+
+	/* the NVIDIA driver names its minor in /proc/driver/nvidia/gpus/ADDR/information,
+	 * "Device Minor: \t 0" (nv-procfs.c) */
+	r = gp_hostfs_path(GP_HP_NVIDIA_GPUS, NULL, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	l = strlen(rel);
+	if (strchr(address, '/') ||
+	    (size_t)snprintf(rel + l, sizeof(rel) - l, "/%s/information", address) >= sizeof(rel) - l)
+		return -EINVAL;
+	if (gp_hostfs_read_all_at(gp_hostfs_root_fd(ctx), rel, &text) < 0)
+		return -ENOENT;
+	p = strstr(text, "Device Minor:");
+	r = -EINVAL;
+	if (p) {
+		p += strlen("Device Minor:");
+		while (*p == ' ' || *p == '\t')
+			p++;
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (isdigit((unsigned char)*p) && !errno && v <= 255 &&
+		    (*end == '\n' || *end == 0 || *end == ' '))
+			r = (int)v;
+	}
+	free(text);
+	return r;
+}
+
 /* The device nodes through which host software uses a GPU. */
 static size_t device_nodes(struct gp_ctx *ctx, const struct gp_device *d, char nodes[][64],
 			   size_t max)
@@ -183,20 +218,10 @@ static size_t device_nodes(struct gp_ctx *ctx, const struct gp_device *d, char n
 	for (i = 0; i < d->n_drm_nodes && n < max; i++)
 		snprintf(nodes[n++], 64, "/dev/dri/%s", d->drm_nodes[i]);
 	if (d->driver && strcmp(d->driver, "nvidia") == 0 && n < max) {
-		/* the NVIDIA driver names its minor in /proc/driver/nvidia/gpus/ADDR/information */
-		char *text = NULL, *p;
-		char rel[128];
+		int minor = gp_nvidia_minor(ctx, d->address);
 
-		if (gp_hostfs_path(GP_HP_NVIDIA_GPUS, NULL, rel, sizeof(rel)) == 0) {
-			size_t l = strlen(rel);
-			snprintf(rel + l, sizeof(rel) - l, "/%s/information", d->address);
-			if (gp_hostfs_read_all_at(gp_hostfs_root_fd(ctx), rel, &text) >= 0) {
-				p = strstr(text, "Device Minor:");
-				if (p)
-					snprintf(nodes[n++], 64, "/dev/nvidia%d", atoi(p + 13));
-				free(text);
-			}
-		}
+		if (minor >= 0)
+			snprintf(nodes[n++], 64, "/dev/nvidia%d", minor);
 	}
 	return n;
 }

@@ -37,5 +37,8 @@ int gp_scan_mdevs(struct gp_scan *s);
 int gp_scan_group(struct gp_scan *s, int group);
 int gp_scan_host_facts(struct gp_scan *s);
 void gp_scan_open_files(struct gp_scan *s, struct gp_device **devs, size_t n);
+/* The N of the NVIDIA GPU's /dev/nvidiaN (its "Device Minor"); -ENOENT when the driver says
+ * nothing of it, -EINVAL when what it says is not a minor. */
+int gp_nvidia_minor(struct gp_ctx *ctx, const char *address);
 
 #endif

@@ -5,6 +5,8 @@
  * is created beforehand by a `repair`, so that even it is compared).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +144,8 @@ Test(write_refusals, nvidia_node_held_when_sriov_manage_would_run)
 	char *root = wtree("sriov-off");
 
 	with_sriov_manage(root);
-	mkproc(root, "4243", "nvidia-smi", "3", "/dev/nvidia0");
+	/* the L40S's own node: minor 1 in its information file */
+	mkproc(root, "4243", "nvidia-smi", "3", "/dev/nvidia1");
 	refused(root, 1, needles, args);
 }
 
@@ -178,4 +181,157 @@ Test(write_refusals, a_vf_is_not_a_target)
 
 	nvme_to(root, "2");
 	refused(root, 2, needles, args);
+}
+
+/* ---- reservation records that exist but cannot be read: refuse, never "none" ---- */
+
+Test(write_refusals, reservations_is_a_file)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	static const char *const needles[] = { "run/gpupart/reservations: cannot read",
+					       "refusing: cannot tell whether its partitions are "
+					       "reserved",
+					       NULL };
+	char *root = wtree("sriov-off");
+
+	nvme_to(root, "4");
+	put(root, "run/gpupart/reservations", "0000:03:00.2 vm-a\n");
+	refused(root, 1, needles, args);
+}
+
+Test(write_refusals, reservations_is_an_absolute_link)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	static const char *const needles[] = { "run/gpupart/reservations: cannot read",
+					       "a link out of the root", NULL };
+	char *root = wtree("sriov-off"), *p;
+
+	nvme_to(root, "4");
+	cr_assert_geq(asprintf(&p, "%s/run/gpupart/reservations", root), 0);
+	/* RESOLVE_BENEATH refuses it: whatever it names is outside the tree */
+	cr_assert_eq(symlink("/", p), 0);
+	free(p);
+	refused(root, 1, needles, args);
+}
+
+/* the records' own directory, beneath the root through a relative link, is read */
+Test(write_refusals, reservations_through_a_relative_link)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	static const char *const needles[] = { "refusing: partitions are assigned",
+					       "0000:03:00.2 is reserved (vm-a)", NULL };
+	char *root = wtree("sriov-off"), *p;
+
+	nvme_to(root, "4");
+	mkdirs(root, "run/records");
+	put(root, "run/records/0000:03:00.2", "vm-a\n");
+	cr_assert_geq(asprintf(&p, "%s/run/gpupart/reservations", root), 0);
+	cr_assert_eq(symlink("../records", p), 0);
+	free(p);
+	refused(root, 1, needles, args);
+}
+
+/* ---- iommufd: a VM holds the VF's cdev /dev/vfio/devices/vfioN, not its group ---- */
+
+/* Renames the vfio-dev/ entry of @dev (a sysfs dir relative to root) to vfio@n: the kernel
+ * numbers vfio devices on their own (an IDA), not by group. */
+static void vfio_dev_as(const char *root, const char *dev, int n)
+{
+	char *from = NULL, *to, *dir;
+	struct dirent *e;
+	DIR *d;
+
+	cr_assert_geq(asprintf(&dir, "%s/%s/vfio-dev", root, dev), 0);
+	d = opendir(dir);
+	cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "vfio", 4))
+			cr_assert_geq(asprintf(&from, "%s/%s", dir, e->d_name), 0);
+	closedir(d);
+	cr_assert_not_null(from, "nothing in %s", dir);
+	cr_assert_geq(asprintf(&to, "%s/vfio%d", dir, n), 0);
+	cr_assert_eq(rename(from, to), 0, "%s: %s", from, strerror(errno));
+	free(from);
+	free(to);
+	free(dir);
+}
+
+Test(write_refusals, vfio_cdev_of_a_vf_held_open)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	static const char *const needles[] = { "refusing: processes hold its devices open",
+					       "pid 4244 (qemu-system-x86) holds "
+					       "/dev/vfio/devices/vfio77",
+					       NULL };
+	char *root = wtree("sriov-off"), *drv;
+
+	nvme_to(root, "4");
+	drv = lnk(root, "sys/bus/pci/devices/0000:03:00.3/driver");
+	cr_assert_str_eq(drv ? drv : "", "vfio-pci");
+	free(drv);
+	vfio_dev_as(root, "sys/bus/pci/devices/0000:03:00.3", 77);
+	mkproc(root, "4244", "qemu-system-x86", "9", "/dev/vfio/devices/vfio77");
+	/* another device's cdev is no reason */
+	mkproc(root, "78", "qemu-system-x86", "9", "/dev/vfio/devices/vfio78");
+	refused(root, 1, needles, args);
+}
+
+Test(write_refusals, vfio_cdev_of_an_mdev_held_open)
+{
+	static const char *const args[] = { "set-count", T4, "4", NULL };
+	static const char *const needles[] = { "refusing: processes hold its devices open",
+					       "/dev/vfio/devices/vfio5", NULL };
+	char *root = wtree("t4-mdev-pf");
+
+	mkdirs(root, "sys/bus/mdev/devices/c0ffee00-0000-4000-8000-000000000001/vfio-dev/vfio5");
+	mkproc(root, "4245", "qemu-system-x86", "11", "/dev/vfio/devices/vfio5");
+	refused(root, 1, needles, args);
+}
+
+/* ---- before sriov-manage: only this GPU's /dev/nvidiaN refuses ---- */
+
+/* L40S (bus 01) is minor 1 in the fixture's information file */
+Test(write_refusals, nvidia_node_of_another_gpu_goes_on)
+{
+	char *root = wtree("sriov-off");
+	struct run r;
+
+	with_sriov_manage(root);
+	cr_assert(ex(root, "proc/driver/nvidia/gpus/%s/information", L40S));
+	mkproc(root, "4243", "nvidia-smi", "3", "/dev/nvidia0");
+	cr_assert_eq(gpf(&r, root, "set-count", L40S, "4", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+}
+
+Test(write_refusals, nvidia_control_node_warns_and_goes_on)
+{
+	char *root = wtree("sriov-off");
+	struct run r;
+
+	with_sriov_manage(root);
+	mkproc(root, "4246", "dcgm-exporter", "3", "/dev/nvidiactl");
+	mkproc(root, "4246", "dcgm-exporter", "4", "/dev/nvidia-uvm");
+	cr_assert_eq(gpf(&r, root, "set-count", L40S, "4", "--runtime", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.err, "warning: pid 4246 (dcgm-exporter) holds /dev/nvidiactl: not "
+				"refusing"),
+		  "%s", r.err);
+	/* one warning per process */
+	cr_assert_null(strstr(r.err, "/dev/nvidia-uvm"), "%s", r.err);
+	run_free(&r);
+}
+
+/* no minor to tell this GPU's node from another's: any /dev/nvidiaN refuses */
+Test(write_refusals, nvidia_node_held_and_minor_unknown)
+{
+	static const char *const args[] = { "set-count", L40S, "4", NULL };
+	static const char *const needles[] = { "refusing: processes hold its devices open",
+					       "holds /dev/nvidia0", NULL };
+	char *root = wtree("sriov-off"), *p;
+
+	with_sriov_manage(root);
+	cr_assert_geq(asprintf(&p, "%s/proc/driver/nvidia/gpus/" L40S "/information", root), 0);
+	cr_assert_eq(unlink(p), 0);
+	free(p);
+	mkproc(root, "4243", "nvidia-smi", "3", "/dev/nvidia0");
+	refused(root, 1, needles, args);
 }
