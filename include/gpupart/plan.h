@@ -146,12 +146,21 @@ void gp_lock_release(struct gp_ctx *ctx, int fd);
 
 /*
  * Guards: facts a refusal is made of. Each returns the number of problems found and appends a
- * one-line reason per problem to @why (free with gp_strv_free).
+ * one-line reason per problem to @why (free with gp_strv_free), or -errno when it cannot tell
+ * (the log says why): the caller refuses then too.
  */
-/* Processes holding /dev/vfio/<group> of the given groups, or any /dev/nvidia* when @nvidia. */
-int gp_guard_holders(struct gp_ctx *ctx, const int *groups, size_t n_groups, bool nvidia,
-		     char ***why, size_t *n_why);
-/* Reservation records under ROOT/run/gpupart/reservations/ naming any of @devices. */
+/*
+ * Processes holding /dev/vfio/<group> of the given groups, the iommufd cdev
+ * /dev/vfio/devices/vfioN of any of @devices (PCI addresses or mdev UUIDs: their vfio-dev/
+ * entries), or, when @nvidia_gpu (the address of a GPU sriov-manage runs on) is not NULL, that
+ * GPU's /dev/nvidiaN (any /dev/nvidiaN when its minor is unknown). Holders of NVIDIA's other
+ * nodes (nvidiactl, nvidia-uvm...) are only warned about.
+ */
+int gp_guard_holders(struct gp_ctx *ctx, const char *const *devices, size_t n_devices,
+		     const int *groups, size_t n_groups, const char *nvidia_gpu, char ***why,
+		     size_t *n_why);
+/* Reservation records under ROOT/run/gpupart/reservations/ naming any of @devices; a
+ * directory that exists but cannot be read is an error, not "none". */
 int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,
 			  char ***why, size_t *n_why);
 void gp_strv_free(char **v, size_t n);

@@ -255,7 +255,7 @@ static int check_users(struct gp_cli *cli, const struct gp_device *pf, const str
 	struct users u = { 0 };
 	char **why = NULL;
 	size_t n_why = 0, i;
-	int found = 0;
+	int found = 0, r;
 
 	if (collect_users(pf, &u) < 0) {
 		users_clear(&u);
@@ -284,16 +284,29 @@ static int check_users(struct gp_cli *cli, const struct gp_device *pf, const str
 		else
 			free(msg);
 	}
-	found += gp_guard_reservations(cli->ctx, (const char *const *)u.names, u.n, &why,
-				       &n_why);
+	r = gp_guard_reservations(cli->ctx, (const char *const *)u.names, u.n, &why, &n_why);
+	if (r < 0) {
+		/* a record we cannot read may name the device (the log says where) */
+		gp_cli_err("%s: refusing: cannot tell whether its partitions are reserved (see "
+			   "above); nothing changed",
+			   pf->address);
+		goto refuse;
+	}
+	found += r;
 	if (found) {
 		gp_cli_err("%s: refusing: partitions are assigned (Hyper-V refuses the same; "
 			   "remove them from their VMs first):",
 			   pf->address);
 		goto refuse;
 	}
-	found = gp_guard_holders(cli->ctx, u.groups, u.n_groups, plan_has_exec(plan), &why,
-				 &n_why);
+	/* sriov-manage waits for users of this GPU's /dev/nvidiaN only */
+	found = gp_guard_holders(cli->ctx, (const char *const *)u.names, u.n, u.groups,
+				 u.n_groups, plan_has_exec(plan) ? pf->address : NULL, &why, &n_why);
+	if (found < 0) {
+		gp_cli_err("%s: refusing: cannot tell which processes hold its devices: %s",
+			   pf->address, strerror(-found));
+		goto refuse;
+	}
 	if (found) {
 		gp_cli_err("%s: refusing: processes hold its devices open, and the kernel would "
 			   "block behind them:",
