@@ -31,6 +31,8 @@ struct gp_cli {
 	bool runtime;         /* set-count: do not record the layout */
 	bool all_homogeneous; /* set-count: every GPU of ADDR's homogeneous set */
 	const char *connect;  /* libvirt URI */
+	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
+	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
 	int write_timeout_ms; /* 0: the library's default */
 	struct gp_ctx *ctx;
 };
@@ -47,6 +49,13 @@ extern bool gp_cli_quiet;
 void gp_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "gpupart: ..." on stderr. */
 void gp_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A plain decimal number 0..@max ("0", or no leading zero; no sign, blank, prefix, exponent):
+ * 0, -EINVAL, or -ERANGE above @max. */
+int gp_cli_parse_uint(const char *s, unsigned max, unsigned *out);
+/* An absolute host path (/etc/gpupart/...) as messages name it: under --root, ROOT/etc/...
+ * Returns one of four static buffers in turn (or @abs itself on the live host). */
+const char *gp_cli_path(const struct gp_cli *cli, const char *abs);
 
 /* Parses ADDR arguments; on a malformed one prints why and returns -EINVAL. */
 int gp_cli_parse_addrs(int argc, char **argv, struct gp_pci_addr **out);

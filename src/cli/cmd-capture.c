@@ -2,6 +2,7 @@
 /* `gpupart capture FILE.tar`: the host as gpupart sees it, for bug reports and tests. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,36 @@
 
 #include "cli.h"
 
+/*
+ * FILE must leave room for its temporary sibling (FILE.tmp.XXXXXX): a name too long for that,
+ * or with any component longer than NAME_MAX, is a usage error (exit 2), said before the scan.
+ */
+static int check_name_length(const char *file)
+{
+	static const size_t suffix = sizeof(".tmp.XXXXXX") - 1;
+	const char *p = file, *slash;
+
+	if (strcmp(file, "-") == 0)
+		return 0;
+	if (strlen(file) + suffix >= PATH_MAX)
+		goto too_long;
+	for (;; p = slash + 1) {
+		slash = strchr(p, '/');
+		if (!slash)
+			break;
+		if ((size_t)(slash - p) > NAME_MAX)
+			goto too_long;
+	}
+	if (strlen(p) + suffix > NAME_MAX)
+		goto too_long;
+	return 0;
+too_long:
+	gp_cli_err("%s: name too long (the capture is written beside it as FILE.tmp.XXXXXX, "
+		   "each component at most %d bytes)",
+		   file, NAME_MAX);
+	return -ENAMETOOLONG;
+}
+
 int cmd_capture(struct gp_cli *cli, int argc, char **argv)
 {
 	const char *file = argv[0];
@@ -19,6 +50,8 @@ int cmd_capture(struct gp_cli *cli, int argc, char **argv)
 	int fd, r;
 
 	(void)argc;
+	if (check_name_length(file) < 0)
+		return EXIT_USAGE;
 	/* SR-IOV functions of every class go in, so --any-class works on the capture too */
 	r = gp_host_scan(cli->ctx, GP_SCAN_ANY_CLASS, NULL, 0, &h);
 	if (r < 0)

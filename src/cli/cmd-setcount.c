@@ -11,15 +11,13 @@
 
 #include "partition.h"
 
+/* A decimal number 0..4096 and nothing else: "+2", "0x10", " 2", "02" or "2.0" is no count. */
 static int parse_count(const char *s, int *out)
 {
-	char *end;
-	long v;
+	unsigned v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v > 4096) {
-		gp_cli_err("'%s' is not a partition count (a number from 0)", s);
+	if (gp_cli_parse_uint(s, 4096, &v) < 0) {
+		gp_cli_err("'%s' is not a partition count (a decimal number from 0 to 4096)", s);
 		return -EINVAL;
 	}
 	*out = (int)v;

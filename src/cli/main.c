@@ -14,8 +14,22 @@
 
 bool gp_cli_quiet;
 
+/* One bit per verb: which options a verb takes (struct cli_option.verbs). */
+enum {
+	V_LIST = 1 << 0,
+	V_SURVEY = 1 << 1,
+	V_CAPTURE = 1 << 2,
+	V_SET_COUNT = 1 << 3,
+	V_APPLY = 1 << 4,
+	V_REPAIR = 1 << 5,
+	V_ALL = (1 << 6) - 1,
+	V_CHANGE = V_SET_COUNT | V_APPLY | V_REPAIR, /* the verbs that write */
+	V_LIBVIRT = V_SET_COUNT | V_APPLY,           /* the verbs that ask libvirt */
+};
+
 struct verb {
 	const char *name;
+	unsigned bit;
 	int min_args, max_args; /* -1: unlimited */
 	int (*fn)(struct gp_cli *cli, int argc, char **argv);
 	const char *args;
@@ -23,19 +37,74 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "list", 0, -1, cmd_list, "[ADDR...]",
+	{ "list", V_LIST, 0, -1, cmd_list, "[ADDR...]",
 	  "partitionable GPUs: status, backend, valid partition counts, partitions" },
-	{ "survey", 0, -1, cmd_survey, "[ADDR...]",
+	{ "survey", V_SURVEY, 0, -1, cmd_survey, "[ADDR...]",
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
-	{ "capture", 1, 1, cmd_capture, "FILE.tar",
+	{ "capture", V_CAPTURE, 1, 1, cmd_capture, "FILE.tar",
 	  "write the host state gpupart reads into a tar ('-' for stdout)" },
-	{ "set-count", 2, -1, cmd_set_count, "ADDR... COUNT",
+	{ "set-count", V_SET_COUNT, 2, -1, cmd_set_count, "ADDR... COUNT",
 	  "partition GPUs into COUNT equal partitions (0 removes them) and record it" },
-	{ "apply", 0, 0, cmd_apply, "",
+	{ "apply", V_APPLY, 0, 0, cmd_apply, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
-	{ "repair", 0, 0, cmd_repair, "",
+	{ "repair", V_REPAIR, 0, 0, cmd_repair, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
+
+enum {
+	OPT_COLOR = 0x100,
+	OPT_VERSION,
+	OPT_RUNTIME,
+	OPT_ALL_HOMOGENEOUS,
+	OPT_WRITE_TIMEOUT,
+	OPT_NO_LIBVIRT,
+	OPT_LIBVIRT_TIMEOUT,
+};
+
+/*
+ * Every option, with the verbs that take it (a contract: man/gpupart.8, OPTIONS). An option
+ * given to a verb that does not take it is a usage error: `list --runtime` or `survey -n`
+ * would otherwise be silently ignored, and `-n repair` would repair.
+ */
+static const struct cli_option {
+	struct option o;
+	unsigned verbs;
+	const char *arg; /* for the usage text */
+	const char *help;
+} options[] = {
+	{ { "root", required_argument, NULL, 'r' }, V_ALL, "DIR",
+	  "read the host below DIR instead of / (env GPUPART_ROOT)" },
+	{ { "json", no_argument, NULL, 'j' }, V_ALL & ~V_CAPTURE, NULL,
+	  "print JSON (schema_version 1)" },
+	{ { "series", required_argument, NULL, 's' }, V_LIST | V_SURVEY | V_SET_COUNT, "Q|C|B|A",
+	  "the vGPU series of the valid partition counts" },
+	{ { "any-class", no_argument, NULL, 'a' }, V_ALL, NULL,
+	  "count non-display SR-IOV functions (NICs, NVMe) as GPUs" },
+	{ { "dry-run", no_argument, NULL, 'n' }, V_CHANGE, NULL,
+	  "print the plan, change nothing" },
+	{ { "runtime", no_argument, NULL, OPT_RUNTIME }, V_SET_COUNT, NULL,
+	  "do not record the layout" },
+	{ { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS }, V_SET_COUNT, NULL,
+	  "all of ADDR's homogeneous set" },
+	{ { "connect", required_argument, NULL, 'c' }, V_LIBVIRT, "URI",
+	  "the libvirt that says which VMs hold partitions" },
+	{ { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, V_LIBVIRT, NULL,
+	  "do not ask libvirt (the boot unit: no VM runs yet)" },
+	{ { "libvirt-timeout", required_argument, NULL, OPT_LIBVIRT_TIMEOUT }, V_LIBVIRT, "SEC",
+	  "give libvirt SEC seconds to answer (10)" },
+	{ { "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT }, V_CHANGE, "SEC",
+	  "give a kernel write SEC seconds (30)" },
+	{ { "color", required_argument, NULL, OPT_COLOR }, V_ALL, "WHEN",
+	  "colour the text output: auto (on a terminal), always, never" },
+	{ { "verbose", no_argument, NULL, 'v' }, V_ALL, NULL,
+	  "more messages on stderr (repeat for debug)" },
+	{ { "quiet", no_argument, NULL, 'q' }, V_ALL, NULL, "no warnings on stderr" },
+	{ { "help", no_argument, NULL, 'h' }, V_ALL, NULL, "this text" },
+	{ { "version", no_argument, NULL, OPT_VERSION }, V_ALL, NULL, "print the version" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 void gp_cli_err(const char *fmt, ...)
 {
@@ -70,30 +139,134 @@ static void log_to_stderr(void *data, enum gp_log_level level, const char *fmt, 
 	fputc('\n', stderr);
 }
 
+/* "set-count, apply" for a verb mask. */
+static void verb_names(unsigned mask, char *buf, size_t len)
+{
+	size_t i, at = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < N_VERBS; i++)
+		if (mask & verbs[i].bit)
+			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s",
+					       at ? ", " : "", verbs[i].name);
+}
+
+/* "-n/--dry-run" or "--runtime" */
+static const char *option_name(const struct cli_option *o, char *buf, size_t len)
+{
+	if (o->o.val < 0x100)
+		snprintf(buf, len, "-%c/--%s", o->o.val, o->o.name);
+	else
+		snprintf(buf, len, "--%s", o->o.name);
+	return buf;
+}
+
 static void usage(FILE *out)
 {
+	char left[64], only[128];
 	size_t i;
 
 	fputs("Usage: gpupart [OPTIONS] VERB [ARGS]\n\nVerbs:\n", out);
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (i = 0; i < N_VERBS; i++)
 		fprintf(out, "  %-9s %-13s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
-	fputs("\nOptions:\n"
-	      "  -r, --root DIR       read the host below DIR instead of / (env GPUPART_ROOT)\n"
-	      "  -j, --json           print JSON (schema_version 1)\n"
-	      "  -s, --series Q|C|B|A the vGPU series valid partition counts are given for\n"
-	      "  -a, --any-class      treat non-display SR-IOV functions (NICs, NVMe) as GPUs\n"
-	      "  -n, --dry-run        set-count, apply: print the plan, change nothing\n"
-	      "      --runtime        set-count: do not record the layout\n"
-	      "      --all-homogeneous set-count: every GPU of ADDR's homogeneous set\n"
-	      "  -c, --connect URI    libvirt URI to ask which VMs hold partitions\n"
-	      "      --write-timeout SEC  give up on a kernel write after SEC seconds (30)\n"
-	      "      --color=auto|always|never\n"
-	      "  -v, --verbose        more messages on stderr (repeat for debug)\n"
-	      "  -q, --quiet          no warnings on stderr\n"
-	      "  -h, --help           this text\n"
-	      "      --version        print the version\n\n"
-	      "ADDR is a PCI address, dddd:bb:dd.f or bb:dd.f. See gpupart(8).\n",
-	      out);
+	fputs("\nOptions (before or after the verb):\n", out);
+	for (i = 0; i < N_OPTIONS; i++) {
+		const struct cli_option *o = &options[i];
+
+		snprintf(left, sizeof(left), "%c%c%c --%s%s%s", o->o.val < 0x100 ? '-' : ' ',
+			 o->o.val < 0x100 ? o->o.val : ' ', o->o.val < 0x100 ? ',' : ' ',
+			 o->o.name, o->arg ? (o->o.val == OPT_COLOR ? "=" : " ") : "",
+			 o->arg ? o->arg : "");
+		only[0] = '\0';
+		if (o->verbs == (V_ALL & ~V_CAPTURE))
+			snprintf(only, sizeof(only), "all but capture");
+		else if (o->verbs != V_ALL)
+			verb_names(o->verbs, only, sizeof(only));
+		fprintf(out, "  %-28s %s%s%s\n", left, only, *only ? ": " : "", o->help);
+	}
+	fputs("\nADDR is a PCI address, dddd:bb:dd.f or bb:dd.f. See gpupart(8).\n", out);
+}
+
+/* Plain decimal: "0" or a digit 1-9 and more digits; no sign, blank, prefix or exponent. */
+int gp_cli_parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+	const char *p = s;
+
+	if (*p == '0' && p[1] == '\0') {
+		*out = 0;
+		return 0;
+	}
+	if (*p < '1' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	if (*p)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * Seconds as a plain decimal with at most three decimals (the timeouts are kept in
+ * milliseconds: a finer value would be rounded, 0.0001 to nothing), 0 < SEC <= 3600.
+ */
+static int parse_seconds(const char *opt, const char *s, int *ms)
+{
+	const char *dot = strchr(s, '.');
+	unsigned whole, frac = 0;
+	size_t nfrac = 0;
+	char intpart[8];
+
+	if (dot) {
+		size_t n = (size_t)(dot - s);
+
+		nfrac = strlen(dot + 1);
+		if (n >= sizeof(intpart) || nfrac < 1 || nfrac > 3)
+			goto bad;
+		memcpy(intpart, s, n);
+		intpart[n] = '\0';
+		for (const char *p = dot + 1; *p; p++) {
+			if (*p < '0' || *p > '9')
+				goto bad;
+			frac = frac * 10 + (unsigned)(*p - '0');
+		}
+		for (; nfrac < 3; nfrac++)
+			frac *= 10;
+	}
+	if (gp_cli_parse_uint(dot ? intpart : s, 3600, &whole) < 0)
+		goto bad;
+	if ((whole == 0 && frac == 0) || (whole == 3600 && frac > 0))
+		goto bad;
+	*ms = (int)(whole * 1000 + frac);
+	return 0;
+bad:
+	gp_cli_err("%s takes seconds, a decimal number with at most three decimals, "
+		   "0 < SEC <= 3600 (not '%s')",
+		   opt, s);
+	return -EINVAL;
+}
+
+static char path_buf[4][4096];
+static unsigned path_next;
+
+const char *gp_cli_path(const struct gp_cli *cli, const char *abs)
+{
+	const char *root = cli->ctx ? gp_ctx_root(cli->ctx) : cli->root;
+	char *buf;
+	size_t n;
+
+	if (!root || strcmp(root, "/") == 0)
+		return abs;
+	buf = path_buf[path_next++ % 4];
+	n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	snprintf(buf, sizeof(path_buf[0]), "%.*s%s", (int)n, root, abs);
+	return buf;
 }
 
 int gp_cli_parse_addrs(int argc, char **argv, struct gp_pci_addr **out)
@@ -154,39 +327,47 @@ static const struct verb *find_verb(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (i = 0; i < N_VERBS; i++)
 		if (strcmp(verbs[i].name, name) == 0)
 			return &verbs[i];
 	return NULL;
 }
 
-enum { OPT_COLOR = 0x100, OPT_VERSION, OPT_RUNTIME, OPT_ALL_HOMOGENEOUS, OPT_WRITE_TIMEOUT };
-
-static int parse_argv(int argc, char **argv, struct gp_cli *cli)
+/*
+ * Parses every option, wherever it stands; seen[i] is the position (from 1) of option i's
+ * first appearance, 0 when it was not given. 1: go on; 0: done (--help, --version); -EINVAL.
+ */
+static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTIONS])
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "series", required_argument, NULL, 's' },
-		{ "any-class", no_argument, NULL, 'a' },
-		{ "color", required_argument, NULL, OPT_COLOR },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "runtime", no_argument, NULL, OPT_RUNTIME },
-		{ "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
-		{ "connect", required_argument, NULL, 'c' },
-		{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
-		{}
-	};
-	int c;
+	struct option longopts[N_OPTIONS + 1];
+	char shortopts[64];
+	size_t i, k = 0;
+	int c, pos = 0;
+
+	for (i = 0; i < N_OPTIONS; i++) {
+		longopts[i] = options[i].o;
+		if (options[i].o.val < 0x100) {
+			shortopts[k++] = (char)options[i].o.val;
+			if (options[i].o.has_arg == required_argument)
+				shortopts[k++] = ':';
+		}
+	}
+	memset(&longopts[N_OPTIONS], 0, sizeof(longopts[0]));
+	shortopts[k] = '\0';
 
 	cli->color = isatty(STDOUT_FILENO);
-	while ((c = getopt_long(argc, argv, "r:js:avqhnc:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		for (i = 0; i < N_OPTIONS; i++)
+			if (options[i].o.val == c && !seen[i])
+				seen[i] = ++pos;
 		switch (c) {
 		case 'r':
+			if (!*optarg) {
+				/* a script's unset variable must not mean the live host */
+				gp_cli_err("--root needs a directory, not an empty string (leave "
+					   "--root out for the live host)");
+				return -EINVAL;
+			}
 			cli->root = optarg;
 			break;
 		case 'j':
@@ -212,20 +393,25 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 			cli->all_homogeneous = true;
 			break;
 		case 'c':
-			cli->connect = optarg;
-			break;
-		case OPT_WRITE_TIMEOUT: {
-			char *end;
-			double sec = strtod(optarg, &end);
-
-			if (*end || end == optarg || !(sec > 0 && sec <= 3600)) {
-				gp_cli_err("--write-timeout takes seconds (0 < SEC <= 3600), not '%s'",
-					   optarg);
+			if (!*optarg) {
+				/* libvirt reads "" as its default URI: say so instead */
+				gp_cli_err("--connect needs a libvirt URI, not an empty string (leave "
+					   "--connect out for libvirt's default)");
 				return -EINVAL;
 			}
-			cli->write_timeout_ms = (int)(sec * 1000);
+			cli->connect = optarg;
 			break;
-		}
+		case OPT_NO_LIBVIRT:
+			cli->no_libvirt = true;
+			break;
+		case OPT_LIBVIRT_TIMEOUT:
+			if (parse_seconds("--libvirt-timeout", optarg, &cli->libvirt_timeout_ms) < 0)
+				return -EINVAL;
+			break;
+		case OPT_WRITE_TIMEOUT:
+			if (parse_seconds("--write-timeout", optarg, &cli->write_timeout_ms) < 0)
+				return -EINVAL;
+			break;
 		case OPT_COLOR:
 			if (strcmp(optarg, "always") == 0)
 				cli->color = true;
@@ -256,13 +442,41 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli)
 	return 1;
 }
 
+/* Options the verb does not take (the first given, in command-line order), and conflicts. */
+static int check_options(const struct verb *verb, const struct gp_cli *cli,
+			 const int seen[N_OPTIONS])
+{
+	const struct cli_option *first = NULL;
+	char name[64], only[128];
+	int at = 0;
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (seen[i] && !(options[i].verbs & verb->bit) && (!first || seen[i] < at)) {
+			first = &options[i];
+			at = seen[i];
+		}
+	if (first) {
+		verb_names(first->verbs, only, sizeof(only));
+		gp_cli_err("option %s does not apply to '%s' (only to %s)",
+			   option_name(first, name, sizeof(name)), verb->name, only);
+		return -EINVAL;
+	}
+	if (cli->no_libvirt && cli->connect) {
+		gp_cli_err("--no-libvirt and --connect contradict each other: give one");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 {
 	struct gp_cli cli = { 0 };
+	int seen[N_OPTIONS] = { 0 };
 	const struct verb *verb;
 	int r, nargs;
 
-	r = parse_argv(argc, argv, &cli);
+	r = parse_argv(argc, argv, &cli, seen);
 	if (r <= 0)
 		return r < 0 ? EXIT_USAGE : EXIT_OK;
 	if (optind >= argc) {
@@ -276,13 +490,21 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (check_options(verb, &cli, seen) < 0)
+		return EXIT_USAGE;
 	nargs = argc - optind - 1;
 	if (nargs < verb->min_args || (verb->max_args >= 0 && nargs > verb->max_args)) {
 		gp_cli_err("usage: gpupart %s %s", verb->name, verb->args);
 		return EXIT_USAGE;
 	}
-	if (!cli.root)
+	if (!cli.root) {
 		cli.root = getenv("GPUPART_ROOT");
+		if (cli.root && !*cli.root) {
+			gp_cli_err("GPUPART_ROOT is set but empty: unset it for the live host, or "
+				   "set it to a directory");
+			return EXIT_USAGE;
+		}
+	}
 	r = gp_ctx_new(cli.root, &cli.ctx);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));

@@ -413,8 +413,8 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 		goto out;
 	}
 	if (record && !cli->dry_run && gp_layout_read(cli->ctx, &layout) < 0) {
-		gp_cli_err("/etc/gpupart/partitions.conf cannot be read (see above): fix it, or "
-			   "use --runtime; nothing changed");
+		gp_cli_err("%s cannot be read (see above): fix it, or use --runtime; nothing "
+			   "changed", gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
 		goto out;
 	}
 	for (i = 0; i < n; i++, n_views++) {

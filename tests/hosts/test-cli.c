@@ -4,7 +4,9 @@
  * nothing on stdout. Broken sysfs files degrade one field to null with a warning.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,4 +451,244 @@ Test(cli, uneven_counts_in_one_set_warn)
 	cr_assert_null(strstr(r.err, UNEVEN), "%s", r.err);
 	run_free(&r);
 	free(full);
+}
+
+/* ---- which verb takes which option (issue 8, item 5) ---- */
+
+/*
+ * An option a verb does not take is a usage error naming the option and the verb, wherever
+ * it stands on the line, and nothing runs: stdout stays empty.
+ */
+static const struct {
+	const char *args[8];
+	const char *option, *verb;
+} foreign_options[] = {
+	{ { "list", "--runtime" }, "--runtime", "list" },
+	{ { "list", "-n" }, "--dry-run", "list" },
+	{ { "--dry-run", "list" }, "--dry-run", "list" },
+	{ { "list", "--all-homogeneous" }, "--all-homogeneous", "list" },
+	{ { "-c", "test:///default", "list" }, "--connect", "list" },
+	{ { "list", "--write-timeout", "5" }, "--write-timeout", "list" },
+	{ { "list", "--no-libvirt" }, "--no-libvirt", "list" },
+	{ { "list", "--libvirt-timeout=5" }, "--libvirt-timeout", "list" },
+	{ { "survey", "-n" }, "--dry-run", "survey" },
+	{ { "survey", "--runtime" }, "--runtime", "survey" },
+	{ { "survey", "--connect=test:///default" }, "--connect", "survey" },
+	{ { "capture", "-", "--json" }, "--json", "capture" },
+	{ { "-j", "capture", "-" }, "--json", "capture" },
+	{ { "capture", "-", "--series", "Q" }, "--series", "capture" },
+	{ { "capture", "-", "-n" }, "--dry-run", "capture" },
+	{ { "capture", "-", "--write-timeout", "1" }, "--write-timeout", "capture" },
+	{ { "apply", "--runtime" }, "--runtime", "apply" },
+	{ { "apply", "--all-homogeneous" }, "--all-homogeneous", "apply" },
+	{ { "apply", "-s", "Q" }, "--series", "apply" },
+	{ { "repair", "--connect", "test:///default" }, "--connect", "repair" },
+	{ { "repair", "--runtime" }, "--runtime", "repair" },
+	{ { "repair", "--all-homogeneous" }, "--all-homogeneous", "repair" },
+	{ { "repair", "--no-libvirt" }, "--no-libvirt", "repair" },
+	{ { "repair", "--libvirt-timeout", "1" }, "--libvirt-timeout", "repair" },
+	{ { "repair", "--series", "Q" }, "--series", "repair" },
+};
+
+Test(cli, options_a_verb_does_not_take)
+{
+	char *root = test_scenario("sriov-off");
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(foreign_options) / sizeof(foreign_options[0]); i++) {
+		char *argv[16] = { (char *)gpupart_bin(), "--root", root };
+		int n = 3;
+		char verb[32];
+
+		for (const char *const *a = foreign_options[i].args; *a; a++)
+			argv[n++] = (char *)*a;
+		run_argv(&r, argv);
+		cr_assert_eq(r.status, 2, "%s %s: exit %d; stderr: %s", foreign_options[i].args[0],
+			     foreign_options[i].args[1], r.status, r.err);
+		cr_assert_str_eq(r.out, "", "%s %s: stdout: %s", foreign_options[i].args[0],
+				 foreign_options[i].args[1], r.out);
+		snprintf(verb, sizeof(verb), "'%s'", foreign_options[i].verb);
+		cr_assert(strstr(r.err, foreign_options[i].option) && strstr(r.err, verb),
+			  "stderr should name %s and %s: %s", foreign_options[i].option, verb,
+			  r.err);
+		cr_assert(strncmp(r.err, "gpupart: ", 9) == 0, "%s", r.err);
+		run_free(&r);
+	}
+}
+
+/* The options a verb does take still work, before or after it. */
+Test(cli, options_a_verb_takes)
+{
+	char *root = test_scenario("sriov-off"), *tar;
+	struct run r;
+
+	cr_assert_eq(run_gpupart(&r, root, "-v", "-q", "--color=never", "list", "--json",
+				 "--series", "Q", "--any-class", NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"schema_version\""), "%s", r.out);
+	run_free(&r);
+	run_gpupart(&r, root, "survey", "-j", "-a", "-s", "C", NULL);
+	cr_assert(r.status == 0 || r.status == 3, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\"schema_version\""), "%s", r.out);
+	run_free(&r);
+	cr_assert_geq(asprintf(&tar, "%s/c.tar", root), 0);
+	cr_assert_eq(run_gpupart(&r, root, "-q", "--any-class", "capture", tar, "--color=never",
+				 NULL), 0, "%s", r.err);
+	run_free(&r);
+	free(tar);
+	cr_assert_eq(run_gpupart(&r, root, "--json", "-n", "set-count", "0000:03:00.0", "2",
+				 "--runtime", "--all-homogeneous", "--any-class", "--series", "Q",
+				 "--write-timeout", "1.5", "--no-libvirt", "--libvirt-timeout", "2",
+				 NULL), 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\"dry_run\": true"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "apply", "-n", "--json", "--write-timeout=0.001",
+				 "--no-libvirt", "--libvirt-timeout=0.5", "--any-class", NULL), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.out, "\"dry_run\": true"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "repair", "--write-timeout", "3", "-q", NULL), 0, "%s",
+		     r.err);
+	cr_assert(strstr(r.out, "nothing to repair"), "%s", r.out);
+	run_free(&r);
+	/* --connect and --no-libvirt contradict each other */
+	run_gpupart(&r, root, "set-count", "-n", "0000:03:00.0", "2", "--no-libvirt", "--connect",
+		    "test:///default", NULL);
+	expect_refusal(&r, 2, "--no-libvirt");
+}
+
+/* An empty root is not the live host: a script with an unset variable must not touch it. */
+Test(cli, empty_root_is_a_usage_error)
+{
+	struct run r;
+
+	run_gpupart(&r, "", "list", NULL);
+	expect_refusal(&r, 2, "--root");
+	{
+		char *argv[] = { (char *)gpupart_bin(), "--root=", "survey", NULL };
+
+		run_argv(&r, argv);
+		expect_refusal(&r, 2, "--root");
+	}
+	setenv("GPUPART_ROOT", "", 1);
+	run_gpupart(&r, NULL, "list", NULL);
+	unsetenv("GPUPART_ROOT");
+	expect_refusal(&r, 2, "GPUPART_ROOT");
+}
+
+/* COUNT is a plain decimal number: no sign, base prefix, blanks, fraction or exponent. */
+Test(cli, count_parses_strictly)
+{
+	static const char *const bad[] = { "+2", "0x10", " 2", "2 ", "2\n", "1e3", "2.0", "02",
+					   "", "4097", "99999999999999999999", "２" };
+	char *root = test_scenario("sriov-off");
+	struct run r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+
+		run_gpupart(&r, root, "-n", "set-count", "--", "0000:03:00.0", bad[i], NULL);
+		snprintf(want, sizeof(want), "'%s' is not a partition count", bad[i]);
+		expect_refusal(&r, 2, want);
+	}
+	run_gpupart(&r, root, "-n", "set-count", "--", "0000:03:00.0", "-1", NULL);
+	expect_refusal(&r, 2, "'-1' is not a partition count");
+	cr_assert_eq(run_gpupart(&r, root, "-n", "set-count", "0000:03:00.0", "0", "--no-libvirt",
+				 NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_gpupart(&r, root, "-n", "set-count", "0000:03:00.0", "10",
+				 "--no-libvirt", NULL), 0, "%s", r.err);
+	run_free(&r);
+}
+
+/*
+ * --write-timeout and --libvirt-timeout: decimal seconds with at most three decimals
+ * (milliseconds), more than 0 and at most 3600.
+ */
+Test(cli, timeouts_parse_strictly)
+{
+	static const char *const bad[] = { "+2", "0x10", " 2", "2 ", "0.0001", "0.0009", "1e3",
+					   "0", "0.000", "3600.001", "3601", "inf", "nan", "", "1.",
+					   ".5", "-1", "1,5", "99999999999999999999" };
+	static const char *const good[] = { "0.001", "1", "2.5", "3600", "3600.000", "10.25" };
+	static const char *const opts[] = { "--write-timeout", "--libvirt-timeout" };
+	char *root = test_scenario("sriov-off");
+	struct run r;
+
+	for (size_t o = 0; o < 2; o++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char arg[64];
+			char *argv[] = { (char *)gpupart_bin(), "--root", root, "-n", "apply",
+					 arg, NULL };
+
+			snprintf(arg, sizeof(arg), "%s=%s", opts[o], bad[i]);
+			run_argv(&r, argv);
+			cr_assert_eq(r.status, 2, "%s: exit %d: %s", arg, r.status, r.err);
+			cr_assert_str_eq(r.out, "", "%s: %s", arg, r.out);
+			cr_assert(strstr(r.err, opts[o]), "%s: %s", arg, r.err);
+			run_free(&r);
+		}
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			cr_assert_eq(run_gpupart(&r, root, "-n", "apply", opts[o], good[i], NULL), 0,
+				     "%s %s: %s", opts[o], good[i], r.err);
+			run_free(&r);
+		}
+	}
+}
+
+/* Every "/etc/gpupart" (or "/run/gpupart") in @text is preceded by @root. */
+static void assert_paths_under(const char *text, const char *root, const char *dir)
+{
+	size_t lr = strlen(root);
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, dir)); p++, n++)
+		cr_assert((size_t)(p - text) >= lr && strncmp(p - lr, root, lr) == 0,
+			  "%s is named without the root %s: %s", dir, root, text);
+	cr_assert_gt(n, 0, "no %s named: %s", dir, text);
+}
+
+/* Under --root, messages name the files under the root, not the live host's. */
+Test(cli, messages_name_paths_under_the_root)
+{
+	char *root = test_scenario("sriov-off"), *p, *want;
+	struct run r;
+
+	/* a partitions.conf that does not parse refuses set-count's record, naming the file */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_geq(asprintf(&p, "%s/etc%s", root, i ? "/gpupart" : ""), 0);
+		cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST, "%s: %s", p, strerror(errno));
+		free(p);
+	}
+	put(root, "etc/gpupart/partitions.conf", "garbage\n");
+	run_gpupart(&r, root, "set-count", "0000:03:00.0", "0", NULL);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_geq(asprintf(&want, "%s/etc/gpupart/partitions.conf", root), 0);
+	assert_paths_under(r.err, root, "/etc/gpupart");
+	cr_assert(strstr(r.err, "cannot be read"), "%s", r.err);
+	free(want);
+	run_free(&r);
+}
+
+/* A FILE name too long for capture's temporary name beside it is a usage error (exit 2). */
+Test(cli, capture_name_too_long)
+{
+	char *root = test_scenario("t4-mdev-pf"), *file;
+	char name[NAME_MAX + 2];
+	struct run r;
+
+	/* the name fits NAME_MAX, its ".tmp.XXXXXX" sibling does not */
+	memset(name, 'x', NAME_MAX - 4);
+	name[NAME_MAX - 4] = 0;
+	cr_assert_geq(asprintf(&file, "%s/%s", root, name), 0);
+	run_gpupart(&r, root, "capture", file, NULL);
+	expect_refusal(&r, 2, "name too long");
+	cr_assert_eq(access(file, F_OK), -1);
+	free(file);
+	/* a component longer than NAME_MAX anywhere */
+	memset(name, 'y', NAME_MAX + 1);
+	name[NAME_MAX + 1] = 0;
+	cr_assert_geq(asprintf(&file, "%s/%s/x.tar", root, name), 0);
+	run_gpupart(&r, root, "capture", file, NULL);
+	expect_refusal(&r, 2, "name too long");
+	free(file);
 }
