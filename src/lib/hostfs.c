@@ -49,11 +49,148 @@ static const char *const hostpaths[] = {
 };
 
 /*
+ * Without openat2 (kernels before 5.6, or a seccomp filter answering ENOSYS or EPERM) the same
+ * rule is kept by hand, as RESOLVE_BENEATH keeps it: the path is walked one component at a
+ * time from @dirfd with O_PATH | O_NOFOLLOW, each symlink is read (readlinkat) and its text
+ * walked in its place from the directory that holds it; an absolute target, or a ".." that
+ * would climb above @dirfd, is -EXDEV, more than 40 links (the kernel's MAXSYMLINKS) -ELOOP.
+ * Sysfs device links are relative and climb with ".." within the tree
+ * (sys/bus/pci/devices/X -> ../../../devices/...), which stays beneath a root-relative walk.
+ * The final component is opened with the caller's flags and O_NOFOLLOW, so that a link
+ * swapped in after it was looked at is refused, never followed. (tests/hosts/test-paths.c
+ * runs the tool under a seccomp filter that answers openat2 with ENOSYS or EPERM.)
+ */
+#define BENEATH_MAX_LINKS 40
+#define BENEATH_MAX_DEPTH 256
+
+static int walk_beneath(int dirfd, const char *name, int flags)
+{
+	char path[8192], link[4096];
+	int stack[BENEATH_MAX_DEPTH], depth = 0, links = 0, r = -ENOENT;
+	size_t len;
+	char *p;
+
+	if (*name == '/')
+		return -EXDEV;
+	if (!*name)
+		return -ENOENT;
+	len = strlen(name);
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, name, len + 1);
+	stack[0] = dirfd; /* the caller's: never closed here */
+	p = path;
+	for (;;) {
+		char *comp, *slash;
+		bool last;
+		int cur = stack[depth], fd;
+		struct stat st;
+		ssize_t n;
+
+		while (*p == '/')
+			p++;
+		comp = p;
+		slash = strchr(p, '/');
+		if (slash) {
+			*slash = 0;
+			p = slash + 1;
+			while (*p == '/')
+				p++;
+		} else {
+			p += strlen(p);
+		}
+		last = *p == 0;
+		if (*comp == 0 || strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			if (strcmp(comp, "..") == 0) {
+				if (depth == 0) {
+					r = -EXDEV;
+					break;
+				}
+				close(stack[depth--]);
+			}
+			if (!last)
+				continue;
+			fd = openat(stack[depth], ".", flags & ~O_NOFOLLOW);
+			r = fd < 0 ? -errno : fd;
+			break;
+		}
+		fd = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (S_ISLNK(st.st_mode) && !(last && (flags & O_NOFOLLOW))) {
+			size_t rest = strlen(p), tl;
+
+			n = readlinkat(fd, "", link, sizeof(link) - 1);
+			close(fd);
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			if (++links > BENEATH_MAX_LINKS) {
+				r = -ELOOP;
+				break;
+			}
+			link[n] = 0;
+			tl = (size_t)n;
+			if (link[0] == '/') {
+				r = -EXDEV;
+				break;
+			}
+			if (tl + 1 + rest + 1 > sizeof(path)) {
+				r = -ENAMETOOLONG;
+				break;
+			}
+			/* the link's text takes its place in what is left to walk */
+			memmove(path + tl + 1, p, rest + 1);
+			memcpy(path, link, tl);
+			path[tl] = rest ? '/' : 0;
+			p = path;
+			continue;
+		}
+		if (last) {
+			if (S_ISLNK(st.st_mode) && !(flags & O_PATH)) {
+				r = -ELOOP; /* O_NOFOLLOW on a link, as open(2) says */
+			} else if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) {
+				r = -ENOTDIR;
+			} else if (flags & O_PATH) {
+				r = fd; /* the O_PATH fd is what the caller asked for */
+				fd = -1;
+			} else {
+				int real = openat(cur, comp, flags | O_NOFOLLOW);
+
+				r = real < 0 ? -errno : real;
+			}
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			close(fd);
+			r = -ENOTDIR;
+			break;
+		}
+		if (depth + 1 >= BENEATH_MAX_DEPTH) {
+			close(fd);
+			r = -ENAMETOOLONG;
+			break;
+		}
+		stack[++depth] = fd;
+	}
+	while (depth > 0)
+		close(stack[depth--]);
+	return r;
+}
+
+/*
  * Every open below the root stays below the directory it starts from: a tree handed to
  * --root (a capture from someone else) may hold links to /etc/shadow or /dev/watchdog, and
  * gpupart runs as root. RESOLVE_BENEATH refuses absolute links and ".." escapes (sysfs uses
  * neither); O_NONBLOCK keeps a FIFO from hanging us. Kernels before 5.6 lack openat2: there
- * we fall back to openat, which is what the live root ("/") needs anyway.
+ * walk_beneath() keeps the same rule.
  */
 static int open_beneath(int dirfd, const char *name, int flags)
 {
@@ -62,11 +199,20 @@ static int open_beneath(int dirfd, const char *name, int flags)
 		.flags = (uint64_t)(flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY)),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	static bool has_openat2 = true;
+	long fd;
 
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) /* EPERM: seccomp'd containers */
-		fd = openat(dirfd, name, (int)how.flags);
-	return fd < 0 ? -errno : (int)fd;
+	if (has_openat2) {
+		fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != ENOSYS && errno != EPERM) /* EPERM: seccomp'd containers */
+			return -errno;
+		/* EPERM is also an open's own answer (O_NOATIME...): only ENOSYS is sure */
+		if (errno == ENOSYS)
+			has_openat2 = false;
+	}
+	return walk_beneath(dirfd, name, (int)how.flags);
 }
 
 int gp_hostfs_open_root(struct gp_ctx *ctx)
