@@ -208,6 +208,13 @@ static int ask_libvirt(struct gp_cli *cli, const struct gp_gpu_view *views, size
 	if (a->asked)
 		return a->r;
 	a->asked = true;
+	/*
+	 * --no-libvirt (gpupart-apply.service): before libvirt starts no domain runs, and a
+	 * socket-activated libvirt asked from a unit ordered before it would wait for that
+	 * unit, for ever. Reservation records and open device nodes still guard.
+	 */
+	if (cli->no_libvirt)
+		return a->r = 0;
 	if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
 		gp_cli_warn("not asking libvirt (--root without --connect): only reservation "
 			    "records under the root say whether a partition is assigned");
@@ -216,14 +223,22 @@ static int ask_libvirt(struct gp_cli *cli, const struct gp_gpu_view *views, size
 	for (i = 0; r == 0 && i < n; i++)
 		r = collect_users(views[i].dev, &all);
 	if (r == 0)
-		r = gp_virt_find_users(cli->ctx, cli->connect, (const char *const *)all.names,
-				       all.n, (const char *const *)all.names, all.n, &a->uses);
+		r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms,
+				       (const char *const *)all.names, all.n,
+				       (const char *const *)all.names, all.n, &a->uses);
 	users_clear(&all);
-	if (r == -ECONNREFUSED) {
-		gp_cli_warn("no libvirt reachable at %s: only reservation records under "
-			    "/run/gpupart say whether a partition is assigned",
-			    cli->connect ? cli->connect : "the default URI");
+	if (r == -ECONNREFUSED && !cli->connect) {
+		/* only the default URI may be absent: a host without libvirt */
+		gp_cli_warn("no libvirt reachable at the default URI: only reservation records "
+			    "under %s say whether a partition is assigned",
+			    gp_cli_path(cli, "/run/gpupart/reservations"));
 		r = 0;
+	} else if (r == -ECONNREFUSED) {
+		/* the library said why, naming the URI */
+		gp_cli_err("--connect names a libvirt that cannot be reached: nothing changed");
+	} else if (r == -ETIMEDOUT) {
+		gp_cli_err("libvirt did not answer in time (--libvirt-timeout): nothing changed; "
+			   "--no-libvirt skips it where no VM can be running");
 	} else if (r > 0) {
 		a->n = (size_t)r;
 		r = 0;

@@ -109,7 +109,7 @@ Test(virt, embed_define_find_undefine, .init = embed_setup, .fini = rm_tmpdir, .
 
 	cap_begin(&cap);
 	t0 = now();
-	n = gp_virt_find_users(ctx, uri, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
+	n = gp_virt_find_users(ctx, uri, 0, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
 	t_open = now() - t0;
 	cr_assert_eq(n, 0, "n=%d log: %s", n, logbuf);
 	gp_virt_uses_free(u, n);
@@ -124,7 +124,7 @@ Test(virt, embed_define_find_undefine, .init = embed_setup, .fini = rm_tmpdir, .
 	define(conn, dom_c);
 
 	t0 = now();
-	n = gp_virt_find_users(ctx, uri, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
+	n = gp_virt_find_users(ctx, uri, 0, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
 	t_find = now() - t0;
 	cr_assert_eq(n, 3, "n=%d log: %s", n, logbuf);
 	cr_expect_str_eq(find_use(u, n, "gp-a", "0000:43:00.4") ?: "", UUID_A);
@@ -138,7 +138,7 @@ Test(virt, embed_define_find_undefine, .init = embed_setup, .fini = rm_tmpdir, .
 	cr_assert(d);
 	cr_assert_eq(virDomainUndefine(d), 0, "%s", virGetLastErrorMessage());
 	virDomainFree(d);
-	n = gp_virt_find_users(ctx, uri, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
+	n = gp_virt_find_users(ctx, uri, 0, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
 	cr_assert_eq(n, 1, "n=%d log: %s", n, logbuf);
 	cr_expect_str_eq(u[0].domain, "gp-b");
 	cr_expect_str_eq(u[0].device, MDEV_UUID);
@@ -167,7 +167,7 @@ Test(virt, embed_app_event_loop, .init = embed_setup, .fini = rm_tmpdir, .timeou
 	conn = virConnectOpen(uri);
 	cr_assert(conn, "open %s: %s", uri, virGetLastErrorMessage());
 	define(conn, dom_b);
-	n = gp_virt_find_users(ctx, uri, NULL, 0, mdev_q, N(mdev_q), &u);
+	n = gp_virt_find_users(ctx, uri, 0, NULL, 0, mdev_q, N(mdev_q), &u);
 	cr_assert_eq(n, 1, "n=%d log: %s", n, logbuf);
 	cr_expect_str_eq(u[0].uuid, UUID_B);
 	gp_virt_uses_free(u, n);
@@ -189,7 +189,7 @@ Test(virt, embed_failure_is_eio_and_silent, .timeout = 30)
 	int r;
 
 	cap_begin(&cap);
-	r = gp_virt_find_users(ctx, "qemu:///embed?root=/dev/null/gp", pci_q, N(pci_q), NULL, 0,
+	r = gp_virt_find_users(ctx, "qemu:///embed?root=/dev/null/gp", 0, pci_q, N(pci_q), NULL, 0,
 			       &u);
 	err = cap_end(&cap);
 	cr_expect_eq(r, -EIO, "r=%d log: %s", r, logbuf);

@@ -191,13 +191,13 @@ Test(virt, unreachable_is_econnrefused_and_silent)
 	int r;
 
 	cap_begin(&cap);
-	r = gp_virt_find_users(ctx, "qemu+unix:///system?socket=/nonexistent/sock", pci_q,
+	r = gp_virt_find_users(ctx, "qemu+unix:///system?socket=/nonexistent/sock", 0, pci_q,
 			       N(pci_q), mdev_q, N(mdev_q), &u);
 	err = cap_end(&cap);
 	cr_expect_eq(r, -ECONNREFUSED, "r=%d log: %s", r, logbuf);
 	cr_expect_null(u);
 	cr_expect_str_empty(err, "stderr: %s", err);
-	cr_expect(strstr(logbuf, "<6>libvirt: no connection to qemu+unix:///system"),
+	cr_expect(strstr(logbuf, "<3>libvirt: no connection to qemu+unix:///system"),
 		  "log: %s", logbuf);
 	cr_expect(strstr(logbuf, "/nonexistent/sock"), "log: %s", logbuf);
 	gp_ctx_free(ctx);
@@ -232,7 +232,7 @@ Test(virt, test_driver_running_domains, .fini = rm_tmpdir)
 	fclose(f);
 	snprintf(uri, sizeof(uri), "test://%s", path);
 	cap_begin(&cap);
-	n = gp_virt_find_users(ctx, uri, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
+	n = gp_virt_find_users(ctx, uri, 0, pci_q, N(pci_q), mdev_q, N(mdev_q), &u);
 	err = cap_end(&cap);
 	cr_assert_eq(n, 1, "n=%d log: %s", n, logbuf);
 	cr_expect_str_eq(u[0].domain, "gp-run");
@@ -273,7 +273,7 @@ Test(virt, test_driver_persistent_only)
 	d = virDomainDefineXML(conn, nx);
 	cr_assert(d, "%s", virGetLastErrorMessage());
 
-	n = gp_virt_find_users(ctx, "test:///default", pci_q, N(pci_q), NULL, 0, &u);
+	n = gp_virt_find_users(ctx, "test:///default", 0, pci_q, N(pci_q), NULL, 0, &u);
 	cr_assert_eq(n, 1, "n=%d log: %s", n, logbuf);
 	cr_expect_str_eq(u[0].domain, "test");
 	cr_expect_str_eq(u[0].device, "0000:43:00.5");

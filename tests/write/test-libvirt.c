@@ -5,15 +5,22 @@
  * process that then exits; gpupart-fake opens the same embedded root after it (an embedded
  * root is usable by one process at a time, one after another is fine). As root the embedded
  * driver wants the 'libvirt-qemu' user, so both run as 'nobody' (see tests/virt).
+ *
+ * And a libvirt that never answers (a socket that accepts and stays silent, as a
+ * socket-activated libvirtd waiting for the boot unit does) or is not there at all, named by
+ * --connect: exit 1 within --libvirt-timeout and nothing changed; --no-libvirt asks nothing.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,4 +192,113 @@ Test(write_libvirt, vf_of_a_defined_domain)
 	free(cmd);
 	free(home);
 	free(uri);
+}
+
+/* ---- a libvirt that never answers, or is not there ---- */
+
+static char sockdir[32];
+
+static void rm_sockdir(void)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "%s/sock", sockdir);
+	unlink(p);
+	rmdir(sockdir);
+	wteardown();
+}
+
+/* A unix socket that listens and never accepts: connect() succeeds through the backlog, and
+ * libvirt's first call is never answered. The fd, and its URI in uri. */
+static int silent_libvirt(char *uri, size_t len)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sockdir, "/tmp/gpls.XXXXXX"); /* short: sun_path has 108 bytes */
+	cr_assert_not_null(mkdtemp(sockdir));
+	cr_assert_geq(fd, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/sock", sockdir);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	cr_assert_eq(listen(fd, 16), 0);
+	snprintf(uri, len, "qemu+unix:///system?socket=%s", a.sun_path);
+	return fd;
+}
+
+/* @args on @root: exit 1 within @max_s seconds, @needle on stderr, the host untouched. */
+static void refused_untouched(const char *root, const char *const *args, double max_s,
+			      const char *needle)
+{
+	char *before = manifest(root, M_STATE), *after;
+	struct run r;
+	double t0 = t_now(), t;
+
+	fklog_reset(root);
+	gpf_v(&r, NULL, root, args);
+	t = t_now() - t0;
+	cr_assert_eq(r.status, 1, "%s %s: exit %d\n%s", args[0], args[1], r.status, r.err);
+	cr_assert(strstr(r.err, needle), "stderr should say '%s': %s", needle, r.err);
+	cr_assert(t < max_s, "%s: %.1f s, more than %.1f", args[0], t, max_s);
+	cr_log_info("%s ... %s: exit 1 after %.2f s", args[0], needle, t);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "a write happened:\n%s", fklog(root));
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "after the libvirt failure");
+	free(before);
+	free(after);
+}
+
+/*
+ * The boot deadlock of issue 8: a libvirt socket that accepts and never answers. set-count
+ * and apply (dry run or not) give up after --libvirt-timeout with exit 1, changing nothing;
+ * apply --no-libvirt (what gpupart-apply.service runs) never asks and does its work.
+ */
+Test(write_libvirt, connect_that_never_answers, .fini = rm_sockdir)
+{
+	char *root = wtree("sriov-off"), uri[160];
+	struct run r;
+	int fd = silent_libvirt(uri, sizeof(uri));
+
+	/* a recorded count of 2 that the host does not have: apply has work to do */
+	cr_assert_eq(gpf(&r, root, "set-count", NVME, "2", "--no-libvirt", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, "libvirt"), "--no-libvirt says nothing: %s", r.err);
+	run_free(&r);
+	cr_assert_eq(gpf(&r, root, "set-count", NVME, "0", "--runtime", "--no-libvirt", NULL), 0,
+		     "%s", r.err);
+	run_free(&r);
+	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs"), "0");
+
+	{
+		const char *a[] = { "--connect", uri, "--libvirt-timeout", "0.5", "set-count", NVME,
+				    "4", NULL };
+		refused_untouched(root, a, 5, "did not answer in time");
+	}
+	{
+		const char *a[] = { "-n", "--connect", uri, "--libvirt-timeout=0.3", "set-count",
+				    NVME, "4", NULL };
+		refused_untouched(root, a, 5, "did not answer in time");
+	}
+	{
+		const char *a[] = { "apply", "--connect", uri, "--libvirt-timeout", "0.5", NULL };
+		refused_untouched(root, a, 5, "did not answer in time");
+	}
+	cr_assert_eq(gpf(&r, root, "apply", "--no-libvirt", NULL), 0, "%s", r.err);
+	cr_assert_null(strstr(r.err, "libvirt"), "--no-libvirt says nothing: %s", r.err);
+	run_free(&r);
+	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs"), "2");
+	close(fd);
+}
+
+/* A libvirt named by --connect that is not there is an error, not the warning the default
+ * URI gets: the user asked that libvirt, and it cannot say who holds the partitions. */
+Test(write_libvirt, connect_unreachable_is_an_error)
+{
+	char *root = wtree("sriov-off");
+	const char *a[] = { "--connect", "qemu+unix:///system?socket=/nonexistent/gp.sock",
+			    "set-count", NVME, "2", NULL };
+	const char *dry[] = { "-n", "--connect", "qemu+unix:///system?socket=/nonexistent/gp.sock",
+			      "set-count", NVME, "2", NULL };
+
+	refused_untouched(root, a, 10, "cannot be reached");
+	refused_untouched(root, dry, 10, "/nonexistent/gp.sock");
 }
