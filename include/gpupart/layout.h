@@ -37,6 +37,8 @@ int gp_layout_parse(const char *text, struct gp_layout *out, char *err, size_t e
 char *gp_layout_format(const struct gp_layout *l);
 /* Adds or replaces (by path) an entry; 0 / -ENOMEM. */
 int gp_layout_set(struct gp_layout *l, const struct gp_layout_entry *e);
+/* Removes the entry with @path; 1 when there was one, 0 when not. */
+int gp_layout_unset(struct gp_layout *l, const char *path);
 void gp_layout_clear(struct gp_layout *l);
 
 /* ROOT/etc/gpupart/partitions.conf: a missing file is an empty layout (0). -EINVAL on a

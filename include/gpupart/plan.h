@@ -88,7 +88,8 @@ struct gp_step {
 	enum gp_step_op op;
 	char path[192];            /* root-relative, no leading '/' */
 	char value[96];
-	const char *device;        /* the device it acts on (borrowed from the plan's states) */
+	char device[40];           /* the device it acts on: a PCI address or an mdev UUID (a
+				    * copy: a plan outlives the states it was made from) */
 };
 
 struct gp_plan {
@@ -107,9 +108,16 @@ int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want
  * The runner. gp_change describes one GPU of one command: its original state (what the
  * journal keeps) and the state wanted.
  */
+/* What a PCI function is: journaled with a change, checked against the host before undoing. */
+struct gp_pci_ident {
+	int vendor, device, subsystem_vendor, subsystem_device;
+	int64_t class_code;
+};
+
 struct gp_change {
 	struct gp_gpu_state orig;
 	struct gp_gpu_state want;
+	struct gp_pci_ident ident; /* the PF's IDs and class */
 	char series;               /* to plan again after a rescan (the view's series) */
 	int count;
 };
@@ -118,13 +126,18 @@ struct gp_change {
 #define GP_APPLY_STUCK (-ETIMEDOUT) /* a write never returned: journal kept, stop everything */
 
 /*
- * Journals the original states, runs the plans in order, verifies each GPU reached its target
- * and removes the journal. On a failure it unwinds every GPU back to its journaled state (only
- * what differs is touched) and returns the first error; if the unwinding fails too, or a write
- * is stuck in the kernel, the journal stays for `gpupart repair` (and the next mutating
- * command). @cmd is recorded in the journal. The caller holds the host lock.
+ * Journals the original states, runs the plans in order, verifies each GPU reached its target,
+ * records @record (n_record entries, NULL for none) in partitions.conf and only then removes the
+ * journal: a kill at any point leaves a journal that undoes the host and the layout together.
+ * On a failure (recording included) it unwinds every GPU back to its journaled state (only
+ * what differs is touched), puts the journaled layout entries back, and returns the first
+ * error; if the unwinding fails too, or a write is stuck in the kernel, the journal stays for
+ * `gpupart repair` (and the next mutating command). @cmd is recorded in the journal. The
+ * caller holds the host lock.
  */
-int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd);
+struct gp_layout_entry;
+int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd,
+		     const struct gp_layout_entry *record, size_t n_record);
 
 /*
  * Finds an unfinished journal and unwinds it. Returns 0 when there was none, 1 when one was
@@ -133,6 +146,13 @@ int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, co
  * -errno when undoing failed (the journal stays). The caller holds the host lock.
  */
 int gp_journal_recover(struct gp_ctx *ctx);
+/*
+ * What `repair` would do, without doing it: the undo plan of an unfinished journal from the
+ * host's state now (appended to @plan), and whether the layout would be restored. Returns 0
+ * when there is no journal, 1 with the plan, GP_APPLY_STUCK when a write is in flight, -errno
+ * (-EUCLEAN: damaged). Writes nothing, takes no lock.
+ */
+int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout);
 /* 1 if a journal exists (for readers, which never take the lock), 0 if not. */
 int gp_journal_pending(struct gp_ctx *ctx);
 

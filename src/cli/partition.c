@@ -366,6 +366,9 @@ static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_r
 
 	c->count = rq->count;
 	c->series = v->series;
+	c->ident = (struct gp_pci_ident){ v->dev->vendor, v->dev->device,
+					  v->dev->subsystem_vendor, v->dev->subsystem_device,
+					  v->dev->class_code };
 	r = gp_gpu_state_read(cli->ctx, v->dev->address, v->backend, &c->orig);
 	if (r == 0) {
 		r = gp_gpu_state_target(h, v, &c->orig, rq->count, &c->want);
@@ -386,28 +389,44 @@ static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_r
 	return EXIT_OK;
 }
 
-/* @l was read before the first write: a malformed file refuses the change, not half of it. */
-static int record_layout(struct gp_cli *cli, struct gp_layout *l, const struct gp_request *rq,
-			 size_t n)
+/* The layout entries the requests mean (free with entries_free). */
+static int layout_entries(const struct gp_request *rq, size_t n, struct gp_layout_entry **out)
+{
+	struct gp_layout_entry *v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+	int r = 0;
+
+	*out = v;
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; r == 0 && i < n; i++)
+		r = gp_layout_entry_for(rq[i].dev, rq[i].count, rq[i].series, &v[i]);
+	return r;
+}
+
+static void entries_free(struct gp_layout_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* Nothing on the host changes: the layout alone is recorded (@l was read before). */
+static int record_layout(struct gp_cli *cli, struct gp_layout *l,
+			 const struct gp_layout_entry *e, size_t n)
 {
 	size_t i;
 	int r = 0;
 
-	for (i = 0; r == 0 && i < n; i++) {
-		struct gp_layout_entry e;
-
-		r = gp_layout_entry_for(rq[i].dev, rq[i].count, rq[i].series, &e);
-		if (r == 0) {
-			r = gp_layout_set(l, &e);
-			free(e.path);
-		}
-	}
+	for (i = 0; r == 0 && i < n; i++)
+		r = gp_layout_set(l, &e[i]);
 	if (r == 0)
 		r = gp_layout_write(cli->ctx, l);
 	if (r < 0)
-		gp_cli_err("the partitions are set, but recording them in "
-			   "/etc/gpupart/partitions.conf failed: %s; they will not come back "
-			   "after a reboot",
+		gp_cli_err("recording the layout in %s/etc/gpupart/partitions.conf failed: %s",
+			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
 			   strerror(-r));
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
@@ -419,6 +438,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
 	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
 	struct gp_layout layout = { 0 };
+	struct gp_layout_entry *entries = NULL;
 	struct virt_answer virt = { 0 };
 	size_t i, n_views = 0, steps = 0;
 	int ret = EXIT_FAIL, r;
@@ -456,8 +476,15 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 		ret = gp_cli_print_plans(cli, views, plans, rq, n, false);
 		goto out;
 	}
+	if (record && layout_entries(rq, n, &entries) < 0) {
+		gp_cli_err("%s: cannot name the GPU's stable PCI path for the layout; use "
+			   "--runtime", rq[0].dev->address);
+		goto out;
+	}
 	if (steps) {
-		r = gp_changes_apply(cli->ctx, changes, n, cmd);
+		/* the layout is recorded inside the change, before its journal goes */
+		r = gp_changes_apply(cli->ctx, changes, n, cmd, record ? entries : NULL,
+				     record ? n : 0);
 		if (r == GP_APPLY_STUCK) {
 			ret = EXIT_STUCK;
 			goto out;
@@ -470,11 +497,14 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 			ret = EXIT_FAIL;
 			goto out;
 		}
+	} else if (record && record_layout(cli, &layout, entries, n) != EXIT_OK) {
+		goto out;
 	}
+	/* success is said only once it is true: the host changed, the layout recorded, the
+	 * journal gone */
 	ret = gp_cli_print_plans(cli, views, plans, rq, n, true);
-	if (record && ret == EXIT_OK && !cli->dry_run)
-		ret = record_layout(cli, &layout, rq, n);
 out:
+	entries_free(entries, n);
 	for (i = 0; i < n; i++) {
 		if (changes)
 			change_clear(&changes[i]);

@@ -377,21 +377,30 @@ ssize_t gp_hostfs_read_attr_at(int dirfd, const char *name, char **out)
 
 /* attr: a sysfs attribute (at most a page, handed over in one read), so a short read is the
  * end; /proc's seq files hand over a page at a time and need the read that returns 0. */
+static ssize_t read_fd_all(int fd, char **out, bool attr);
+
 static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
+{
+	int fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = read_fd_all(fd, out, attr);
+	close(fd);
+	return n;
+}
+
+/* Reads fd to its end (or, for an attribute, its first short read); the caller closes fd. */
+static ssize_t read_fd_all(int fd, char **out, bool attr)
 {
 	size_t cap = 4096, got = 0;
 	char *buf, *nb;
 	ssize_t n;
-	int fd;
 
-	fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
-	if (fd < 0)
-		return fd;
 	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	for (;;) {
 		if (got == cap) {
 			if (cap >= (64u << 20)) /* nothing we read is this big */
@@ -400,7 +409,6 @@ static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
 				free(buf);
-				close(fd);
 				return -ENOMEM;
 			}
 			buf = nb;
@@ -411,7 +419,6 @@ static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
 				continue;
 			n = -errno;
 			free(buf);
-			close(fd);
 			return n;
 		}
 		if (n == 0)
@@ -420,7 +427,6 @@ static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
 		if (attr && got < cap)
 			break;
 	}
-	close(fd);
 	buf[got] = 0;
 	*out = buf;
 	return (ssize_t)got;
@@ -539,55 +545,28 @@ static int split_dir(enum gp_hostpath hp, char *rel, size_t len)
 	return gp_hostfs_path(hp, NULL, rel, len);
 }
 
-/*
- * Each component is made inside its parent as opened beneath the root, then opened beneath the
- * root itself: a parent that is a link out of it (ROOT/run -> /elsewhere) is refused, never
- * followed (mkdirat on a path would follow it and make /elsewhere/gpupart).
- */
 int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode)
 {
 	char rel[512], *p;
-	int r, cur = ctx->rootfd;
+	int r;
 
 	r = split_dir(hp, rel, sizeof(rel));
 	if (r < 0)
 		return r;
 	for (p = rel;; p++) {
 		bool last = *p == 0;
-		const char *base;
-		int fd;
 
 		if (*p != '/' && !last)
 			continue;
 		*p = 0;
-		base = strrchr(rel, '/');
-		base = base ? base + 1 : rel;
-		if (mkdirat(cur, base, mode) < 0 && errno != EEXIST) {
-			r = -errno;
-			break;
-		}
-		fd = open_beneath(ctx->rootfd, rel, O_PATH | O_DIRECTORY);
-		if (fd < 0) {
-			char abs[1024];
-
-			r = fd;
-			if (r == -EXDEV || r == -ELOOP) {
-				snprintf(abs, sizeof(abs), "%s%s%s", ctx->root,
-					 ctx->root[strlen(ctx->root) - 1] == '/' ? "" : "/", rel);
-				ERR(ctx, "%s: a link out of the root: not following it", abs);
-			}
-			break;
-		}
-		if (cur != ctx->rootfd)
-			close(cur);
-		cur = fd;
+		if (mkdirat(ctx->rootfd, rel, mode) < 0 && errno != EEXIST)
+			return -errno;
 		if (last)
 			break;
 		*p = '/';
 	}
-	if (cur != ctx->rootfd)
-		close(cur);
-	return r;
+	r = gp_hostfs_is_dir_at(ctx->rootfd, rel);
+	return r == 1 ? 0 : r == 0 ? -ENOTDIR : r;
 }
 
 /* A well-known directory opened for reading, so that it can be fsync'ed (O_PATH cannot). */
@@ -600,42 +579,6 @@ static int open_dir_syncable(struct gp_ctx *ctx, enum gp_hostpath dir)
 	fd = open_beneath(pfd, ".", O_RDONLY | O_DIRECTORY);
 	close(pfd);
 	return fd;
-}
-
-/* Whether @e is ".NAME.PID", the temp file name of gp_hostfs_write_file. */
-static bool is_temp_of(const char *e, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (e[0] != '.' || strncmp(e + 1, name, n) != 0 || e[n + 1] != '.' || !e[n + 2])
-		return false;
-	for (e += n + 2; *e; e++)
-		if (*e < '0' || *e > '9')
-			return false;
-	return true;
-}
-
-/*
- * Temp files a killed run left behind. Their writers hold the host lock, as the caller does,
- * so none of them is being written now. Only regular files of our exact name pattern go: an
- * unlink removes the name only, never what a planted hard link points to.
- */
-static void remove_stale_temps(int dfd, const char *name)
-{
-	struct dirent *e;
-	DIR *d = gp_hostfs_opendir_at(dfd, NULL);
-
-	while (d && (e = readdir(d))) {
-		struct stat st;
-
-		if (!is_temp_of(e->d_name, name) ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		unlinkat(dirfd(d), e->d_name, 0);
-	}
-	if (d)
-		closedir(d);
 }
 
 int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
@@ -653,7 +596,6 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	dfd = open_dir_syncable(ctx, dir);
 	if (dfd < 0)
 		return dfd;
-	remove_stale_temps(dfd, name);
 	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
 	/* O_EXCL: a new file of ours, never one planted under the name (a hard link to
 	 * something else would be overwritten and made @mode) */
@@ -722,4 +664,41 @@ int gp_hostfs_open_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *na
 		fd = -errno;
 	close(dfd);
 	return fd;
+}
+
+int gp_hostfs_open_file_ro(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name)
+{
+	struct stat st;
+	int dfd, fd;
+
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	dfd = gp_hostfs_open_dir(ctx, dir, NULL);
+	if (dfd < 0)
+		return dfd;
+	/* O_NONBLOCK: a FIFO planted in the journal's place must not hang the tool */
+	fd = open_beneath(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	close(dfd);
+	if (fd == -ELOOP)
+		return -EINVAL; /* a symlink */
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+ssize_t gp_hostfs_read_regular(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
+			       char **out)
+{
+	int fd = gp_hostfs_open_file_ro(ctx, dir, name);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = read_fd_all(fd, out, false);
+	close(fd);
+	return n;
 }

@@ -100,6 +100,13 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 int gp_hostfs_unlink(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name);
 /* Opens (creating with mode) dir/name for reading and writing; the fd or -errno. */
 int gp_hostfs_open_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name, mode_t mode);
+/* Opens an existing regular file dir/name read-only (never a link, a FIFO or a device); the
+ * fd, -ENOENT when absent, -EINVAL when it is not a regular file, or -errno. */
+int gp_hostfs_open_file_ro(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name);
+/* Reads a whole regular file dir/name (as open_file_ro) into a new NUL-terminated buffer;
+ * its size, or -errno as above. */
+ssize_t gp_hostfs_read_regular(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
+			       char **out);
 
 /* Parses "0x10de", "10de", "12" ... (base 0 or 16) from an attribute; -EINVAL on garbage. */
 int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out);

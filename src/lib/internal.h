@@ -71,6 +71,11 @@ int gp_proc_each_fd(struct gp_ctx *ctx, gp_proc_fd_fn fn, void *data);
 /* The command name of pid ("?" when unreadable). */
 void gp_proc_comm(int procfd, const char *pid, char *buf, size_t len);
 
+/* state.c: the address of VF @index of @pf from its routing ID; -EINVAL when the PF gives
+ * no offset/stride, -ERANGE when it falls off the bus range. */
+struct gp_device;
+int gp_vf_addr_at(const struct gp_device *pf, int index, char out[17]);
+
 /* kernel.c: the bounded write side (see gpupart/kernel.h). */
 #define GP_WRITE_TIMEOUT_MS_DEFAULT 30000
 /*
@@ -81,5 +86,15 @@ void gp_proc_comm(int procfd, const char *pid, char *buf, size_t len);
 int gp_kernel_write(struct gp_ctx *ctx, const char *path, const char *value, int *stuck);
 /* Exit status (0..255) of the program, -errno, or -ETIMEDOUT as above. */
 int gp_kernel_exec(struct gp_ctx *ctx, char *const argv[], int *stuck);
+/*
+ * Whether a write child (of this command or of one that died) is still in the kernel: every
+ * child holds a shared flock on ROOT/run/gpupart/writing for the length of its write, so the
+ * answer survives the death of the tool that started it. 1 (and, in @what, "pid N (started at
+ * T) writing V to /PATH") when one is, 0 when none, -errno when it cannot be told.
+ */
+int gp_kernel_inflight(struct gp_ctx *ctx, char *what, size_t len);
+/* The start time of process @pid (field 22 of /proc/PID/stat, clock ticks since boot), or 0
+ * when it does not exist: a pid with its start time names one process, never a reuse. */
+unsigned long long gp_proc_start_time(int pid);
 
 #endif

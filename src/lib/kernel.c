@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,108 @@ static int64_t now_ms(void)
 }
 
 /*
+ * The in-flight lock. A child blocked in the kernel outlives the tool when the tool dies
+ * (kill -9, Ctrl-C, systemd stopping the unit: a task in D state takes no signal), and its
+ * write still lands once the device's user lets go. So the child holds a shared flock on
+ * ROOT/run/gpupart/writing for as long as it lives; `repair` and every mutating command test
+ * it before acting. A flock belongs to the open file, not to a pid: a reused pid cannot fake
+ * it, and it is dropped by the kernel when the last holder exits, whatever killed it.
+ */
+#define INFLIGHT "writing"
+
+unsigned long long gp_proc_start_time(int pid)
+{
+	/* our own processes, not the host tree under --root: the real /proc */
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so count from the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (sscanf(p, "%llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+static int inflight_open(struct gp_ctx *ctx)
+{
+	int r = gp_hostfs_mkdirs(ctx, GP_HP_STATE_DIR, 0700);
+
+	if (r < 0)
+		return r;
+	return gp_hostfs_open_file(ctx, GP_HP_STATE_DIR, INFLIGHT, 0600);
+}
+
+/* In the child, under its shared lock: who it is and what it writes, for the message. */
+static void inflight_describe(int fd, const char *path, const char *value, char *const argv[])
+{
+	char buf[512];
+	int n;
+
+	if (argv)
+		n = snprintf(buf, sizeof(buf), "pid %d (started at %llu) running %s %s\n",
+			     (int)getpid(), gp_proc_start_time((int)getpid()), argv[0],
+			     argv[1] ? argv[1] : "");
+	else
+		n = snprintf(buf, sizeof(buf), "pid %d (started at %llu) writing '%s' to /%s\n",
+			     (int)getpid(), gp_proc_start_time((int)getpid()),
+			     strcmp(value, "\n") ? value : "\\n", path);
+	/* one fixed-size record, padded, rewritten in place: truncating would free the file's
+	 * block at every write (an online discard on some filesystems, slow enough to show) */
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	memset(buf + n, ' ', sizeof(buf) - 1 - (size_t)n);
+	buf[sizeof(buf) - 1] = '\n';
+	if (pwrite(fd, buf, sizeof(buf), 0) < 0)
+		return; /* a message only: the lock is what counts */
+}
+
+int gp_kernel_inflight(struct gp_ctx *ctx, char *what, size_t len)
+{
+	ssize_t n;
+	int fd, r;
+
+	if (len)
+		*what = 0;
+	fd = gp_hostfs_open_file_ro(ctx, GP_HP_STATE_DIR, INFLIGHT);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	/* a writer holds it shared: an exclusive try fails exactly while one lives */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+		return 0;
+	}
+	r = errno == EWOULDBLOCK ? 1 : -errno;
+	if (r == 1 && len) {
+		n = pread(fd, what, len - 1, 0);
+		what[n > 0 ? n : 0] = 0;
+		what[strcspn(what, "\n")] = 0; /* the record ends with its newline */
+		if (!*what)
+			snprintf(what, len, "a write child");
+	}
+	close(fd);
+	return r;
+}
+
+/*
  * The child reports its result as an int on a pipe. Exit status carries no errno (-errno does
  * not fit in 8 bits), and a pipe also tells "returned" from "still blocked": the read end
  * stays silent until the child writes or dies.
@@ -79,26 +182,42 @@ static int64_t now_ms(void)
 static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char *const argv[],
 		   int *stuck)
 {
-	int fds[2], res = -EIO, status;
+	int fds[2], res = -EIO, status, lockfd;
 	int64_t deadline;
 	pid_t pid;
 	ssize_t n;
 
 	*stuck = 0;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
+	/* taken here, before the fork, so that no instant exists where the child writes
+	 * without it: the child inherits this open file (and its lock) and the parent lets go
+	 * of its copy, so the lock lives exactly as long as the child (and its program) */
+	lockfd = inflight_open(ctx);
+	if (lockfd < 0)
+		return lockfd;
+	if (flock(lockfd, LOCK_SH) < 0) {
+		res = -errno;
+		close(lockfd);
+		return res;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		res = -errno;
+		close(lockfd);
+		return res;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		res = -errno;
 		close(fds[0]);
 		close(fds[1]);
+		close(lockfd);
 		return res;
 	}
 	if (pid == 0) {
 		int r;
 
 		close(fds[0]);
+		inflight_describe(lockfd, path, value, argv);
 		/* a child stuck in the kernel must not keep the host lock (a shared flock) held:
 		 * `repair` has to be able to come and report it */
 		if (ctx->lock_fd >= 0)
@@ -122,6 +241,9 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 
 			if (p == 0) {
 				close(fds[1]);
+				/* the program keeps the in-flight lock across exec: sriov-manage's
+				 * own writes block like ours */
+				fcntl(lockfd, F_SETFD, 0);
 				r = kops(ctx)->exec(ctx->kops_data, ctx, argv);
 				_exit(r >= 0 ? r : r == -ENOENT ? 127 : 126);
 			}
@@ -138,6 +260,7 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 		_exit(n == sizeof(r) ? 0 : 1);
 	}
 	close(fds[1]);
+	close(lockfd);
 	deadline = now_ms() + ctx->write_timeout_ms;
 	for (;;) {
 		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };

@@ -152,6 +152,17 @@ int gp_layout_set(struct gp_layout *l, const struct gp_layout_entry *e)
 	return 0;
 }
 
+int gp_layout_unset(struct gp_layout *l, const char *path)
+{
+	struct gp_layout_entry *slot = find_path(l, path);
+
+	if (!slot)
+		return 0;
+	free(slot->path);
+	*slot = l->v[--l->n];
+	return 1;
+}
+
 #define FAIL(...)                                                                   \
 	do {                                                                        \
 		if (err) {                                                          \

@@ -54,7 +54,7 @@ static struct gp_step *step(struct gp_plan *p, enum gp_step_op op, const char *d
 	if (!s)
 		return NULL;
 	s->op = op;
-	s->device = device;
+	snprintf(s->device, sizeof(s->device), "%s", device);
 	va_start(ap, value_fmt);
 	vsnprintf(s->value, sizeof(s->value), value_fmt, ap);
 	va_end(ap);

@@ -7,11 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
-#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
 #include "hostfs.h"
@@ -291,30 +291,118 @@ static int unwind(struct run *run)
 static int keep_stuck(struct run *run)
 {
 	run->j->stuck_pid = run->stuck;
+	run->j->stuck_start = gp_proc_start_time(run->stuck);
 	snprintf(run->j->stuck_path, sizeof(run->j->stuck_path), "%s",
 		 *run->stuck_path ? run->stuck_path : "?");
 	gp_journal_write(run->ctx, run->j);
 	return GP_APPLY_STUCK;
 }
 
-int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd)
+/* partitions.conf with @set applied (record) or the journaled entries put back (undo);
+ * written only when that changes it. */
+static int layout_update(struct gp_ctx *ctx, const struct gp_journal *j,
+			 const struct gp_layout_entry *set, size_t n_set)
+{
+	struct gp_layout l = { 0 };
+	char *before = NULL, *after = NULL;
+	size_t i;
+	int r;
+
+	r = gp_layout_read(ctx, &l);
+	if (r < 0)
+		return r;
+	before = gp_layout_format(&l);
+	for (i = 0; r == 0 && i < n_set; i++)
+		r = gp_layout_set(&l, &set[i]);
+	for (i = 0; r == 0 && j && i < j->layout_had.n; i++)
+		r = gp_layout_set(&l, &j->layout_had.v[i]);
+	for (i = 0; r == 0 && j && i < j->n_layout_absent; i++)
+		gp_layout_unset(&l, j->layout_absent[i]);
+	if (r == 0)
+		after = gp_layout_format(&l);
+	if (r == 0 && (!before || !after))
+		r = -ENOMEM;
+	if (r == 0 && strcmp(before, after) != 0)
+		r = gp_layout_write(ctx, &l);
+	free(before);
+	free(after);
+	gp_layout_clear(&l);
+	return r;
+}
+
+/* The entries @record replaces, as they are before the change: what an undo puts back. */
+static int journal_layout(struct gp_ctx *ctx, struct gp_journal *j,
+			  const struct gp_layout_entry *record, size_t n_record)
+{
+	struct gp_layout now = { 0 };
+	size_t i, k;
+	int r;
+
+	r = gp_layout_read(ctx, &now);
+	if (r < 0)
+		return r;
+	j->layout = true;
+	for (i = 0; r == 0 && i < n_record; i++) {
+		char **slot;
+
+		for (k = 0; k < now.n; k++)
+			if (strcmp(now.v[k].path, record[i].path) == 0)
+				break;
+		if (k < now.n) {
+			r = gp_layout_set(&j->layout_had, &now.v[k]);
+			continue;
+		}
+		slot = GP_PUSH(j->layout_absent, j->n_layout_absent);
+		if (!slot || !(*slot = strdup(record[i].path)))
+			r = -ENOMEM;
+	}
+	gp_layout_clear(&now);
+	return r;
+}
+
+/* The journal's own allocations (its GPU states belong to the changes). */
+static void journal_release(struct gp_journal *j)
+{
+	size_t i;
+
+	free(j->gpus);
+	free(j->idents);
+	gp_layout_clear(&j->layout_had);
+	for (i = 0; i < j->n_layout_absent; i++)
+		free(j->layout_absent[i]);
+	free(j->layout_absent);
+}
+
+int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd,
+		     const struct gp_layout_entry *record, size_t n_record)
 {
 	struct gp_journal j = { .pid = getpid(), .command = (char *)cmd };
 	struct run run = { .ctx = ctx, .j = &j };
 	size_t i;
 	int r = 0, u;
 
+	j.start = gp_proc_start_time(j.pid);
 	j.gpus = calloc(n ? n : 1, sizeof(*j.gpus));
-	if (!j.gpus)
+	j.idents = calloc(n ? n : 1, sizeof(*j.idents));
+	if (!j.gpus || !j.idents) {
+		journal_release(&j);
 		return -ENOMEM;
-	for (i = 0; i < n; i++)
+	}
+	for (i = 0; i < n; i++) {
 		j.gpus[i] = changes[i].orig; /* shallow: the changes own them */
+		j.idents[i] = changes[i].ident;
+	}
 	j.n_gpus = n;
+	if (n_record && (r = journal_layout(ctx, &j, record, n_record)) < 0) {
+		ERR(ctx, "cannot read the layout before the change: %s; nothing changed",
+		    strerror(-r));
+		goto out;
+	}
 	r = gp_journal_write(ctx, &j);
 	if (r > 0)
 		r = 0;
 	if (r < 0) {
-		ERR(ctx, "cannot write the journal under /run/gpupart: %s; nothing changed",
+		ERR(ctx, "cannot write the journal under run/gpupart: %s; nothing changed",
 		    strerror(-r));
 		goto out;
 	}
@@ -324,9 +412,16 @@ int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, co
 		keep_stuck(&run);
 		goto out;
 	}
+	/* the layout is recorded while the journal still stands: a kill between the two is
+	 * undone by repair, host and layout together, never a host whose count is lost */
+	if (r == 0 && n_record && (r = layout_update(ctx, NULL, record, n_record)) < 0)
+		ERR(ctx, "recording the layout in etc/gpupart/partitions.conf failed: %s",
+		    strerror(-r));
 	if (r < 0) {
 		WARN(ctx, "undoing the change: putting every device back as it was");
 		u = unwind(&run);
+		if (u == 0 && j.layout)
+			u = layout_update(ctx, &j, NULL, 0);
 		if (u == GP_APPLY_STUCK) {
 			r = keep_stuck(&run);
 			goto out;
@@ -338,7 +433,7 @@ int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, co
 	}
 	gp_journal_remove(ctx);
 out:
-	free(j.gpus);
+	journal_release(&j);
 	return r;
 }
 
@@ -348,10 +443,29 @@ int gp_journal_recover(struct gp_ctx *ctx)
 	struct run run = { .ctx = ctx, .j = &j };
 	int r;
 
+	char what[512];
+
+	/* first, whatever the journal says: a write child of a tool that died before its
+	 * timeout left no stuck record, and its write lands when the device's user lets go */
+	r = gp_kernel_inflight(ctx, what, sizeof(what));
+	if (r == 1) {
+		ERR(ctx, "a write is still blocked in the kernel (%s): not touching anything "
+			 "until it returns; run `gpupart repair` again then",
+		    what);
+		return GP_APPLY_STUCK;
+	}
+	if (r < 0) {
+		ERR(ctx, "cannot tell whether a kernel write is in flight (run/gpupart/writing: "
+			 "%s): not touching anything",
+		    strerror(-r));
+		return r;
+	}
 	r = gp_journal_read(ctx, &j);
 	if (r <= 0)
 		return r;
-	if (j.stuck_pid > 0 && (kill(j.stuck_pid, 0) == 0 || errno == EPERM)) {
+	/* the stuck record names the child by pid and start time: a reused pid is not it */
+	if (j.stuck_pid > 0 && j.stuck_start &&
+	    gp_proc_start_time(j.stuck_pid) == j.stuck_start) {
 		ERR(ctx, "a write to /%s is still blocked in the kernel (pid %d): not touching "
 			 "anything until it returns",
 		    j.stuck_path, j.stuck_pid);
@@ -361,6 +475,8 @@ int gp_journal_recover(struct gp_ctx *ctx)
 	WARN(ctx, "found the journal of an unfinished change (pid %d): undoing it", j.pid);
 	j.stuck_pid = 0;
 	r = unwind(&run);
+	if (r == 0 && j.layout && (r = layout_update(ctx, &j, NULL, 0)) < 0)
+		ERR(ctx, "cannot put etc/gpupart/partitions.conf back: %s", strerror(-r));
 	if (r == GP_APPLY_STUCK)
 		keep_stuck(&run);
 	else if (r == 0)
@@ -369,4 +485,74 @@ int gp_journal_recover(struct gp_ctx *ctx)
 		ERR(ctx, "could not undo the unfinished change; the journal stays");
 	gp_journal_clear(&j);
 	return r;
+}
+
+/* Whether putting the journaled entries back would change partitions.conf. */
+static int layout_differs(struct gp_ctx *ctx, const struct gp_journal *j)
+{
+	struct gp_layout l = { 0 };
+	size_t i, k;
+	int r = gp_layout_read(ctx, &l), differs = 0;
+
+	if (r < 0)
+		return r;
+	for (i = 0; !differs && i < j->layout_had.n; i++) {
+		const struct gp_layout_entry *e = &j->layout_had.v[i];
+
+		for (k = 0; k < l.n && strcmp(l.v[k].path, e->path) != 0; k++)
+			;
+		differs = k == l.n || l.v[k].count != e->count || l.v[k].series != e->series ||
+			  l.v[k].vendor != e->vendor || l.v[k].device != e->device ||
+			  l.v[k].subsystem_vendor != e->subsystem_vendor ||
+			  l.v[k].subsystem_device != e->subsystem_device;
+	}
+	for (i = 0; !differs && i < j->n_layout_absent; i++)
+		for (k = 0; k < l.n; k++)
+			if (strcmp(l.v[k].path, j->layout_absent[i]) == 0)
+				differs = 1;
+	gp_layout_clear(&l);
+	return differs;
+}
+
+int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
+{
+	struct gp_journal j;
+	char what[512];
+	size_t i;
+	int r;
+
+	*layout = false;
+	r = gp_kernel_inflight(ctx, what, sizeof(what));
+	if (r == 1) {
+		ERR(ctx, "a write is still blocked in the kernel (%s): repair would wait for it",
+		    what);
+		return GP_APPLY_STUCK;
+	}
+	if (r < 0)
+		return r;
+	r = gp_journal_read(ctx, &j);
+	if (r <= 0)
+		return r;
+	if (j.stuck_pid > 0 && j.stuck_start &&
+	    gp_proc_start_time(j.stuck_pid) == j.stuck_start) {
+		ERR(ctx, "a write to /%s is still blocked in the kernel (pid %d)", j.stuck_path,
+		    j.stuck_pid);
+		gp_journal_clear(&j);
+		return GP_APPLY_STUCK;
+	}
+	/* the order unwind() takes: last GPU first */
+	for (i = j.n_gpus; r >= 0 && i-- > 0;) {
+		struct gp_gpu_state cur = { 0 };
+
+		r = gp_gpu_state_read(ctx, j.gpus[i].address, j.gpus[i].backend, &cur);
+		if (r == 0 && !gp_gpu_state_equal(&cur, &j.gpus[i]))
+			r = gp_plan_diff(&cur, &j.gpus[i], plan);
+		gp_gpu_state_clear(&cur);
+	}
+	if (r >= 0 && j.layout) {
+		r = layout_differs(ctx, &j);
+		*layout = r > 0;
+	}
+	gp_journal_clear(&j);
+	return r < 0 ? r : 1;
 }

@@ -273,19 +273,30 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 	return r;
 }
 
-/* VF addresses follow from the PF's routing ID, First VF Offset and VF Stride. */
+/* VF addresses follow from the PF's routing ID, First VF Offset and VF Stride
+ * (pci_iov_virtfn_bus/devfn in drivers/pci/iov.c). */
+int gp_vf_addr_at(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
+{
+	unsigned rid;
+	struct gp_pci_addr a = { .domain = pf->addr.domain };
+
+	*out = 0;
+	if (pf->sriov_offset <= 0 || pf->sriov_stride < 0 || index < 0 || index > 0xffff)
+		return -EINVAL;
+	rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
+	      (unsigned)pf->sriov_offset + (unsigned)index * (unsigned)pf->sriov_stride;
+	if (rid > 0xffff)
+		return -ERANGE;
+	a.bus = (uint8_t)(rid >> 8);
+	a.dev = (uint8_t)((rid >> 3) & 0x1f);
+	a.fn = (uint8_t)(rid & 7);
+	gp_pci_addr_format(&a, out);
+	return 0;
+}
+
 static void vf_address(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
 {
-	unsigned rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
-		       (unsigned)pf->sriov_offset + (unsigned)index * (unsigned)pf->sriov_stride;
-	struct gp_pci_addr a = {
-		.domain = pf->addr.domain,
-		.bus = (uint8_t)(rid >> 8),
-		.dev = (uint8_t)((rid >> 3) & 0x1f),
-		.fn = (uint8_t)(rid & 7),
-	};
-
-	gp_pci_addr_format(&a, out);
+	gp_vf_addr_at(pf, index, out);
 }
 
 static int target_sriov(const struct gp_device *pf, int count, struct gp_gpu_state *out)

@@ -107,8 +107,10 @@ int fk_sriov_disable(struct fk *fk, const char *pf)
 {
 	int n = fk_read_int(fk, 0, "sys/bus/pci/devices/%s/sriov_numvfs", pf), r;
 
-	/* sriov_del_vfs(): the last VF first; num_VFs only drops once all are gone */
-	for (int i = n - 1; i >= 0; i--)
+	/* sriov_del_vfs() (drivers/pci/iov.c): `for (i = 0; i < iov->num_VFs; i++)
+	 * pci_iov_remove_virtfn(dev, i)`, VF 0 first; num_VFs only drops once all are gone, so
+	 * a removal that blocks leaves the VFs before it gone and the rest in place */
+	for (int i = 0; i < n; i++)
 		if ((r = fk_vf_remove(fk, pf, i)) < 0)
 			return r;
 	fk_pf_numvfs_set(fk, pf, 0);

@@ -6,6 +6,7 @@
  * journal's round trip.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include <gpupart/kernel.h>
 #include <gpupart/plan.h>
 
+#include <gpupart/layout.h>
+
+#include "internal.h"
 #include "journal.h"
 
 #define PF "0000:03:00.0"
@@ -339,16 +343,44 @@ Test(plan, partition_uuids_are_stable_distinct_version_8)
 	cr_expect_str_neq(u, seen[5], "the same card in another slot gets other UUIDs");
 }
 
+/* Reads the journal file of @dir back as text. */
+static char *journal_text(const char *dir, size_t *len)
+{
+	char path[256], *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/run/gpupart/journal", dir);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
 Test(plan, journal_round_trip)
 {
-	char tmpl[] = "/tmp/gp-journal-XXXXXX", cmd[128];
-	struct gp_journal j = { .pid = 4242, .command = "set-count 0000:03:00.0 2" }, back;
+	char tmpl[] = "/tmp/gp-journal-XXXXXX", cmd[128], why[256] = "", *text;
+	struct gp_journal j = { .pid = 4242, .start = 987654321ULL,
+				.command = "set-count 0000:03:00.0 2" }, back;
+	struct gp_pci_ident ids[2] = { { 0x144d, 0xa80a, 0x144d, 0xa801, 0x010802 },
+				       { 0x10de, 0x1eb8, 0x10de, 0x12a2, 0x030200 } };
+	struct gp_layout_entry had = { .path = "pci0000:3a/00.0/00.0", .vendor = 0x10de,
+				       .device = 0x1eb8, .subsystem_vendor = 0x10de,
+				       .subsystem_device = 0x12a2, .count = 4, .series = 'Q' };
+	char *absent = "pci0000:00/03.0/00.0";
 	struct gp_gpu_state g[2];
 	static const struct vf_init vfs[] = {
 		{ "0000:03:00.1", "nvme", NULL, -1 },
 		{ "0000:03:00.2", NULL, "vfio-pci", 1153 },
 	};
 	struct gp_ctx *ctx;
+	size_t len;
 
 	cr_assert(mkdtemp(tmpl));
 	cr_assert_eq(gp_ctx_new(tmpl, &ctx), 0);
@@ -358,22 +390,148 @@ Test(plan, journal_round_trip)
 	add_mdev(&g[1], U1, "nvidia-233");
 	strcpy(g[1].mdevs[0].parent, "0000:3b:00.0");
 	j.gpus = g;
+	j.idents = ids;
 	j.n_gpus = 2;
+	j.layout = true;
+	j.layout_had.v = &had;
+	j.layout_had.n = 1;
+	j.layout_absent = &absent;
+	j.n_layout_absent = 1;
+	j.stuck_pid = 77;
+	j.stuck_start = 12345;
+	strcpy(j.stuck_path, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs");
 	cr_expect_eq(gp_journal_pending(ctx), 0);
 	cr_assert_eq(gp_journal_write(ctx, &j), 0);
 	cr_expect_eq(gp_journal_pending(ctx), 1);
-	cr_assert_eq(gp_journal_read(ctx, &back), 1);
+	text = journal_text(tmpl, &len);
+	cr_assert_eq(gp_journal_parse(text, len, &back, why, sizeof(why)), 0, "%s\n%s", why, text);
 	cr_expect_eq(back.pid, 4242);
+	cr_expect_eq(back.start, 987654321ULL);
 	cr_assert_eq(back.n_gpus, 2);
 	cr_expect(gp_gpu_state_equal(&back.gpus[0], &g[0]));
 	cr_expect(gp_gpu_state_equal(&back.gpus[1], &g[1]));
 	cr_expect_eq(back.gpus[1].backend, GP_BACKEND_NVIDIA_MDEV);
+	cr_expect_eq(memcmp(back.idents, ids, sizeof(ids)), 0);
+	cr_expect(back.layout);
+	cr_assert_eq(back.layout_had.n, 1);
+	cr_expect_str_eq(back.layout_had.v[0].path, had.path);
+	cr_expect_eq(back.layout_had.v[0].count, 4);
+	cr_expect_eq(back.layout_had.v[0].series, 'Q');
+	cr_assert_eq(back.n_layout_absent, 1);
+	cr_expect_str_eq(back.layout_absent[0], absent);
+	cr_expect_eq(back.stuck_pid, 77);
+	cr_expect_eq(back.stuck_start, 12345ULL);
+	cr_expect_str_eq(back.stuck_path, j.stuck_path);
+	/* the end marker is the last line */
+	cr_expect_str_eq(text + len - 4, "end\n");
 	gp_journal_clear(&back);
+	/* on a host without those devices the journal is damaged: never acted on */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/sys/bus/pci/devices'", tmpl);
+	cr_assert_eq(system(cmd), 0);
+	cr_expect_eq(gp_journal_read(ctx, &back), -EUCLEAN);
+	cr_expect_eq(gp_journal_pending(ctx), 1, "a damaged journal is kept");
 	cr_expect_eq(gp_journal_remove(ctx), 0);
 	cr_expect_eq(gp_journal_pending(ctx), 0);
+	free(text);
 	gp_gpu_state_clear(&g[0]);
 	gp_gpu_state_clear(&g[1]);
 	gp_ctx_free(ctx);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	cr_expect_eq(system(cmd), 0);
+}
+
+#define JHEAD "# c\njournal 2\npid 10 20\ncommand set-count 0000:03:00.0 2\n"
+#define JGPU "gpu 0000:03:00.0 backend=sriov numvfs=2 autoprobe=1 id=144d:a80a " \
+	     "subsystem=144d:a801 class=010802\n"
+#define JVF "vf 0000:03:00.0 0 0000:03:00.1 driver=nvme override=- type=-\n"
+
+/* Every shape of damage a journal can have: each is refused, never half-read. */
+Test(plan, journal_damaged_table)
+{
+	static const struct {
+		const char *text;
+		const char *why; /* a piece of the reason */
+	} bad[] = {
+		{ "", "empty" },
+		{ JHEAD JGPU, "end marker" },                  /* truncated before "end" */
+		{ JHEAD JGPU "end", "cut short" },             /* no final newline */
+		{ JHEAD "end\n", "no gpu record" },
+		{ "journal 2\nend\n", "no gpu record" },
+		{ JGPU "end\n", "header" },
+		{ "journal 1\n" JGPU "end\n", "version" },
+		{ "journal 3\npid 1 1\n" JGPU "end\n", "version" },
+		{ JHEAD JGPU "end\n" JVF, "after the end" },
+		{ JHEAD JGPU "end\nend\n", "after the end" },
+		{ JHEAD JGPU "\nend\n", "empty line" },
+		{ JHEAD JGPU "bogus 1\nend\n", "unknown record" },
+		{ JHEAD "gpu ../../etc backend=sriov numvfs=2 autoprobe=1 id=144d:a80a "
+			"subsystem=144d:a801 class=010802\nend\n", "PCI address" },
+		{ JHEAD "gpu 0000:03:00.0 backend=evil numvfs=2 autoprobe=1 id=144d:a80a "
+			"subsystem=144d:a801 class=010802\nend\n", "backend" },
+		{ JHEAD "gpu 0000:03:00.0 backend=sriov numvfs=+2 autoprobe=1 id=144d:a80a "
+			"subsystem=144d:a801 class=010802\nend\n", "numvfs" },
+		{ JHEAD "gpu 0000:03:00.0 backend=sriov numvfs=2 autoprobe=7 id=144d:a80a "
+			"subsystem=144d:a801 class=010802\nend\n", "autoprobe" },
+		{ JHEAD "gpu 0000:03:00.0 backend=sriov numvfs=2 autoprobe=1 id=144d "
+			"subsystem=144d:a801 class=010802\nend\n", "id" },
+		{ JHEAD "gpu 0000:03:00.0 backend=sriov numvfs=2 autoprobe=1\nend\n", "8 fields" },
+		{ JHEAD JGPU JGPU "end\n", "twice" },
+		{ JHEAD "vf 0000:03:00.0 0 0000:03:00.1 driver=nvme override=- type=-\n" JGPU
+			"end\n", "does not follow" },
+		{ JHEAD JGPU "vf 0000:03:00.0 0 0000:00:17.0 driver=../ahci override=- type=-\n"
+			"end\n", "driver name" },
+		{ JHEAD JGPU "vf 0000:03:00.0 0 0000:03:00.1 driver=nvme override=a/b type=-\n"
+			"end\n", "driver name" },
+		{ JHEAD JGPU "vf 0000:03:00.0 5 0000:03:00.6 driver=nvme override=- type=-\n"
+			"end\n", "beyond" },
+		{ JHEAD JGPU "vf 0000:03:00.0 x 0000:03:00.1 driver=nvme override=- type=-\n"
+			"end\n", "index" },
+		{ JHEAD JGPU JVF JVF "end\n", "order" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 " "11111111-1111-8111-8111-11111111111x "
+			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 " "111111111111-1111-8111-8111-11111111 "
+			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
+			"parent=0000:03:00.0 type=../../..\nend\n", "path component" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
+			"parent=0000:03:00.0 type=..\nend\n", "path component" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
+			"parent=x type=nvidia-1\nend\n", "parent" },
+		{ JHEAD JGPU "layout garbage\nend\n", "partitions.conf" },
+		{ JHEAD JGPU "layout ../x -\nend\n", "layout path" },
+		{ JHEAD JGPU "stuck 12 x sys/x\nend\n", "stuck" },
+		{ "# c\njournal 2\npid x 1\n" JGPU "end\n", "pid" },
+		{ "# c\njournal 2\n" JGPU "end\n", "no pid" },
+	};
+	struct gp_journal j;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		why[0] = 0;
+		cr_expect_eq(gp_journal_parse(bad[i].text, strlen(bad[i].text), &j, why,
+					      sizeof(why)),
+			     -EUCLEAN, "#%zu accepted:\n%s", i, bad[i].text);
+		cr_expect(strstr(why, bad[i].why), "#%zu: reason '%s' lacks '%s'", i, why,
+			  bad[i].why);
+		cr_expect_eq(j.n_gpus, 0, "#%zu: a refused journal leaves nothing behind", i);
+	}
+	/* a NUL inside */
+	{
+		static const char nul[] = JHEAD JGPU "\0end\n";
+
+		cr_expect_eq(gp_journal_parse(nul, sizeof(nul) - 1, &j, why, sizeof(why)),
+			     -EUCLEAN);
+		cr_expect(strstr(why, "NUL"), "%s", why);
+	}
+	/* and the sound one, for contrast */
+	{
+		static const char good[] = JHEAD JGPU JVF "end\n";
+
+		cr_assert_eq(gp_journal_parse(good, strlen(good), &j, why, sizeof(why)), 0, "%s",
+			     why);
+		cr_expect_eq(j.n_gpus, 1);
+		cr_expect_eq(j.gpus[0].n_vfs, 1);
+		gp_journal_clear(&j);
+	}
 }

@@ -134,3 +134,79 @@ Test(write_stuck, blocked_vf_removal)
 	free(target);
 	free(before);
 }
+
+/* Waits until every child handed to us (the subreaper) has exited; false after @sec. */
+static bool orphans_gone(double sec)
+{
+	double t0 = now_s();
+	int st;
+
+	for (;;) {
+		pid_t p = waitpid(-1, &st, WNOHANG);
+
+		if (p < 0 && errno == ECHILD)
+			return true;
+		if (p == 0 && now_s() - t0 > sec)
+			return false;
+		if (p == 0)
+			usleep(20000);
+	}
+}
+
+/*
+ * The tool dies (kill -9, Ctrl-C, systemd stopping the unit) while its write child is blocked
+ * in the kernel, before the write timeout fired: no stuck record reached the journal. The
+ * orphan still holds the in-flight lock, so repair (and every mutating command) must see it
+ * and touch nothing; once the write lands, repair puts the host back.
+ */
+Test(write_stuck, orphaned_writer_after_kill)
+{
+	char *root = wtree("intel-sriov"), *orig, *before, *now, *p;
+	static const char *const zero[] = { "set-count", "0000:4e:00.0", "0", "--runtime", NULL };
+	static const char *const repair[] = { "repair", NULL };
+	static const char *const again[] = { "set-count", "0000:4e:00.0", "2", "--runtime", NULL };
+	struct run r;
+	pid_t tool;
+	int st;
+
+	orig = manifest(root, M_STATE);
+	mkdirs(root, ".fakekernel/block");
+	put(root, ".fakekernel/block/0000:4e:00.4", "");
+	tool = gpf_spawn(root, zero);
+	usleep(1000 * 1000);
+	cr_assert_eq(waitpid(tool, &st, WNOHANG), 0, "the tool ended before the kill");
+	kill(tool, SIGKILL);
+	cr_assert_eq(waitpid(tool, &st, 0), tool);
+	cr_assert(journal_present(root), "the journal was written before the first write");
+
+	/* Linux removes VF 0 first (sriov_del_vfs): three VFs are gone, the fourth blocks */
+	cr_assert_not(ex(root, "sys/bus/pci/devices/0000:4e:00.1"), "VF 0 should be gone");
+	cr_assert(ex(root, "sys/bus/pci/devices/0000:4e:00.4"));
+
+	before = manifest(root, M_STATE);
+	cr_assert_eq(gpf_detached(&r, root, repair, NULL), 4, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "in flight") || strstr(r.err, "still blocked"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(gpf_detached(&r, root, again, NULL), 4, "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	now = manifest(root, M_STATE);
+	assert_manifest_eq(now, before, "repair while the orphaned write is blocked");
+	free(now);
+	cr_assert(journal_present(root), "the journal must stay while a write is in flight");
+
+	/* the VM lets go: the write lands behind everyone's back */
+	cr_assert_geq(asprintf(&p, "%s/.fakekernel/block/0000:4e:00.4", root), 0);
+	cr_assert_eq(unlink(p), 0);
+	free(p);
+	cr_assert(orphans_gone(10), "the orphaned writer did not finish");
+	cr_assert_eq(rd(root, "sys/bus/pci/devices/0000:4e:00.0/sriov_numvfs")[0], '0');
+
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	cr_assert_not(journal_present(root));
+	now = manifest(root, M_STATE);
+	assert_manifest_eq(now, orig, "after the orphaned write landed and repair");
+	free(now);
+	free(orig);
+	free(before);
+}

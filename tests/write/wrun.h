@@ -41,12 +41,15 @@ int gpf_v(struct run *r, const char *const *env, const char *root, const char *c
  * pipe on its stdout and stderr took to reach end of file (-1: not within 3 s).
  */
 int gpf_detached(struct run *r, const char *root, const char *const *args, int *pipe_eof_ms);
+/* Starts gpupart-fake -r ROOT ARGS... in the background (output to /dev/null); its pid. */
+pid_t gpf_spawn(const char *root, const char *const *args);
 
 /*
  * The manifest of a tree: one sorted line per entry (path, type, mode, a link's target, a file's
  * size and FNV-1a hash), never following links.
  *   M_STRICT  everything but .fakekernel/log (a dry run or a refusal must change nothing else)
- *   M_STATE   the host's state: without .fakekernel/, run/gpupart/lock and the run/ and
+ *   M_STATE   the host's state: without .fakekernel/, run/gpupart/lock, run/gpupart/writing
+ *             (the in-flight lock) and the run/ and
  *             run/gpupart/ directories (the lock file persists by design), and the dev/ and dev/vfio/ directories themselves (the fake kernel
  *             creates them on first use; a real host always has them) - their contents count
  */
