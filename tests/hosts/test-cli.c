@@ -692,3 +692,57 @@ Test(cli, capture_name_too_long)
 	expect_refusal(&r, 2, "name too long");
 	free(file);
 }
+
+/*
+ * gpupart-apply.service runs before libvirt and must not ask it (a socket-activated libvirt
+ * would wait for the unit that waits for it): its command line, run here as a dry run with
+ * work to do, never mentions libvirt; the same line without --no-libvirt does.
+ */
+Test(cli, boot_unit_does_not_ask_libvirt)
+{
+	char *root = test_scenario("sriov-off"), *unit, *p, *line, *conf, *c;
+	char *argv[24] = { (char *)gpupart_bin(), "--root", root, "-n" };
+	const char *golden = getenv("GOLDEN_DIR");
+	struct run r;
+	int n = 4, no_libvirt = -1;
+
+	cr_assert_not_null(golden);
+	cr_assert_geq(asprintf(&p, "%s/../../../systemd/gpupart-apply.service.in", golden), 0);
+	unit = slurp(p);
+	cr_assert_not_null(unit, "%s", p);
+	free(p);
+	line = strstr(unit, "\nExecStart=@sbindir@/gpupart ");
+	cr_assert_not_null(line, "%s", unit);
+	line += strlen("\nExecStart=@sbindir@/gpupart ");
+	line[strcspn(line, "\n")] = 0;
+	for (char *t = strtok(line, " "); t && n < 22; t = strtok(NULL, " ")) {
+		if (strcmp(t, "--no-libvirt") == 0)
+			no_libvirt = n;
+		argv[n++] = t;
+	}
+	cr_assert_geq(no_libvirt, 0, "the unit must pass --no-libvirt: %s", line);
+
+	/* a recorded count of 2 where the host has none: apply has work to do */
+	cr_assert_eq(run_gpupart(&r, root, "set-count", "0000:03:00.0", "0", "--no-libvirt",
+				 NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
+	conf = slurp(p);
+	cr_assert(conf && (c = strstr(conf, "count=0")), "%s", conf);
+	c[6] = '2';
+	put(root, "etc/gpupart/partitions.conf", conf);
+	free(conf);
+	free(p);
+
+	run_argv(&r, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "sriov_numvfs"), "a plan with work: %s", r.out);
+	cr_assert_null(strstr(r.err, "libvirt"), "the unit's command asked libvirt: %s", r.err);
+	run_free(&r);
+	memmove(&argv[no_libvirt], &argv[no_libvirt + 1], sizeof(argv[0]) * (size_t)(n - no_libvirt));
+	run_argv(&r, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "not asking libvirt"), "%s", r.err);
+	run_free(&r);
+	free(unit);
+}
