@@ -545,28 +545,55 @@ static int split_dir(enum gp_hostpath hp, char *rel, size_t len)
 	return gp_hostfs_path(hp, NULL, rel, len);
 }
 
+/*
+ * Each component is made inside its parent as opened beneath the root, then opened beneath the
+ * root itself: a parent that is a link out of it (ROOT/run -> /elsewhere) is refused, never
+ * followed (mkdirat on a path would follow it and make /elsewhere/gpupart).
+ */
 int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode)
 {
 	char rel[512], *p;
-	int r;
+	int r, cur = ctx->rootfd;
 
 	r = split_dir(hp, rel, sizeof(rel));
 	if (r < 0)
 		return r;
 	for (p = rel;; p++) {
 		bool last = *p == 0;
+		const char *base;
+		int fd;
 
 		if (*p != '/' && !last)
 			continue;
 		*p = 0;
-		if (mkdirat(ctx->rootfd, rel, mode) < 0 && errno != EEXIST)
-			return -errno;
+		base = strrchr(rel, '/');
+		base = base ? base + 1 : rel;
+		if (mkdirat(cur, base, mode) < 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		fd = open_beneath(ctx->rootfd, rel, O_PATH | O_DIRECTORY);
+		if (fd < 0) {
+			char abs[1024];
+
+			r = fd;
+			if (r == -EXDEV || r == -ELOOP) {
+				snprintf(abs, sizeof(abs), "%s%s%s", ctx->root,
+					 ctx->root[strlen(ctx->root) - 1] == '/' ? "" : "/", rel);
+				ERR(ctx, "%s: a link out of the root: not following it", abs);
+			}
+			break;
+		}
+		if (cur != ctx->rootfd)
+			close(cur);
+		cur = fd;
 		if (last)
 			break;
 		*p = '/';
 	}
-	r = gp_hostfs_is_dir_at(ctx->rootfd, rel);
-	return r == 1 ? 0 : r == 0 ? -ENOTDIR : r;
+	if (cur != ctx->rootfd)
+		close(cur);
+	return r;
 }
 
 /* A well-known directory opened for reading, so that it can be fsync'ed (O_PATH cannot). */
@@ -579,6 +606,42 @@ static int open_dir_syncable(struct gp_ctx *ctx, enum gp_hostpath dir)
 	fd = open_beneath(pfd, ".", O_RDONLY | O_DIRECTORY);
 	close(pfd);
 	return fd;
+}
+
+/* Whether @e is ".NAME.PID", the temp file name of gp_hostfs_write_file. */
+static bool is_temp_of(const char *e, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (e[0] != '.' || strncmp(e + 1, name, n) != 0 || e[n + 1] != '.' || !e[n + 2])
+		return false;
+	for (e += n + 2; *e; e++)
+		if (*e < '0' || *e > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Temp files a killed run left behind. Their writers hold the host lock, as the caller does,
+ * so none of them is being written now. Only regular files of our exact name pattern go: an
+ * unlink removes the name only, never what a planted hard link points to.
+ */
+static void remove_stale_temps(int dfd, const char *name)
+{
+	struct dirent *e;
+	DIR *d = gp_hostfs_opendir_at(dfd, NULL);
+
+	while (d && (e = readdir(d))) {
+		struct stat st;
+
+		if (!is_temp_of(e->d_name, name) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
 }
 
 int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
@@ -596,6 +659,7 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	dfd = open_dir_syncable(ctx, dir);
 	if (dfd < 0)
 		return dfd;
+	remove_stale_temps(dfd, name);
 	snprintf(tmp, sizeof(tmp), ".%s.%d", name, (int)getpid());
 	/* O_EXCL: a new file of ours, never one planted under the name (a hard link to
 	 * something else would be overwritten and made @mode) */
