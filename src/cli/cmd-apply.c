@@ -85,25 +85,44 @@ out:
 	return ret;
 }
 
+/*
+ * repair: undo an interrupted change. --dry-run prints the undo plan (from the host's state
+ * now back to the journal) and touches nothing, not even the lock; the real run prints the
+ * plan it starts from. Exit 4 while a write is still blocked in the kernel.
+ */
 int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 {
-	int r, lock_fd;
+	struct gp_plan plan = { 0 };
+	bool layout = false;
+	int r, found, lock_fd = -1, ret;
 
 	(void)argc;
 	(void)argv;
-	r = gp_lock_take(cli->ctx, 120 * 1000);
-	if (r < 0) {
-		gp_cli_err("cannot take the host lock: %s", strerror(-r));
+	if (!cli->dry_run) {
+		r = gp_lock_take(cli->ctx, 120 * 1000);
+		if (r < 0) {
+			gp_cli_err("cannot take the host lock: %s", strerror(-r));
+			return EXIT_FAIL;
+		}
+		lock_fd = r;
+	}
+	/* the same checks repair makes (damage, writes in flight), and its plan */
+	found = gp_journal_plan(cli->ctx, &plan, &layout);
+	if (found >= 0 && !cli->dry_run) {
+		r = gp_journal_recover(cli->ctx);
+		if (r < 0)
+			found = r;
+	}
+	gp_lock_release(cli->ctx, lock_fd);
+	if (found == GP_APPLY_STUCK) {
+		gp_plan_clear(&plan);
+		return EXIT_STUCK;
+	}
+	if (found < 0) {
+		gp_plan_clear(&plan);
 		return EXIT_FAIL;
 	}
-	lock_fd = r;
-	r = gp_journal_recover(cli->ctx);
-	gp_lock_release(cli->ctx, lock_fd);
-	if (r == GP_APPLY_STUCK)
-		return EXIT_STUCK;
-	if (r < 0)
-		return EXIT_FAIL;
-	printf(r ? "undid an interrupted change; every device is back as it was\n" :
-	       "nothing to repair\n");
-	return EXIT_OK;
+	ret = gp_cli_print_repair(cli, &plan, found == 1, layout);
+	gp_plan_clear(&plan);
+	return ret;
 }

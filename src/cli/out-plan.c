@@ -97,3 +97,51 @@ int gp_cli_print_plans(struct gp_cli *cli, const struct gp_gpu_view *views,
 	free(buf);
 	return ret;
 }
+
+int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+			bool layout)
+{
+	bool applied = !cli->dry_run, changed = journal && (plan->n > 0 || layout);
+	char *buf = NULL;
+	size_t len = 0, k;
+	FILE *out;
+	int ret;
+
+	if (cli->json) {
+		struct json_object *root = json_object_new_object(),
+				   *steps = json_object_new_array();
+
+		for (k = 0; k < plan->n; k++)
+			json_object_array_add(steps, json_step(&plan->steps[k]));
+		json_object_object_add(root, "schema_version", json_object_new_int(1));
+		json_object_object_add(root, "dry_run", json_object_new_boolean(!applied));
+		json_object_object_add(root, "journal", json_object_new_boolean(journal));
+		json_object_object_add(root, "changed", json_object_new_boolean(applied && changed));
+		json_object_object_add(root, "layout", json_object_new_boolean(layout));
+		json_object_object_add(root, "plan", steps);
+		return gp_cli_emit_json(root);
+	}
+	out = open_memstream(&buf, &len);
+	if (!out)
+		return EXIT_FAIL;
+	if (!journal)
+		fputs("nothing to repair\n", out);
+	else if (applied)
+		fputs("undid an interrupted change; every device is back as it was\n", out);
+	else if (!changed)
+		fputs("an interrupted change is journaled; the host is already as it was "
+		      "(repair would only remove the journal)\n", out);
+	else
+		fprintf(out, "an interrupted change is journaled; repair would run %zu steps%s:\n",
+			plan->n, layout ? " and put partitions.conf back" : "");
+	for (k = 0; !applied && k < plan->n; k++) {
+		const struct gp_step *s = &plan->steps[k];
+
+		fprintf(out, "  %-7s /%s%s%s\n", gp_step_op_str(s->op), s->path,
+			*s->value ? "  " : "", shown(s->value));
+	}
+	fclose(out);
+	ret = gp_cli_emit(buf, len);
+	free(buf);
+	return ret;
+}

@@ -25,6 +25,11 @@ int gp_cli_print_plans(struct gp_cli *cli, const struct gp_gpu_view *views,
 		       const struct gp_plan *plans, const struct gp_request *rq, size_t n,
 		       bool applied);
 
+/* What repair did (or, with --dry-run, would do): @plan from the host now back to the
+ * journal, @journal whether there was one, @layout whether partitions.conf is put back. */
+int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+			bool layout);
+
 void *gp_cli_push(void *v, size_t *n, size_t sz);
 #define GP_CLI_PUSH(arr, n) ((typeof(arr))gp_cli_push(&(arr), &(n), sizeof(*(arr))))
 
