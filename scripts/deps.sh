@@ -1,12 +1,12 @@
 #!/bin/sh
 # Installs what gpupart needs on Debian 12: `deps.sh` for building, `deps.sh test` for the
 # whole test suite as well (Criterion, lspci, QEMU for the kernel suite and, with libvirt's QEMU
-# driver, for the virt suite's qemu:///embed domains, jq).
+# driver, for the virt suite's qemu:///embed domains, jq, strace for the write suite's kill injection).
 set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 build_pkgs="gcc meson ninja-build pkg-config libpci-dev libudev-dev libjson-c-dev libvirt-dev libxml2-dev pci.ids"
-test_pkgs="libcriterion-dev pciutils tar jq python3 qemu-system-x86 coreutils util-linux libvirt-daemon-driver-qemu"
+test_pkgs="libcriterion-dev pciutils tar jq python3 qemu-system-x86 coreutils util-linux libvirt-daemon-driver-qemu strace"
 pkgs=$build_pkgs
 [ "${1:-}" = test ] && pkgs="$build_pkgs $test_pkgs"
 export DEBIAN_FRONTEND=noninteractive
