@@ -42,6 +42,45 @@ too_long:
 	return -ENAMETOOLONG;
 }
 
+/*
+ * A FILE that exists and is not a plain regular file is written into, never renamed over:
+ * `capture /dev/stdout` as root would otherwise replace the host's /dev/stdout (a link) with
+ * the tar, and a device node or a FIFO with a file. A link is written through (truncating a
+ * regular target, as the shell's > does); a FIFO or a character device gets the stream; a
+ * directory or a block device (a disk) is refused. Returns an exit status, or -ENOENT when
+ * FILE is absent or a regular file: then the atomic write beside it.
+ */
+static int capture_into_existing(struct gp_cli *cli, const struct gp_host *h, const char *file)
+{
+	struct stat lst, st;
+	int fd, r;
+
+	if (lstat(file, &lst) < 0 || S_ISREG(lst.st_mode))
+		return -ENOENT;
+	if (stat(file, &st) < 0) {
+		gp_cli_err("%s: %s", file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
+		gp_cli_err("%s: refusing to write a capture onto %s", file,
+			   S_ISDIR(st.st_mode) ? "a directory" : "a block device");
+		return EXIT_FAIL;
+	}
+	fd = open(file, O_WRONLY | O_NOCTTY | O_CLOEXEC | (S_ISREG(st.st_mode) ? O_TRUNC : 0));
+	if (fd < 0) {
+		gp_cli_err("%s: %s", file, strerror(errno));
+		return EXIT_FAIL;
+	}
+	r = gp_capture_write(cli->ctx, h, fd);
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	if (r < 0) {
+		gp_cli_err("%s: %s", file, strerror(-r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_capture(struct gp_cli *cli, int argc, char **argv)
 {
 	const char *file = argv[0];
@@ -62,6 +101,11 @@ int cmd_capture(struct gp_cli *cli, int argc, char **argv)
 		if (r < 0)
 			gp_cli_err("capture: %s", strerror(-r));
 		return r < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	r = capture_into_existing(cli, h, file);
+	if (r != -ENOENT) {
+		gp_host_free(h);
+		return r;
 	}
 	/* write beside the target and rename: a failed capture leaves no half file */
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", file) >= (int)sizeof(tmp)) {

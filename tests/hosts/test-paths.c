@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,4 +291,139 @@ Test(paths, no_openat2_never_leaves_the_root)
 	free(type);
 	free(up);
 	free(secret);
+}
+
+/* ---- capture FILE: never renamed over a FILE that is not a regular file ---- */
+
+static bool is_tar(const char *file)
+{
+	char buf[512];
+	FILE *f = fopen(file, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fread(buf, 1, sizeof(buf), f) == sizeof(buf) && memcmp(buf + 257, "ustar", 5) == 0;
+	fclose(f);
+	return ok;
+}
+
+Test(paths, capture_into_a_fifo_writes_the_stream)
+{
+	char *root = tree("t4-mdev-pf"), *scratch = tdir("cap"), *fifo = path(scratch, "fifo");
+	char *got = path(scratch, "got.tar");
+	struct stat st;
+	struct run r;
+	pid_t reader;
+	int status;
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	reader = fork();
+	cr_assert_geq(reader, 0);
+	if (reader == 0) {
+		char buf[65536];
+		int in = open(fifo, O_RDONLY), out = open(got, O_WRONLY | O_CREAT, 0600);
+		ssize_t n;
+
+		if (in < 0 || out < 0)
+			_exit(1);
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(out, buf, (size_t)n) != n)
+				_exit(1);
+		_exit(n < 0);
+	}
+	run_gpupart(&r, root, "capture", fifo, NULL);
+	cr_assert_eq(lstat(fifo, &st), 0);
+	if (!S_ISFIFO(st.st_mode)) {
+		/* renamed over: the reader waits for a writer that never comes */
+		kill(reader, SIGKILL);
+		waitpid(reader, &status, 0);
+		cr_assert_fail("the FIFO was replaced (mode %o)", st.st_mode);
+	}
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(waitpid(reader, &status, 0), reader);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert(is_tar(got), "the reader got no tar");
+	free(fifo);
+	free(got);
+}
+
+Test(paths, capture_into_a_character_device)
+{
+	char *root = tree("t4-mdev-pf"), *scratch = tdir("cap"), *node = path(scratch, "null");
+	struct stat st;
+	struct run r;
+
+	if (mknod(node, S_IFCHR | 0666, makedev(1, 3)) < 0)
+		cr_skip_test("mknod: %s", strerror(errno));
+	run_gpupart(&r, root, "capture", node, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(lstat(node, &st), 0);
+	cr_assert(S_ISCHR(st.st_mode), "the device node was replaced (mode %o)", st.st_mode);
+	cr_assert_eq(major(st.st_rdev), 1);
+	free(node);
+}
+
+/* /dev/stdout is a link: written through, the link itself stays */
+Test(paths, capture_through_a_link)
+{
+	char *root = tree("t4-mdev-pf"), *scratch = tdir("cap"), *target = path(scratch, "real.tar");
+	char *link = path(scratch, "stdout");
+	struct stat st;
+	struct run r;
+	FILE *f = fopen(target, "w");
+
+	cr_assert_not_null(f);
+	fputs("old contents, longer than nothing\n", f);
+	fclose(f);
+	cr_assert_eq(symlink("real.tar", link), 0);
+	run_gpupart(&r, root, "capture", link, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the link was replaced (mode %o)", st.st_mode);
+	cr_assert(is_tar(target), "the link's target holds no tar");
+	free(target);
+	free(link);
+}
+
+Test(paths, capture_onto_a_block_device_is_refused)
+{
+	char *root = tree("t4-mdev-pf"), *scratch = tdir("cap"), *node = path(scratch, "disk");
+	struct stat st;
+	struct run r;
+
+	/* loop7's numbers; nothing is ever opened through it */
+	if (mknod(node, S_IFBLK | 0600, makedev(7, 7)) < 0)
+		cr_skip_test("mknod: %s", strerror(errno));
+	run_gpupart(&r, root, "capture", node, NULL);
+	cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "refusing to write a capture onto a block device"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(lstat(node, &st), 0);
+	cr_assert(S_ISBLK(st.st_mode), "the device node was replaced (mode %o)", st.st_mode);
+	free(node);
+}
+
+/* a regular FILE is still replaced atomically (a new inode, the old one untouched) */
+Test(paths, capture_replaces_a_regular_file)
+{
+	char *root = tree("t4-mdev-pf"), *scratch = tdir("cap"), *file = path(scratch, "c.tar");
+	struct stat before, after;
+	struct run r;
+	FILE *f = fopen(file, "w");
+
+	cr_assert_not_null(f);
+	fputs("old\n", f);
+	fclose(f);
+	cr_assert_eq(stat(file, &before), 0);
+	run_gpupart(&r, root, "capture", file, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(stat(file, &after), 0);
+	cr_assert_neq(before.st_ino, after.st_ino, "not renamed into place");
+	cr_assert(is_tar(file));
+	free(file);
 }
