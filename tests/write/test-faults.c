@@ -146,6 +146,16 @@ Test(write_faults, nvme_0_to_3)
 	matrix(&c);
 }
 
+/* the same, recorded in partitions.conf: the layout is part of "original or target" (a kill
+ * never leaves the host changed and the count unrecorded, or the reverse) */
+Test(write_faults, nvme_0_to_3_recorded)
+{
+	static const char *const args[] = { "set-count", NVME, "3", NULL };
+	struct plan_case c = { nvme_at(0), args, 9 };
+
+	matrix(&c);
+}
+
 /* sriov-manage -e, 4 x current_vgpu_type */
 Test(write_faults, l40s_0_to_4_sriov_manage)
 {
