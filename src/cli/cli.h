@@ -76,6 +76,9 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv);
 struct json_object *gp_json_host(const struct gp_host *h);
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v);
 struct json_object *gp_json_findings(const struct gp_findings *f);
+/* A JSON document with every ill-formed UTF-8 sequence replaced by U+FFFD: 0 when @text is
+ * valid already (*fixed NULL), 1 with the mended copy in *fixed (free it), -ENOMEM. */
+int gp_json_utf8(const char *text, char **fixed);
 void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 		  const struct gp_gpu_view *views, size_t n);
 void gp_text_survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,

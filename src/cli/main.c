@@ -307,6 +307,7 @@ int gp_cli_emit(const char *buf, size_t len)
 
 int gp_cli_emit_json(struct json_object *root)
 {
+	char *fixed = NULL;
 	const char *s;
 	int r;
 
@@ -316,7 +317,17 @@ int gp_cli_emit_json(struct json_object *root)
 	}
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* sysfs bytes are not UTF-8 text: every --json document is mended in this one place */
+	r = gp_json_utf8(s, &fixed);
+	if (r < 0) {
+		json_object_put(root);
+		gp_cli_err("out of memory");
+		return EXIT_FAIL;
+	}
+	if (fixed)
+		s = fixed;
 	r = gp_cli_emit(s, strlen(s));
+	free(fixed);
 	if (r == EXIT_OK)
 		r = gp_cli_emit("\n", 1);
 	json_object_put(root);

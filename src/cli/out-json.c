@@ -4,7 +4,10 @@
  * a key whose value is unknown is present with null; addresses dddd:bb:dd.f; IDs lowercase
  * hex without 0x; arrays sorted.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -127,4 +130,83 @@ struct json_object *gp_json_findings(const struct gp_findings *f)
 		json_object_array_add(a, o);
 	}
 	return a;
+}
+
+/* Length of the well-formed UTF-8 sequence at @s (RFC 3629, Unicode Table 3-7: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0 when it is not one; *bad is then the
+ * length of its maximal ill-formed prefix, the bytes one U+FFFD replaces. */
+static size_t utf8_seq(const unsigned char *s, size_t *bad)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	*bad = 1;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++) {
+		if (s[i] < lo || s[i] > hi) /* a NUL ends it too */
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+		*bad = i + 1;
+	}
+	return n;
+}
+
+/*
+ * json-c copies a string's bytes >= 0x80 into its output as they are, without checking them,
+ * and sysfs, pci.ids and the NVIDIA driver's files are bytes, not text: a driver or vGPU type
+ * name with invalid UTF-8 would make stdout invalid JSON. The whole document is mended here,
+ * once, as it is printed: outside strings JSON text is ASCII, so only string contents change,
+ * each ill-formed sequence becoming U+FFFD.
+ */
+int gp_json_utf8(const char *text, char **fixed)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t len = strlen(text), i, bad, n, o = 0;
+	char *out;
+
+	*fixed = NULL;
+	for (i = 0; i < len; i += n)
+		if (!(n = utf8_seq(s + i, &bad)))
+			break;
+	if (i >= len)
+		return 0; /* valid already: the usual case, no copy */
+	/* each replaced byte becomes at most 3 */
+	out = malloc(len * 3 + 1);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, text, i);
+	o = i;
+	while (i < len) {
+		n = utf8_seq(s + i, &bad);
+		if (n) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD REPLACEMENT CHARACTER */
+			o += 3;
+			i += bad;
+		}
+	}
+	out[o] = 0;
+	*fixed = out;
+	return 1;
 }

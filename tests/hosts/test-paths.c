@@ -427,3 +427,109 @@ Test(paths, capture_replaces_a_regular_file)
 	cr_assert(is_tar(file));
 	free(file);
 }
+
+/* ---- --json is UTF-8 whatever bytes the host holds ---- */
+
+/* An independent check: every code point well-formed (no overlong form, no surrogate, none
+ * past U+10FFFF). */
+static bool valid_utf8(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	while (*s) {
+		unsigned cp, n, i;
+
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		n = (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 : (*s & 0xf8) == 0xf0 ? 4 : 0;
+		if (!n)
+			return false;
+		cp = *s & (0x7f >> n);
+		for (i = 1; i < n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		s += n;
+	}
+	return true;
+}
+
+static void json_ok(const char *out, const char *what)
+{
+	struct json_object *o;
+
+	cr_assert(valid_utf8(out), "%s: stdout is not UTF-8:\n%s", what, out);
+	o = json_tokener_parse(out);
+	cr_assert_not_null(o, "%s: stdout is not JSON", what);
+	json_object_put(o);
+}
+
+Test(paths, json_mends_invalid_utf8_in_vgpu_type_names)
+{
+	char *root = tree("t4-mdev-pf");
+	char *m = path(root, "sys/bus/pci/devices/0000:3b:00.0/mdev_supported_types");
+	DIR *d = opendir(m);
+	struct dirent *e;
+	struct run r;
+
+	cr_assert_not_null(d, "%s", m);
+	while ((e = readdir(d))) {
+		char *name, *rel, *text;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		cr_assert_geq(asprintf(&rel, "%s/%s/name", m, e->d_name), 0);
+		text = slurp(rel);
+		cr_assert_not_null(text);
+		/* a lone byte, a truncated sequence, a surrogate, then a valid e-acute */
+		cr_assert_geq(asprintf(&name, "\xff\xe2\x82 \xed\xa0\x80\xc3\xa9%s", text), 0);
+		f = fopen(rel, "w");
+		cr_assert_not_null(f);
+		fputs(name, f);
+		fclose(f);
+		free(name);
+		free(text);
+		free(rel);
+	}
+	closedir(d);
+	free(m);
+	run_gpupart(&r, root, "--json", "list", NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	json_ok(r.out, "list");
+	cr_assert(strstr(r.out, "\"vgpu_type\": \"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+				"\xef\xbf\xbd\xc3\xa9GRID T4-"),
+		  "each ill-formed sequence is one U+FFFD, the rest is kept:\n%s", r.out);
+	run_free(&r);
+	run_gpupart(&r, root, "--json", "survey", NULL);
+	json_ok(r.out, "survey");
+	run_free(&r);
+}
+
+Test(paths, json_mends_invalid_utf8_in_a_driver_name)
+{
+	char *root = tree("a16-vfio"), *link = path(root, "sys/bus/pci/devices/0000:00:01.0/driver");
+	char target[512];
+	ssize_t n = readlink(link, target, sizeof(target) - 8);
+	struct run r;
+
+	cr_assert_gt(n, 0, "%s", link);
+	target[n] = 0;
+	strcat(target, "\xc0\xaf"); /* an overlong '/' */
+	cr_assert_eq(unlink(link), 0);
+	cr_assert_eq(symlink(target, link), 0);
+	run_gpupart(&r, root, "--any-class", "--json", "survey", NULL);
+	json_ok(r.out, "survey");
+	run_free(&r);
+	run_gpupart(&r, root, "--any-class", "--json", "list", "0000:00:01.0", NULL);
+	json_ok(r.out, "list");
+	cr_assert(strstr(r.out, "\xef\xbf\xbd\xef\xbf\xbd\""), "%s", r.out);
+	run_free(&r);
+	free(link);
+}
