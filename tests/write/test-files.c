@@ -8,14 +8,23 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "wrun.h"
+
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
 
 TestSuite(write_files, .init = wsetup, .fini = wteardown, .timeout = 60);
 
@@ -62,10 +71,11 @@ Test(write_files, state_dir_parent_links_within_the_root)
 
 /*
  * Runs gpupart-fake -r ROOT ARGS in a child whose pid is known before it starts: @plant(root,
- * pid) runs first (the temp name is ".NAME.PID"). Returns the exit status; stderr in *err.
+ * pid), when not NULL, runs first (the temp name is ".NAME.PID"); openat2 answers
+ * @no_openat2 (an errno) when it is not 0. Returns the exit status; stderr in *err.
  */
-static int run_planted(const char *root, void (*plant)(const char *, pid_t),
-		       const char *const *args, char **err)
+static int run_child(const char *root, void (*plant)(const char *, pid_t),
+		     const char *const *args, char **err, int no_openat2)
 {
 	int go[2], ep[2], st, n = 0;
 	const char *argv[32];
@@ -91,12 +101,28 @@ static int run_planted(const char *root, void (*plant)(const char *, pid_t),
 		dup2(ep[1], 2);
 		if (read(go[0], &c, 1) != 1)
 			_exit(126);
+		if (no_openat2) {
+			/* a kernel without openat2, as some container runtimes make it */
+			struct sock_filter f[] = {
+				BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+				BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1),
+				BPF_STMT(BPF_RET | BPF_K,
+					 SECCOMP_RET_ERRNO | ((unsigned)no_openat2 & SECCOMP_RET_DATA)),
+				BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+			};
+			struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+			    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+				_exit(125);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(go[0]);
 	close(ep[1]);
-	plant(root, pid);
+	if (plant)
+		plant(root, pid);
 	cr_assert_eq(write(go[1], "x", 1), 1);
 	close(go[1]);
 	got = read(ep[0], buf, sizeof(buf) - 1);
@@ -160,7 +186,7 @@ Test(write_files, temp_file_never_writes_through_a_planted_hard_link)
 	mkdirs(root, "run/gpupart");
 	victim(root, "victim-conf");
 	victim(root, "victim-journal");
-	cr_assert_eq(run_planted(root, plant_links, args, &err), 0, "%s", err);
+	cr_assert_eq(run_child(root, plant_links, args, &err, 0), 0, "%s", err);
 	free(err);
 	untouched(root, "victim-conf");
 	untouched(root, "victim-journal");
@@ -192,4 +218,35 @@ Test(write_files, stale_temp_files_of_ours_are_removed)
 	cr_assert(ex(root, "etc/gpupart/.other.conf.999999"));
 	cr_assert(ex(root, "etc/gpupart/.partitions.conf.888888"));
 	cr_assert(ex(root, "etc/gpupart/.partitions.conf.777777"));
+}
+
+/* Without openat2 the write side does exactly what it does with it: the same writes in the
+ * fake kernel's log, the same tree after (journal, lock, partitions.conf), both ways. */
+Test(write_files, no_openat2_writes_the_same)
+{
+	static const char *const counts[] = { "4", "2", "0" };
+	char *a = wtree("sriov-off"), *b = wtree("sriov-off");
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		const char *args[] = { "set-count", NVME, counts[i], NULL };
+		char *err, *la, *lb, *ma, *mb;
+
+		fklog_reset(a);
+		fklog_reset(b);
+		cr_assert_eq(run_child(a, NULL, args, &err, 0), 0, "%s", err);
+		free(err);
+		cr_assert_eq(run_child(b, NULL, args, &err, i == 1 ? EPERM : ENOSYS), 0, "%s", err);
+		free(err);
+		la = fklog(a);
+		lb = fklog(b);
+		cr_assert_gt(fklog_ops(a), 0);
+		cr_assert_str_eq(lb, la, "set-count %s without openat2", counts[i]);
+		ma = manifest(a, M_STATE);
+		mb = manifest(b, M_STATE);
+		assert_manifest_eq(mb, ma, "without openat2");
+		free(la);
+		free(lb);
+		free(ma);
+		free(mb);
+	}
 }
