@@ -746,3 +746,15 @@ Test(cli, boot_unit_does_not_ask_libvirt)
 	run_free(&r);
 	free(unit);
 }
+
+/* An empty --connect is libvirt's default URI to libvirt: say so rather than guess. */
+Test(cli, empty_connect_is_a_usage_error)
+{
+	char *root = test_scenario("sriov-off");
+	struct run r;
+
+	run_gpupart(&r, root, "-n", "set-count", "0000:03:00.0", "2", "--connect", "", NULL);
+	expect_refusal(&r, 2, "--connect");
+	run_gpupart(&r, root, "-n", "apply", "--connect=", NULL);
+	expect_refusal(&r, 2, "--connect");
+}
