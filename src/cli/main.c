@@ -145,10 +145,10 @@ static void verb_names(unsigned mask, char *buf, size_t len)
 	size_t i, at = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < N_VERBS; i++)
+	for (i = 0; i < N_VERBS && at < len; i++)
 		if (mask & verbs[i].bit)
-			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s",
-					       at ? ", " : "", verbs[i].name);
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "",
+					       verbs[i].name);
 }
 
 /* "-n/--dry-run" or "--runtime" */
