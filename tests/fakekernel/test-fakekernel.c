@@ -22,28 +22,57 @@
 #include "fixture.h"
 #include "internal.h" /* gp_kernel_write/gp_kernel_exec: the tool's own write path */
 
-/* trees of this test, removed after it (a blocked child then notices and leaves) */
+/* trees of this test, under $TMPDIR (meson.build: the build tree), removed after it (a
+ * blocked child then notices and leaves); and the strings rd() and lnk() returned */
 static char *made[16];
 static int n_made;
+static char **owned;
+static size_t n_owned;
 
 static void cleanup(void)
 {
 	char *cmd;
 
-	for (int i = 0; i < n_made; i++)
+	for (int i = 0; i < n_made; i++) {
 		if (!getenv("FK_KEEP") && asprintf(&cmd, "rm -rf '%s'", made[i]) >= 0 && system(cmd) >= 0)
 			free(cmd);
+		free(made[i]);
+	}
+	n_made = 0;
+	for (size_t i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	owned = NULL;
+	n_owned = 0;
+}
+
+static char *own(char *s)
+{
+	cr_assert_not_null(s);
+	owned = realloc(owned, (n_owned + 1) * sizeof(*owned));
+	cr_assert_not_null(owned);
+	owned[n_owned++] = s;
+	return s;
+}
+
+static char *scratch_dir(const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+	char *dir;
+
+	cr_assert_geq(asprintf(&dir, "%s/%s-XXXXXX", base && *base ? base : "/tmp", tag), 0);
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+	cr_assert_lt(n_made, 16);
+	made[n_made++] = dir;
+	return dir;
 }
 
 TestSuite(fakekernel, .fini = cleanup);
 
 static char *tree(const char *scenario)
 {
-	char *dir = strdup("/tmp/fk-XXXXXX");
+	char *dir = scratch_dir("fk");
 
-	cr_assert_not_null(mkdtemp(dir));
-	if (n_made < 16)
-		made[n_made++] = dir;
 	cr_assert_eq(fx_scenario_write(scenario, dir), 0, "scenario %s", scenario);
 	return dir;
 }
@@ -51,9 +80,12 @@ static char *tree(const char *scenario)
 static int fk_run(const char *root, const char *path, const char *val, char *const argv[],
 		  int timeout_ms, int *stuck)
 {
+	const char *scale = getenv("GP_TEST_TIMEOUT_SCALE"); /* the asan setup: slower children */
 	struct gp_ctx *ctx;
 	int r, st = 0;
 
+	if (scale && atoi(scale) > 1)
+		timeout_ms *= atoi(scale);
 	cr_assert_eq(gp_ctx_new(root, &ctx), 0);
 	fk_install(ctx);
 	gp_ctx_set_write_timeout(ctx, timeout_ms);
@@ -87,7 +119,7 @@ static char *rd(const char *root, const char *fmt, ...)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strdup(buf);
+	return own(strdup(buf));
 }
 
 static bool ex(const char *root, const char *fmt, ...)
@@ -121,7 +153,7 @@ static char *lnk(const char *root, const char *fmt, ...)
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
-	return strdup(strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf);
+	return own(strdup(strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf));
 }
 
 static void put(const char *root, const char *rel, const char *content)
@@ -157,13 +189,10 @@ static void rm(const char *root, const char *rel)
 /* sriov-off with VFs the way the fixture lays them out: the reference */
 static char *tree_reference(void)
 {
-	char *dir = strdup("/tmp/fk-ref-XXXXXX");
+	char *dir = scratch_dir("fk-ref");
 	struct fx_tree *t = fx_scenario_build("sriov-off");
 	struct fx_dev *g;
 
-	cr_assert_not_null(mkdtemp(dir));
-	if (n_made < 16)
-		made[n_made++] = dir;
 	cr_assert_not_null(t);
 	cr_assert_eq(fx_sriov_enable(fx_dev_find(t, "0000:03:00.0"), 4, "nvme"), 0);
 	cr_assert_eq(fx_sriov_enable(fx_dev_find(t, "0000:02:00.0"), 3, "i915"), 0);
@@ -266,12 +295,19 @@ Test(fakekernel, enabled_vfs_match_fixture_vfs, .timeout = 120)
 		normalise_groups(la);
 		normalise_groups(lb);
 		cr_assert_str_eq(la, lb, "lspci differs between the faked and the fixture tree");
+		free(oa);
+		free(ob);
+		free(la);
+		free(lb);
 	}
+	free(ga);
+	free(gb);
 	/* and byte for byte, files and links alike (run/ holds the library's in-flight lock,
 	 * not kernel state) */
 	cr_assert_geq(asprintf(&cmd, "diff -r --no-dereference -x .fakekernel -x run %s %s >&2",
 			       a, b), 0);
 	cr_assert_eq(system(cmd), 0, "trees differ: %s", cmd);
+	free(cmd);
 }
 
 /* ---- sriov_numvfs ---------------------------------------------------------------------- */
@@ -463,7 +499,7 @@ Test(fakekernel, probe_fail_marker_binds_nothing)
 
 static bool wait_gone(const char *root, const char *rel)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1000; i++) { /* 20 s: under the asan setup a child is slow */
 		if (!ex(root, "%s", rel))
 			return true;
 		usleep(20000);
@@ -474,11 +510,10 @@ static bool wait_gone(const char *root, const char *rel)
 /* the abandoned child has finished (so the tree can go): its result line is in the log */
 static bool wait_log(const char *root, const char *line)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1000; i++) {
 		char *log = rd(root, ".fakekernel/log");
 		bool done = log && strstr(log, line);
 
-		free(log);
 		if (done)
 			return true;
 		usleep(20000);
@@ -514,6 +549,7 @@ Test(fakekernel, held_vfio_group_blocks_and_refuses, .timeout = 30)
 	cr_assert_geq(asprintf(&held, "/dev/vfio/%s", g), 0);
 	cr_assert_geq(asprintf(&p, "%s/proc/4242/fd", r), 0);
 	cr_assert_eq(fx_mkdirs(p, "."), 0);
+	free(p);
 	cr_assert_geq(asprintf(&p, "%s/proc/4242/fd/17", r), 0);
 	cr_assert_eq(symlink(held, p), 0);
 	{
@@ -528,6 +564,8 @@ Test(fakekernel, held_vfio_group_blocks_and_refuses, .timeout = 30)
 		cr_assert_eq(fk_run(r, path, vf, NULL, 300, &stuck), -ETIMEDOUT);
 	}
 	unlink(p);
+	free(p);
+	free(held);
 	cr_assert(wait_gone(r, DEV "0000:12:00.4/driver"));
 	cr_assert(wait_log(r, "driver/unbind 0000:12:00.4 = 0\n"));
 }

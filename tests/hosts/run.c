@@ -2,11 +2,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,13 +116,70 @@ void run_free(struct run *r)
 	free(r->err);
 }
 
+/*
+ * Scratch directories. meson test sets no MESON_BUILD_ROOT, so each suite's meson.build
+ * points TMPDIR into the build tree; each directory is removed when the process that made it
+ * exits (GP_TEST_KEEP=1 keeps them). A test that crashes or times out leaves its trees there,
+ * in the build tree, where they can be looked at.
+ */
+static char **scratch;
+static size_t n_scratch;
+static pid_t scratch_owner;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_DNR)
+		chmod(path, 0700); /* a test made it unreadable: the next pass gets in */
+	remove(path);
+	return 0;
+}
+
+void rm_tree(const char *path)
+{
+	struct stat st;
+
+	for (int pass = 0; pass < 3 && lstat(path, &st) == 0; pass++)
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_scratch(void)
+{
+	/* only in the process that made them: a forked child that calls exit() leaves them be */
+	if (getpid() != scratch_owner)
+		return;
+	for (size_t i = 0; i < n_scratch; i++) {
+		if (!getenv("GP_TEST_KEEP"))
+			rm_tree(scratch[i]);
+		free(scratch[i]);
+	}
+	free(scratch);
+	scratch = NULL;
+	n_scratch = 0;
+}
+
+const char *test_tmpbase(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
 char *test_tmpdir(const char *tag)
 {
 	char *d;
-	const char *base = getenv("MESON_BUILD_ROOT") ? getenv("MESON_BUILD_ROOT") : "/tmp";
 
-	cr_assert_geq(asprintf(&d, "%s/gp-test-%s-XXXXXX", base, tag), 0);
+	cr_assert_geq(asprintf(&d, "%s/gp-test-%s-XXXXXX", test_tmpbase(), tag), 0);
 	cr_assert_not_null(mkdtemp(d), "mkdtemp %s: %s", d, strerror(errno));
+	if (scratch_owner != getpid()) {
+		/* first one in this process (a Criterion worker) */
+		scratch_owner = getpid();
+		scratch = NULL;
+		n_scratch = 0;
+		atexit(remove_scratch);
+	}
+	scratch = realloc(scratch, (n_scratch + 1) * sizeof(*scratch));
+	cr_assert_not_null(scratch);
+	scratch[n_scratch++] = d;
 	return d;
 }
 

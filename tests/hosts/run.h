@@ -16,8 +16,13 @@ int run_argv(struct run *r, char *const argv[]);
 /* gpupart with "--root ROOT" prepended when root is non-NULL; the rest NULL-terminated. */
 int run_gpupart(struct run *r, const char *root, ...);
 void run_free(struct run *r);
-/* A fresh directory under the build tree or /tmp. */
+/* $TMPDIR (the build tree under meson test) or /tmp. */
+const char *test_tmpbase(void);
+/* A fresh directory under test_tmpbase(), owned by this file: removed (and freed) when the
+ * process exits; the caller must not free it. */
 char *test_tmpdir(const char *tag);
+/* rm -rf PATH, never following links. */
+void rm_tree(const char *path);
 /* Builds a fixture scenario into a fresh directory and returns it. */
 char *test_scenario(const char *name);
 const char *gpupart_bin(void);

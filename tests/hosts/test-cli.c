@@ -115,6 +115,7 @@ Test(cli, garbage_sysfs_degrades_to_null)
 		cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/0000:17:00.0/iommu_group", root), 0);
 		unlink(p);
 		cr_assert_eq(symlink("../../../kernel/iommu_groups/nonsense", p), 0);
+		free(p);
 	}
 	cr_assert_eq(run_gpupart(&r, root, "survey", "--json", NULL), 3, "%s", r.err);
 	run_free(&r);
@@ -294,7 +295,9 @@ Test(cli, hostile_tree)
 		cr_assert_eq(run_argv(&r, argv), 0);
 		cr_assert_null(strstr(r.out, "beef"), "outside content captured");
 		run_free(&r);
+		free(tarf);
 	}
+	free(p);
 }
 
 /* 256 bytes of a PCIe port's config (no ECAM): its ACS is unknown, not missing. */
@@ -311,6 +314,7 @@ Test(cli, extended_config_unknown_is_not_absent)
 	cr_assert(strstr(r.out, "config space of a port above 0000:03:00.0 is truncated"), "%s",
 		  r.out);
 	run_free(&r);
+	free(p);
 }
 
 /* A named VF gets its IOMMU group checked like any other device. */
@@ -327,17 +331,18 @@ Test(cli, named_vf_group)
 	cr_assert(strstr(r.out, "iommu-group-shared") && strstr(r.out, "0000:00:17.0"), "%s",
 		  r.out);
 	run_free(&r);
+	free(l);
 }
 
 /* The same host gives the same archive, byte for byte. */
 Test(cli, capture_is_deterministic)
 {
 	char *a = test_scenario("a40-mdev-vf"), *b = test_scenario("a40-mdev-vf");
-	char *ta, *tb;
+	char *tars = test_tmpdir("tars"), *ta, *tb;
 	struct run r;
 
-	cr_assert_geq(asprintf(&ta, "%s.tar", a), 0);
-	cr_assert_geq(asprintf(&tb, "%s.tar", b), 0);
+	cr_assert_geq(asprintf(&ta, "%s/a.tar", tars), 0);
+	cr_assert_geq(asprintf(&tb, "%s/b.tar", tars), 0);
 	cr_assert_eq(run_gpupart(&r, a, "capture", ta, NULL), 0, "%s", r.err);
 	run_free(&r);
 	cr_assert_eq(run_gpupart(&r, b, "capture", tb, NULL), 0, "%s", r.err);
@@ -347,6 +352,8 @@ Test(cli, capture_is_deterministic)
 		cr_assert_eq(run_argv(&r, argv), 0, "archives differ: %s", r.out);
 		run_free(&r);
 	}
+	free(ta);
+	free(tb);
 }
 
 /* Names from sysfs cannot drive the admin's terminal. */

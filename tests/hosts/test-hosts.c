@@ -214,6 +214,7 @@ static void golden(const char *scenario, const char *verb)
 	cr_assert_str_eq(r.out, want, "%s %s differs from %s", scenario, verb, path);
 	run_free(&r);
 	free(want);
+	free(path);
 }
 
 static char scenario_names[][24] = { "no-gpu", "a16-vfio", "a40-mdev-vf", "t4-mdev-pf",
@@ -343,6 +344,7 @@ ParameterizedTest(char (*name)[24], hosts, lspci_agrees)
 	json_object_put(o);
 	run_free(&l);
 	run_free(&g);
+	free(opt);
 }
 
 /* Turns off every ACS control bit of one port by editing its config space, as firmware that

@@ -8,6 +8,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <gpupart/layout.h>
 #include <gpupart/policy.h>
 
+#include "keep.h"
+
 #define GIB (1024LL * 1024 * 1024)
 
 /* ---- models ---------------------------------------------------------------------------- */
@@ -25,13 +28,13 @@
 static struct gp_device *mk_dev(const char *addr, struct gp_device *parent, int vendor,
 				int device, int sub_vendor, int sub_device, const char *syspath)
 {
-	struct gp_device *d = calloc(1, sizeof(*d));
+	struct gp_device *d = keep(calloc(1, sizeof(*d)));
 
 	cr_assert_eq(gp_pci_addr_parse(addr, &d->addr), 0, "%s", addr);
 	gp_pci_addr_format(&d->addr, d->address);
 	d->detailed = d->full = true;
 	d->parent = parent;
-	d->syspath = syspath ? strdup(syspath) : NULL;
+	d->syspath = syspath ? keep(strdup(syspath)) : NULL;
 	d->vendor = vendor;
 	d->device = device;
 	d->subsystem_vendor = sub_vendor;
@@ -77,14 +80,12 @@ Test(path, gpu_behind_root_port)
 	path_is(g, "pci0000:40/01.1/00.0");
 	path_is(rp, "pci0000:40/01.1");
 	/* the form the model header documents (no "devices/" prefix) reads the same */
-	free(g->syspath);
-	g->syspath = strdup("pci0000:40/0000:40:01.1/0000:43:00.0");
+	g->syspath = keep(strdup("pci0000:40/0000:40:01.1/0000:43:00.0"));
 	path_is(g, "pci0000:40/01.1/00.0");
 	/* a renumbered secondary bus (another card added elsewhere) keeps the path */
 	g->addr.bus = 0x44;
 	gp_pci_addr_format(&g->addr, g->address);
-	free(g->syspath);
-	g->syspath = strdup("devices/pci0000:40/0000:40:01.1/0000:44:00.0");
+	g->syspath = keep(strdup("devices/pci0000:40/0000:40:01.1/0000:44:00.0"));
 	path_is(g, "pci0000:40/01.1/00.0");
 }
 
@@ -469,12 +470,26 @@ static void capture_log(void *data, enum gp_log_level level, const char *fmt, va
 	vsnprintf(logged, sizeof(logged), fmt, ap);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 ? -1 : 0;
+}
+
+/* A fresh root under $TMPDIR (meson.build points it into the build tree); rm_root removes it. */
 static char *put_root(void)
 {
-	char *dir = strdup("/tmp/gp-layout-XXXXXX");
+	const char *base = getenv("TMPDIR");
+	char *dir;
 
-	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_geq(asprintf(&dir, "%s/gp-layout-XXXXXX", base && *base ? base : "/tmp"), 0);
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
 	return dir;
+}
+
+static void rm_root(char *dir)
+{
+	cr_assert_eq(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0, "rm -rf %s", dir);
+	free(dir);
 }
 
 Test(layout, read_write_under_root)
@@ -523,6 +538,7 @@ Test(layout, read_write_under_root)
 	cr_assert(strstr(logged, "partitions.conf: line 6: ") && strstr(logged, "missing subsystem"),
 		  "%s", logged);
 	gp_ctx_free(ctx);
+	rm_root(root);
 }
 
 /* ---- homogeneity ----------------------------------------------------------------------- */
@@ -539,17 +555,17 @@ static struct gp_device *mk_mdev_gpu(const char *addr, int device, int sub_devic
 	char name[64];
 
 	d->driver = "nvidia";
-	d->mdev_types = calloc(2, sizeof(*d->mdev_types));
+	d->mdev_types = keep(calloc(2, sizeof(*d->mdev_types)));
 	if (with_1q) {
 		snprintf(name, sizeof(name), "%s-1Q", model);
 		d->mdev_types[n++] = (struct gp_vgpu_type){ .key = "nvidia-1", .type_id = 1,
-							    .name = strdup(name), .series = 'Q',
+							    .name = keep(strdup(name)), .series = 'Q',
 							    .fb_bytes = GIB, .max_instances = 16,
 							    .available = 16 };
 	}
 	snprintf(name, sizeof(name), "%s-16Q", model);
 	d->mdev_types[n++] = (struct gp_vgpu_type){ .key = "nvidia-2", .type_id = 2,
-						    .name = strdup(name), .series = 'Q',
+						    .name = keep(strdup(name)), .series = 'Q',
 						    .fb_bytes = fb16 * GIB, .max_instances = 1,
 						    .available = 1 };
 	d->n_mdev_types = n;
@@ -627,7 +643,8 @@ static struct gp_vgpu_type vt(int id, const char *name, int gib)
 	char key[16];
 
 	snprintf(key, sizeof(key), "%d", id);
-	return (struct gp_vgpu_type){ .key = strdup(key), .type_id = id, .name = strdup(name),
+	return (struct gp_vgpu_type){ .key = keep(strdup(key)), .type_id = id,
+				      .name = keep(strdup(name)),
 				      .series = 'Q', .fb_bytes = gib * GIB,
 				      .max_instances = GP_UNKNOWN, .available = GP_UNKNOWN };
 }
@@ -642,7 +659,7 @@ static struct gp_device *mk_vfio_gpu(const char *addr, int in_force, bool extra_
 	pf->sriov_total_vfs = 2;
 	pf->sriov_num_vfs = 2;
 	pf->sriov_vf_device = 0x26b9;
-	pf->vfs = calloc(2, sizeof(*pf->vfs));
+	pf->vfs = keep(calloc(2, sizeof(*pf->vfs)));
 	pf->n_vfs = 2;
 	for (i = 0; i < 2; i++) {
 		struct gp_device *vf = mk_dev(addr, NULL, 0x10de, 0x26b9, 0x10de, 0x1851, NULL);
@@ -654,7 +671,7 @@ static struct gp_device *mk_vfio_gpu(const char *addr, int in_force, bool extra_
 		vf->vf_index = i;
 		vf->has_nvidia_dir = true;
 		vf->current_vgpu_type = 0;
-		vf->creatable = calloc(3, sizeof(*vf->creatable));
+		vf->creatable = keep(calloc(3, sizeof(*vf->creatable)));
 		if (in_force) {
 			/* the driver offers only the type in force, on the idle VF */
 			if (i == 0)

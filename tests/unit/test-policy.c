@@ -11,12 +11,14 @@
 
 #include <gpupart/policy.h>
 
+#include "keep.h"
+
 #define GIB (1024LL * 1024 * 1024)
 
 static struct gp_device *mk_dev(const char *addr, int vendor, int device, long cls,
 				enum gp_pcie_type type)
 {
-	struct gp_device *d = calloc(1, sizeof(*d));
+	struct gp_device *d = keep(calloc(1, sizeof(*d)));
 
 	gp_pci_addr_parse(addr, &d->addr);
 	gp_pci_addr_format(&d->addr, d->address);
@@ -109,7 +111,7 @@ Test(status, sriov_partitions_are_enabled_vfs)
 	int i;
 
 	set_sriov(pf, 8, 0x56c0);
-	pf->vfs = calloc(3, sizeof(*pf->vfs));
+	pf->vfs = keep(calloc(3, sizeof(*pf->vfs)));
 	for (i = 0; i < 3; i++) {
 		char a[16];
 
@@ -228,7 +230,7 @@ static struct gp_device *a16_gpu(int n_vfs, int set_type)
 	pf->driver = "nvidia";
 	set_sriov(pf, 16, 0x25b6);
 	pf->sriov_num_vfs = n_vfs;
-	pf->vfs = calloc((size_t)n_vfs, sizeof(*pf->vfs));
+	pf->vfs = keep(calloc((size_t)n_vfs, sizeof(*pf->vfs)));
 	for (i = 0; i < n_vfs; i++) {
 		char a[16];
 		struct gp_device *vf;
@@ -245,6 +247,8 @@ static struct gp_device *a16_gpu(int n_vfs, int set_type)
 			int k = gp_parse_creatable_types(set_type ? "702   : NVIDIA A16-4Q\n" : text,
 							 &vf->creatable);
 			vf->n_creatable = (size_t)k;
+			if (k > 0)
+				keep_types(vf->creatable, vf->n_creatable);
 		}
 		pf->vfs[i] = vf;
 	}
@@ -323,18 +327,19 @@ Test(backend, t4_mdev_on_pf)
 	int i;
 
 	pf->driver = "nvidia";
-	pf->mdev_types = calloc(5, sizeof(*pf->mdev_types));
+	pf->mdev_types = keep(calloc(5, sizeof(*pf->mdev_types)));
 	for (i = 0; i < 5; i++) {
 		struct gp_vgpu_type *t = &pf->mdev_types[i];
 
 		t->type_id = 222 + i;
-		asprintf(&t->key, "nvidia-%d", t->type_id);
-		t->name = strdup(names[i]);
+		cr_assert_geq(asprintf(&t->key, "nvidia-%d", t->type_id), 0);
+		keep(t->key);
+		t->name = keep(strdup(names[i]));
 		gp_vgpu_type_parse_name(t->name, &t->series, &t->mig, &t->fb_bytes);
 		t->max_instances = max[i];
 	}
 	pf->n_mdev_types = 5;
-	pf->mdevs = calloc(2, sizeof(*pf->mdevs));
+	pf->mdevs = keep(calloc(2, sizeof(*pf->mdevs)));
 	strcpy(pf->mdevs[0].uuid, "bb000000-0000-0000-0000-000000000002");
 	strcpy(pf->mdevs[1].uuid, "aa000000-0000-0000-0000-000000000001");
 	pf->mdevs[0].type_key = "nvidia-224";

@@ -149,6 +149,8 @@ Test(write_dryrun, text_plan)
 	run_free(&r);
 	after = manifest(root, M_STRICT);
 	assert_manifest_eq(after, before, "after a text dry run");
+	free(before);
+	free(after);
 }
 
 /* ---- idempotency, apply, the layout ---- */
@@ -253,4 +255,6 @@ Test(write_dryrun, apply_refuses_changed_ids)
 	after = manifest(root, M_STRICT);
 	assert_manifest_eq(after, before, "after apply refused");
 	cr_assert_eq(fklog_ops(root), 0);
+	free(before);
+	free(after);
 }

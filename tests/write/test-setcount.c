@@ -137,7 +137,9 @@ Test(write_setcount, nvme_sriov_0_4_4_2_0)
 	char *root = wtree("sriov-off"), *want, *conf, *dev;
 	struct run r;
 
-	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/" NVME "/sriov_drivers_autoprobe"), "1");
+	dev = rd(root, "sys/bus/pci/devices/" NVME "/sriov_drivers_autoprobe");
+	cr_assert_str_eq(dev, "1");
+	free(dev);
 	set_count(root, NVME, "4", NULL);
 	check_sriov(root, NVME, 4, "1");
 	want = sriov_log(root, NVME, 0, 4, 1);
@@ -156,6 +158,7 @@ Test(write_setcount, nvme_sriov_0_4_4_2_0)
 	cr_assert(strstr(conf, "id=144d:") && strstr(conf, dev + 2) && strstr(conf, " count=4"),
 		  "%s", conf);
 	free(conf);
+	free(dev);
 
 	/* the same count again: nothing to do, not one write */
 	fklog_reset(root);
@@ -187,6 +190,7 @@ Test(write_setcount, nvme_autoprobe_off_stays_off)
 	check_sriov(root, NVME, 3, "0");
 	want = sriov_log(root, NVME, 0, 3, 0);
 	expect_log(root, want);
+	free(want);
 	cr_assert_not(ex(root, "etc/gpupart/partitions.conf"), "--runtime recorded the layout");
 }
 

@@ -29,17 +29,20 @@ const char *fake_bin(void)
 
 /* ---- trees and their cleanup ---- */
 
-static char *made[64];
+/* removed by wteardown (a test's .fini), before its children are killed; scratch space is
+ * $TMPDIR, which meson.build points into the build tree */
+static char **made;
 static int n_made;
 
 static char *fresh_dir(const char *tag)
 {
 	char *d;
 
-	cr_assert_geq(asprintf(&d, "/tmp/gpw-%s-XXXXXX", tag), 0);
+	cr_assert_geq(asprintf(&d, "%s/gpw-%s-XXXXXX", test_tmpbase(), tag), 0);
 	cr_assert_not_null(mkdtemp(d), "mkdtemp %s: %s", d, strerror(errno));
-	if (n_made < 64)
-		made[n_made++] = d;
+	made = realloc(made, (size_t)(n_made + 1) * sizeof(*made));
+	cr_assert_not_null(made);
+	made[n_made++] = d;
 	return d;
 }
 
@@ -101,16 +104,17 @@ static void kill_children(void)
 void wteardown(void)
 {
 	const struct timespec tick = { 0, 20 * 1000 * 1000 };
-	char *cmd;
 	int i, st;
 
 	/* a blocked fake write notices its tree is gone and leaves; the rest is killed */
-	for (i = 0; i < n_made; i++)
-		if (!getenv("GPW_KEEP") && asprintf(&cmd, "rm -rf '%s'", made[i]) >= 0) {
-			if (system(cmd) < 0)
-				perror("rm");
-			free(cmd);
-		}
+	for (i = 0; i < n_made; i++) {
+		if (!getenv("GPW_KEEP"))
+			rm_tree(made[i]);
+		free(made[i]);
+	}
+	free(made);
+	made = NULL;
+	n_made = 0;
 	for (i = 0; i < 100 && waitpid(-1, &st, WNOHANG) >= 0; i++)
 		nanosleep(&tick, NULL);
 	kill_children();
@@ -171,14 +175,16 @@ pid_t gpf_spawn(const char *root, const char *const *args)
 
 int gpf_detached(struct run *r, const char *root, const char *const *args, int *pipe_eof_ms)
 {
-	char err[] = "/tmp/gpw-err-XXXXXX", buf[65536];
-	int fe = mkstemp(err), pfd[2], st;
+	char err[4096], buf[65536];
+	int fe, pfd[2], st;
 	const char *argv[48];
 	size_t len = 0;
 	int n = 0;
 	pid_t pid;
 
-	cr_assert(fe >= 0);
+	snprintf(err, sizeof(err), "%s/gpw-err-XXXXXX", test_tmpbase());
+	fe = mkstemp(err);
+	cr_assert(fe >= 0, "mkstemp %s: %s", err, strerror(errno));
 	cr_assert_eq(pipe(pfd), 0);
 	argv[n++] = fake_bin();
 	argv[n++] = "-r";
