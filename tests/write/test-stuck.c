@@ -217,3 +217,32 @@ Test(write_stuck, orphaned_writer_after_kill)
 	free(orig);
 	free(before);
 }
+
+/*
+ * A stuck mdev remove: the message names the mdev, read from the plan's own step after the
+ * states the plan was made from are gone (steps once borrowed the UUID from a freed state: a
+ * heap use-after-free that AddressSanitizer reported on this path).
+ */
+Test(write_stuck, blocked_mdev_remove_names_it)
+{
+	char *root = wtree("t4-mdev-pf");
+	static const char *const args[] = { "set-count", T4, "4", "--runtime", "--write-timeout",
+					    "1", NULL };
+	const char *uuid = "c0ffee00-0000-4000-8000-000000000001";
+	struct run r;
+	char *p;
+
+	mkdirs(root, ".fakekernel/block");
+	cr_assert_geq(asprintf(&p, ".fakekernel/block/%s", uuid), 0);
+	put(root, p, "");
+	free(p);
+	cr_assert_eq(gpf_detached(&r, root, args, NULL), 4, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "stuck") && strstr(r.err, uuid), "%s", r.err);
+	run_free(&r);
+	cr_assert_geq(asprintf(&p, "%s/.fakekernel/block/%s", root, uuid), 0);
+	cr_assert_eq(unlink(p), 0);
+	free(p);
+	cr_assert(orphans_gone(10), "the blocked remove did not finish");
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+}
