@@ -437,13 +437,15 @@ out:
 	return r;
 }
 
-int gp_journal_recover(struct gp_ctx *ctx)
+/*
+ * The journal, once nothing can still be writing behind it: GP_APPLY_STUCK while a write child
+ * (of this or of a dead gpupart) is in the kernel, 0 when there is no journal, 1 and *j when
+ * there is a sound one, -errno (damaged, unreadable: logged).
+ */
+static int journal_open(struct gp_ctx *ctx, struct gp_journal *j)
 {
-	struct gp_journal j;
-	struct run run = { .ctx = ctx, .j = &j };
-	int r;
-
 	char what[512];
+	int r;
 
 	/* first, whatever the journal says: a write child of a tool that died before its
 	 * timeout left no stuck record, and its write lands when the device's user lets go */
@@ -460,18 +462,30 @@ int gp_journal_recover(struct gp_ctx *ctx)
 		    strerror(-r));
 		return r;
 	}
-	r = gp_journal_read(ctx, &j);
+	r = gp_journal_read(ctx, j);
 	if (r <= 0)
 		return r;
 	/* the stuck record names the child by pid and start time: a reused pid is not it */
-	if (j.stuck_pid > 0 && j.stuck_start &&
-	    gp_proc_start_time(j.stuck_pid) == j.stuck_start) {
+	if (j->stuck_pid > 0 && j->stuck_start &&
+	    gp_proc_start_time(j->stuck_pid) == j->stuck_start) {
 		ERR(ctx, "a write to /%s is still blocked in the kernel (pid %d): not touching "
 			 "anything until it returns",
-		    j.stuck_path, j.stuck_pid);
-		gp_journal_clear(&j);
+		    j->stuck_path, j->stuck_pid);
+		gp_journal_clear(j);
 		return GP_APPLY_STUCK;
 	}
+	return 1;
+}
+
+int gp_journal_recover(struct gp_ctx *ctx)
+{
+	struct gp_journal j;
+	struct run run = { .ctx = ctx, .j = &j };
+	int r;
+
+	r = journal_open(ctx, &j);
+	if (r <= 0)
+		return r;
 	WARN(ctx, "found the journal of an unfinished change (pid %d): undoing it", j.pid);
 	j.stuck_pid = 0;
 	r = unwind(&run);
@@ -517,29 +531,13 @@ static int layout_differs(struct gp_ctx *ctx, const struct gp_journal *j)
 int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 {
 	struct gp_journal j;
-	char what[512];
 	size_t i;
 	int r;
 
 	*layout = false;
-	r = gp_kernel_inflight(ctx, what, sizeof(what));
-	if (r == 1) {
-		ERR(ctx, "a write is still blocked in the kernel (%s): repair would wait for it",
-		    what);
-		return GP_APPLY_STUCK;
-	}
-	if (r < 0)
-		return r;
-	r = gp_journal_read(ctx, &j);
+	r = journal_open(ctx, &j);
 	if (r <= 0)
 		return r;
-	if (j.stuck_pid > 0 && j.stuck_start &&
-	    gp_proc_start_time(j.stuck_pid) == j.stuck_start) {
-		ERR(ctx, "a write to /%s is still blocked in the kernel (pid %d)", j.stuck_path,
-		    j.stuck_pid);
-		gp_journal_clear(&j);
-		return GP_APPLY_STUCK;
-	}
 	/* the order unwind() takes: last GPU first */
 	for (i = j.n_gpus; r >= 0 && i-- > 0;) {
 		struct gp_gpu_state cur = { 0 };

@@ -147,11 +147,10 @@ int gpf_v(struct run *r, const char *const *env, const char *root, const char *c
 	return st;
 }
 
-pid_t gpf_spawn(const char *root, const char *const *args)
+/* gpupart-fake -r ROOT ARGS... into argv (48 slots). */
+static void fake_argv(const char **argv, const char *root, const char *const *args)
 {
-	const char *argv[48];
 	int n = 0;
-	pid_t pid;
 
 	argv[n++] = fake_bin();
 	argv[n++] = "-r";
@@ -159,6 +158,14 @@ pid_t gpf_spawn(const char *root, const char *const *args)
 	for (int i = 0; args[i] && n < 47; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
+}
+
+pid_t gpf_spawn(const char *root, const char *const *args)
+{
+	const char *argv[48];
+	pid_t pid;
+
+	fake_argv(argv, root, args);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -179,19 +186,13 @@ int gpf_detached(struct run *r, const char *root, const char *const *args, int *
 	int fe, pfd[2], st;
 	const char *argv[48];
 	size_t len = 0;
-	int n = 0;
 	pid_t pid;
 
 	snprintf(err, sizeof(err), "%s/gpw-err-XXXXXX", test_tmpbase());
 	fe = mkstemp(err);
 	cr_assert(fe >= 0, "mkstemp %s: %s", err, strerror(errno));
 	cr_assert_eq(pipe(pfd), 0);
-	argv[n++] = fake_bin();
-	argv[n++] = "-r";
-	argv[n++] = root;
-	for (int i = 0; args[i] && n < 47; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
+	fake_argv(argv, root, args);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
