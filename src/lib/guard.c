@@ -170,7 +170,10 @@ static int note_holder(void *data, int procfd, const char *pid, const char *targ
 		snprintf(h->warned, sizeof(h->warned), "%s", pid);
 		return 0;
 	}
-	if (asprintf(&msg, "pid %s (%s) holds %s", pid, comm, target) < 0)
+	if (asprintf(&msg, "pid %s (%s) holds %s%s", pid, comm, target,
+		     h->nvidia && h->minor < 0 && strncmp(target, "/dev/nvidia", 11) == 0 ?
+			     " (this GPU's minor is unknown: any /dev/nvidiaN counts)" :
+			     "") < 0)
 		msg = NULL;
 	if (strv_add(h->why, h->n_why, msg) < 0)
 		return -ENOMEM;

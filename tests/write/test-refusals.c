@@ -325,7 +325,8 @@ Test(write_refusals, nvidia_node_held_and_minor_unknown)
 {
 	static const char *const args[] = { "set-count", L40S, "4", NULL };
 	static const char *const needles[] = { "refusing: processes hold its devices open",
-					       "holds /dev/nvidia0", NULL };
+					       "holds /dev/nvidia0 (this GPU's minor is unknown",
+					       NULL };
 	char *root = wtree("sriov-off"), *p;
 
 	with_sriov_manage(root);
