@@ -20,7 +20,7 @@ struct job {
 	const char *addr, *count;
 	pid_t pid;
 	int status;
-	char errf[64];
+	char errf[4096];
 	char *err;
 };
 
@@ -30,7 +30,8 @@ static void run_together(const char *root, struct job *j, int n)
 
 	cr_assert_eq(pipe(gate), 0);
 	for (int i = 0; i < n; i++) {
-		snprintf(j[i].errf, sizeof(j[i].errf), "/tmp/gpw-cc-%d-%d", (int)getpid(), i);
+		snprintf(j[i].errf, sizeof(j[i].errf), "%s/gpw-cc-%d-%d", test_tmpbase(), (int)getpid(),
+			 i);
 		j[i].pid = fork();
 		cr_assert_geq(j[i].pid, 0);
 		if (j[i].pid == 0) {
@@ -122,8 +123,10 @@ Test(write_concurrency, sixteen_gpus_at_once)
 		j[i].count = "4";
 	}
 	run_together(root, j, 16);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++) {
 		cr_assert_eq(j[i].status, 0, "%s: exit %d\n%s", j[i].addr, j[i].status, j[i].err);
+		free(j[i].err);
+	}
 	for (int i = 0; i < 16; i++)
 		cr_assert_eq(typed(root, addrs[i], &type), 4, "%s", addrs[i]);
 	cr_assert_not(journal_present(root));
@@ -166,6 +169,7 @@ Test(write_concurrency, eight_counts_one_gpu)
 		cr_assert(j[i].status == 0 ||
 				  (j[i].status == 2 && strstr(j[i].err, "is not a valid partition count")),
 			  "count %s: exit %d\n%s", j[i].count, j[i].status, j[i].err);
+		free(j[i].err);
 		finals[i] = j[i].status == 0;
 		ok += finals[i];
 	}

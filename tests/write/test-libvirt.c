@@ -257,7 +257,7 @@ static void refused_untouched(const char *root, const char *const *args, double 
  */
 Test(write_libvirt, connect_that_never_answers, .fini = rm_sockdir)
 {
-	char *root = wtree("sriov-off"), uri[160];
+	char *root = wtree("sriov-off"), uri[160], *numvfs;
 	struct run r;
 	int fd = silent_libvirt(uri, sizeof(uri));
 
@@ -268,7 +268,9 @@ Test(write_libvirt, connect_that_never_answers, .fini = rm_sockdir)
 	cr_assert_eq(gpf(&r, root, "set-count", NVME, "0", "--runtime", "--no-libvirt", NULL), 0,
 		     "%s", r.err);
 	run_free(&r);
-	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs"), "0");
+	numvfs = rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs");
+	cr_assert_str_eq(numvfs, "0");
+	free(numvfs);
 
 	{
 		const char *a[] = { "--connect", uri, "--libvirt-timeout", "0.5", "set-count", NVME,
@@ -287,7 +289,9 @@ Test(write_libvirt, connect_that_never_answers, .fini = rm_sockdir)
 	cr_assert_eq(gpf(&r, root, "apply", "--no-libvirt", NULL), 0, "%s", r.err);
 	cr_assert_null(strstr(r.err, "libvirt"), "--no-libvirt says nothing: %s", r.err);
 	run_free(&r);
-	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs"), "2");
+	numvfs = rd(root, "sys/bus/pci/devices/" NVME "/sriov_numvfs");
+	cr_assert_str_eq(numvfs, "2");
+	free(numvfs);
 	close(fd);
 }
 
