@@ -313,3 +313,59 @@ Test(write_journal, kill_at_the_layout_record)
 	free(now);
 	free(orig);
 }
+
+/* Field 22 of /proc/PID/stat: the start time, in clock ticks since boot. */
+static unsigned long long start_time_of(pid_t pid)
+{
+	char path[64], *text, *p;
+	unsigned long long t = 0;
+	int field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	p = strrchr(text, ')');
+	cr_assert_not_null(p);
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	cr_assert_eq(sscanf(p, "%llu", &t), 1);
+	free(text);
+	return t;
+}
+
+/*
+ * A stuck record names its writer by pid and start time. A live process with that pid but
+ * another start time is a reused pid: repair must not wait for it forever. The same pid with
+ * its own start time is the writer: repair waits (exit 4).
+ */
+Test(write_journal, stuck_record_is_pid_and_start_time)
+{
+	char *journal, *root = killed_tree(&journal), *copy, *bad, rec[160];
+	struct run r;
+
+	/* this test process plays the still-living writer */
+	copy = wcopy(root);
+	snprintf(rec, sizeof(rec), "\nstuck %d %llu sys/bus/pci/devices/" FLEX170
+		 "/sriov_numvfs\nend\n", (int)getpid(), start_time_of(getpid()));
+	bad = subst(journal, "\nend\n", rec);
+	write_journal(copy, bad, strlen(bad));
+	free(bad);
+	cr_expect_eq(gpf(&r, copy, "repair", NULL), 4, "exit %d: %s", r.status, r.err);
+	cr_expect(strstr(r.err, "still blocked"), "%s", r.err);
+	run_free(&r);
+	cr_expect(journal_present(copy));
+
+	/* the pid lives, but it is another process now */
+	copy = wcopy(root);
+	snprintf(rec, sizeof(rec), "\nstuck %d %llu sys/bus/pci/devices/" FLEX170
+		 "/sriov_numvfs\nend\n", (int)getpid(), start_time_of(getpid()) + 1);
+	bad = subst(journal, "\nend\n", rec);
+	write_journal(copy, bad, strlen(bad));
+	free(bad);
+	cr_expect_eq(gpf(&r, copy, "repair", NULL), 0, "a reused pid blocked repair: exit %d: %s",
+		     r.status, r.err);
+	run_free(&r);
+	cr_expect_not(journal_present(copy));
+	free(journal);
+}
