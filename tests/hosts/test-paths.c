@@ -488,8 +488,12 @@ Test(paths, json_mends_invalid_utf8_in_vgpu_type_names)
 		cr_assert_geq(asprintf(&rel, "%s/%s/name", m, e->d_name), 0);
 		text = slurp(rel);
 		cr_assert_not_null(text);
-		/* a lone byte, a truncated sequence, a surrogate, then a valid e-acute */
-		cr_assert_geq(asprintf(&name, "\xff\xe2\x82 \xed\xa0\x80\xc3\xa9%s", text), 0);
+		/* a lone byte, a truncated sequence, a surrogate, a valid e-acute, past U+10FFFF,
+		 * an overlong NUL, a valid 4-byte U+1F600 */
+		cr_assert_geq(asprintf(&name, "\xff\xe2\x82 \xed\xa0\x80\xc3\xa9\xf4\x90\x80\x80"
+					      "\xc0\x80\xf0\x9f\x98\x80%s",
+				       text),
+			      0);
 		f = fopen(rel, "w");
 		cr_assert_not_null(f);
 		fputs(name, f);
@@ -503,8 +507,9 @@ Test(paths, json_mends_invalid_utf8_in_vgpu_type_names)
 	run_gpupart(&r, root, "--json", "list", NULL);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	json_ok(r.out, "list");
-	cr_assert(strstr(r.out, "\"vgpu_type\": \"\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
-				"\xef\xbf\xbd\xc3\xa9GRID T4-"),
+#define FFFD "\xef\xbf\xbd"
+	cr_assert(strstr(r.out, "\"vgpu_type\": \"" FFFD FFFD " " FFFD FFFD FFFD "\xc3\xa9" FFFD FFFD
+				FFFD FFFD FFFD FFFD "\xf0\x9f\x98\x80GRID T4-"),
 		  "each ill-formed sequence is one U+FFFD, the rest is kept:\n%s", r.out);
 	run_free(&r);
 	run_gpupart(&r, root, "--json", "survey", NULL);
