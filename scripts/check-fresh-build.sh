@@ -15,7 +15,8 @@ main=${1:-build}
 scratch=$main/fresh
 mkdir -p "$main"
 rm -rf "$scratch"
-trap 'rm -rf "$scratch"' EXIT INT TERM
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 1' INT TERM
 mkdir -p "$scratch/pc"
 fail() {
 	echo "check-fresh-build: FAIL: $*" >&2
@@ -44,7 +45,10 @@ for d in $dirs; do
 	done
 done
 unset IFS
-PKG_CONFIG_LIBDIR=$(pwd)/$scratch/pc
+case $scratch in
+/*) PKG_CONFIG_LIBDIR=$scratch/pc ;;
+*) PKG_CONFIG_LIBDIR=$(pwd)/$scratch/pc ;;
+esac
 export PKG_CONFIG_LIBDIR
 unset PKG_CONFIG_PATH
 if pkg-config --exists criterion; then
