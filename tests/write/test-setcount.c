@@ -15,7 +15,7 @@
 
 #include "wrun.h"
 
-TestSuite(write_setcount, .init = wsetup, .fini = wteardown, .timeout = 60);
+TestSuite(write_setcount, .init = wsetup, .fini = wteardown, .timeout = 120);
 
 static int dir_entries(const char *root, const char *rel)
 {
