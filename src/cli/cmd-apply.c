@@ -88,8 +88,8 @@ out:
 
 /*
  * repair: undo an interrupted change. --dry-run prints the undo plan (from the host's state
- * now back to the journal) and touches nothing, not even the lock; the real run prints the
- * plan it starts from. Exit 4 while a write is still blocked in the kernel.
+ * now back to the journal) and touches nothing, not even the lock; the real run's JSON
+ * carries the plan it started from. Exit 4 while a write is still blocked in the kernel.
  */
 int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 {
@@ -107,8 +107,14 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 		}
 		lock_fd = r;
 	}
-	/* the same checks repair makes (damage, writes in flight), and its plan */
+	/* the same checks repair makes (damage, writes in flight), and its plan; for the real
+	 * run the plan is only what it reports: a plan that cannot be made (an unreadable
+	 * state, a malformed partitions.conf) does not keep the host from being put back */
 	found = gp_journal_plan(cli->ctx, &plan, &layout);
+	if (!cli->dry_run && found < 0 && found != GP_APPLY_STUCK && found != -EUCLEAN) {
+		gp_plan_clear(&plan);
+		found = 1;
+	}
 	if (found >= 0 && !cli->dry_run) {
 		r = gp_journal_recover(cli->ctx);
 		if (r < 0)

@@ -131,6 +131,9 @@ int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool jou
 	else if (!changed)
 		fputs("an interrupted change is journaled; the host is already as it was "
 		      "(repair would only remove the journal)\n", out);
+	else if (!plan->n)
+		fputs("an interrupted change is journaled; repair would put partitions.conf back\n",
+		      out);
 	else
 		fprintf(out, "an interrupted change is journaled; repair would run %zu steps%s:\n",
 			plan->n, layout ? " and put partitions.conf back" : "");

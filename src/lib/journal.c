@@ -209,7 +209,9 @@ static bool is_uuid(const char *s)
 	for (i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+		/* lowercase only: sysfs names mdevs so, and a step naming another spelling
+		 * would never verify */
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
 			return false;
 	}
 	return true;
@@ -376,17 +378,17 @@ static const char *parse_layout(struct gp_journal *j, const char *rest)
 		}
 		i = (size_t)gp_layout_parse(text, &one, err, sizeof(err));
 		free(text);
-		gp_layout_clear(&one);
-		if ((int)i < 0) {
-			free(path);
+		free(path);
+		if ((int)i < 0 || one.n != 1) {
+			gp_layout_clear(&one);
 			return "bad layout path";
 		}
 		slot = GP_PUSH(j->layout_absent, j->n_layout_absent);
-		if (!slot) {
-			free(path);
+		if (!slot || !(*slot = strdup(one.v[0].path))) {
+			gp_layout_clear(&one);
 			return "out of memory";
 		}
-		*slot = path;
+		gp_layout_clear(&one);
 		return NULL;
 	}
 	if (asprintf(&text, "%s\n", rest) < 0)
@@ -421,8 +423,13 @@ static const char *parse_line(struct gp_journal *j, char *line, int *state)
 		return NULL;
 	if (*state == 2)
 		return "a record after the end marker";
-	if (strncmp(line, "command ", 8) == 0 || strcmp(line, "command") == 0)
-		return *state == 1 ? NULL : "a record before the header"; /* free text */
+	if (strncmp(line, "command ", 8) == 0 || strcmp(line, "command") == 0) {
+		if (*state != 1)
+			return "a record before the header";
+		free(j->command); /* free text, for people; kept for a rewrite (keep_stuck) */
+		j->command = strdup(line[7] ? line + 8 : "");
+		return j->command ? NULL : "out of memory";
+	}
 	if (strncmp(line, "layout ", 7) == 0) {
 		rest = line + 7;
 		return *state == 1 ? parse_layout(j, rest) : "a record before the header";
@@ -537,11 +544,13 @@ static bool vf_of(struct gp_ctx *ctx, const struct gp_device *pf, const struct g
 	r = gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, link, sizeof(link));
 	if (r >= 0)
 		return strcmp(link, v->address) == 0;
+	if (r != -ENOENT)
+		return false; /* a link there that cannot be read proves nothing */
 	return gp_vf_addr_at(pf, v->index, calc) == 0 && strcmp(calc, v->address) == 0;
 }
 
 static int check_gpu(struct gp_ctx *ctx, const struct gp_journal *j, size_t i, char *why,
-		     size_t why_len)
+		     size_t why_len, char *path_id, size_t path_len)
 {
 	const struct gp_gpu_state *g = &j->gpus[i];
 	struct gp_pci_addr a;
@@ -579,6 +588,8 @@ static int check_gpu(struct gp_ctx *ctx, const struct gp_journal *j, size_t i, c
 			 g->address, gp_backend_str(g->backend));
 	else
 		r = 0;
+	if (r == 0 && gp_device_path_id(pf, path_id, path_len) < 0)
+		*path_id = 0; /* no stable path: no layout record may name it */
 	for (k = 0; r == 0 && k < g->n_vfs; k++)
 		if (!vf_of(ctx, pf, &g->vfs[k])) {
 			snprintf(why, why_len, "vf %s: not VF %d of %s", g->vfs[k].address,
@@ -617,13 +628,41 @@ static int check_gpu(struct gp_ctx *ctx, const struct gp_journal *j, size_t i, c
 	return r;
 }
 
+/* A layout record may only name one of the journal's GPUs (by its stable path now): a
+ * journal must not rewrite the partitions of a GPU it did not change. */
+static bool path_of_ours(char (*ids)[256], size_t n, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ids[i][0] && strcasecmp(ids[i], path) == 0)
+			return true;
+	return false;
+}
+
 int gp_journal_check(struct gp_ctx *ctx, const struct gp_journal *j, char *why, size_t why_len)
 {
+	char (*ids)[256] = calloc(j->n_gpus ? j->n_gpus : 1, sizeof(*ids));
 	size_t i;
 	int r = 0;
 
+	if (!ids)
+		return -ENOMEM;
 	for (i = 0; r == 0 && i < j->n_gpus; i++)
-		r = check_gpu(ctx, j, i, why, why_len);
+		r = check_gpu(ctx, j, i, why, why_len, ids[i], sizeof(ids[i]));
+	for (i = 0; r == 0 && i < j->layout_had.n; i++)
+		if (!path_of_ours(ids, j->n_gpus, j->layout_had.v[i].path)) {
+			snprintf(why, why_len, "layout %s: not the path of a GPU the journal changed",
+				 j->layout_had.v[i].path);
+			r = -EUCLEAN;
+		}
+	for (i = 0; r == 0 && i < j->n_layout_absent; i++)
+		if (!path_of_ours(ids, j->n_gpus, j->layout_absent[i])) {
+			snprintf(why, why_len, "layout %s: not the path of a GPU the journal changed",
+				 j->layout_absent[i]);
+			r = -EUCLEAN;
+		}
+	free(ids);
 	return r;
 }
 

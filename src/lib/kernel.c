@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,11 +114,40 @@ unsigned long long gp_proc_start_time(int pid)
 
 static int inflight_open(struct gp_ctx *ctx)
 {
-	int r = gp_hostfs_mkdirs(ctx, GP_HP_STATE_DIR, 0700);
+	struct stat st;
+	int r = gp_hostfs_mkdirs(ctx, GP_HP_STATE_DIR, 0700), fd;
 
 	if (r < 0)
 		return r;
-	return gp_hostfs_open_file(ctx, GP_HP_STATE_DIR, INFLIGHT, 0600);
+	fd = gp_hostfs_open_file(ctx, GP_HP_STATE_DIR, INFLIGHT, 0600);
+	if (fd < 0)
+		return fd;
+	/* every child rewrites its first bytes: a planted hard link to another file (a tree
+	 * from elsewhere under --root) must not be what gets overwritten */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		ERR(ctx, "run/gpupart/writing is not a plain file of its own (a link?): not "
+			 "writing; remove it");
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Shared, never waiting on a stranger's exclusive lock for long: only the in-flight test
+ * (gp_kernel_inflight, an instant under the host lock) takes it exclusively. */
+static int inflight_share(int fd)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		nanosleep(&pause, NULL);
+	}
+	return -EWOULDBLOCK;
 }
 
 /* In the child, under its shared lock: who it is and what it writes, for the message. */
@@ -194,8 +224,8 @@ static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char
 	lockfd = inflight_open(ctx);
 	if (lockfd < 0)
 		return lockfd;
-	if (flock(lockfd, LOCK_SH) < 0) {
-		res = -errno;
+	res = inflight_share(lockfd);
+	if (res < 0) {
 		close(lockfd);
 		return res;
 	}

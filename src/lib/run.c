@@ -431,7 +431,15 @@ int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, co
 			goto out;
 		}
 	}
-	gp_journal_remove(ctx);
+	u = gp_journal_remove(ctx);
+	if (u < 0) {
+		/* left in place, the next mutating command would undo a finished change */
+		ERR(ctx, "the change is done but its journal (run/gpupart/journal) cannot be "
+			 "removed: %s; remove it by hand before the next gpupart command",
+		    strerror(-u));
+		if (r == 0)
+			r = u;
+	}
 out:
 	journal_release(&j);
 	return r;
@@ -538,6 +546,16 @@ int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 	r = journal_open(ctx, &j);
 	if (r <= 0)
 		return r;
+	/* without the host lock (a dry run) the journal may be a change still running, not a
+	 * dead one; under the lock its writer cannot be running */
+	if (ctx->lock_fd < 0 && j.pid > 0 && j.start &&
+	    gp_proc_start_time(j.pid) == j.start) {
+		ERR(ctx, "the journal belongs to a change still in progress (pid %d): nothing to "
+			 "repair yet",
+		    j.pid);
+		gp_journal_clear(&j);
+		return GP_APPLY_STUCK;
+	}
 	/* the order unwind() takes: last GPU first */
 	for (i = j.n_gpus; r >= 0 && i-- > 0;) {
 		struct gp_gpu_state cur = { 0 };
@@ -547,9 +565,13 @@ int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 			r = gp_plan_diff(&cur, &j.gpus[i], plan);
 		gp_gpu_state_clear(&cur);
 	}
+	if (r < 0)
+		ERR(ctx, "cannot plan the undo: %s", strerror(-r));
 	if (r >= 0 && j.layout) {
 		r = layout_differs(ctx, &j);
 		*layout = r > 0;
+		if (r < 0)
+			ERR(ctx, "cannot read etc/gpupart/partitions.conf: %s", strerror(-r));
 	}
 	gp_journal_clear(&j);
 	return r < 0 ? r : 1;

@@ -236,8 +236,15 @@ static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 		strcpy(m->uuid, de->d_name);
 		snprintf(m->parent, sizeof(m->parent), "%s", parent);
 		snprintf(link, sizeof(link), "%s/mdev_type", de->d_name); /* parent pointed here */
-		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0)
-			type[0] = 0;
+		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0) {
+			/* half created or going away: a state we could neither journal nor
+			 * recreate, so no change is planned from it */
+			ERR(ctx, "mdev %s on %s has no readable mdev_type: not changing this GPU "
+				 "while it settles",
+			    de->d_name, parent);
+			r = -EIO;
+			break;
+		}
 		if (!(m->type_key = strdup(type))) {
 			r = -ENOMEM;
 			break;

@@ -365,7 +365,7 @@ static char *journal_text(const char *dir, size_t *len)
 
 Test(plan, journal_round_trip)
 {
-	char tmpl[] = "/tmp/gp-journal-XXXXXX", cmd[128], why[256] = "", *text;
+	char tmpl[512], cmd[640], why[256] = "", *text;
 	struct gp_journal j = { .pid = 4242, .start = 987654321ULL,
 				.command = "set-count 0000:03:00.0 2" }, back;
 	struct gp_pci_ident ids[2] = { { 0x144d, 0xa80a, 0x144d, 0xa801, 0x010802 },
@@ -382,6 +382,9 @@ Test(plan, journal_round_trip)
 	struct gp_ctx *ctx;
 	size_t len;
 
+	/* the suite's scratch directory (TMPDIR, set by meson), not /tmp */
+	snprintf(tmpl, sizeof(tmpl), "%s/gp-journal-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	cr_assert(mkdtemp(tmpl));
 	cr_assert_eq(gp_ctx_new(tmpl, &ctx), 0);
 	state_init(&g[0], GP_BACKEND_SRIOV, 2, 1, vfs, 2);
@@ -407,6 +410,7 @@ Test(plan, journal_round_trip)
 	cr_assert_eq(gp_journal_parse(text, len, &back, why, sizeof(why)), 0, "%s\n%s", why, text);
 	cr_expect_eq(back.pid, 4242);
 	cr_expect_eq(back.start, 987654321ULL);
+	cr_expect_str_eq(back.command, j.command, "the command text is kept");
 	cr_assert_eq(back.n_gpus, 2);
 	cr_expect(gp_gpu_state_equal(&back.gpus[0], &g[0]));
 	cr_expect(gp_gpu_state_equal(&back.gpus[1], &g[1]));
@@ -491,6 +495,9 @@ Test(plan, journal_damaged_table)
 			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 " "111111111111-1111-8111-8111-11111111 "
 			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
+		{ JHEAD JGPU "mdev 0000:03:00.0 " "11111111-1111-8111-8111-11111111111A "
+			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
+		{ JHEAD JGPU "layout #x -\nend\n", "layout path" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
 			"parent=0000:03:00.0 type=../../..\nend\n", "path component" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
