@@ -77,6 +77,11 @@ static char *tree(const char *scenario)
 	return dir;
 }
 
+/* How long a fake write or sriov-manage may take before it counts as stuck: a bound for a
+ * hang, not a speed test. Enabling 32 VFs rewrites thousands of files, and on a disk mounted
+ * with `discard` (this CI's) each unlink waits for it: 10 s was seen to run out. */
+#define FK_BOUND_MS 60000
+
 static int fk_run(const char *root, const char *path, const char *val, char *const argv[],
 		  int timeout_ms, int *stuck)
 {
@@ -98,7 +103,7 @@ static int fk_run(const char *root, const char *path, const char *val, char *con
 
 static int fkw(const char *root, const char *path, const char *val)
 {
-	return fk_run(root, path, val, NULL, 10000, NULL);
+	return fk_run(root, path, val, NULL, FK_BOUND_MS, NULL);
 }
 
 static char *rd(const char *root, const char *fmt, ...)
@@ -214,7 +219,7 @@ static char *tree_faked(void)
 
 	cr_assert_eq(fkw(r, DEV "0000:03:00.0/sriov_numvfs", "4"), 0);
 	cr_assert_eq(fkw(r, DEV "0000:02:00.0/sriov_numvfs", "3"), 0);
-	cr_assert_eq(fk_run(r, NULL, NULL, argv, 10000, NULL), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, argv, FK_BOUND_MS, NULL), 0);
 	return r;
 }
 
@@ -603,8 +608,8 @@ Test(fakekernel, unmodelled_exec_aborts)
 	char *all[] = { "/usr/lib/nvidia/sriov-manage", "-e", "ALL", NULL };
 
 	/* exec's child dies on SIGABRT: 128 + 6 */
-	cr_assert_eq(fk_run(r, NULL, NULL, other, 10000, NULL), 128 + SIGABRT);
-	cr_assert_eq(fk_run(r, NULL, NULL, all, 10000, NULL), 128 + SIGABRT);
+	cr_assert_eq(fk_run(r, NULL, NULL, other, FK_BOUND_MS, NULL), 128 + SIGABRT);
+	cr_assert_eq(fk_run(r, NULL, NULL, all, FK_BOUND_MS, NULL), 128 + SIGABRT);
 	cr_assert(strstr(rd(r, ".fakekernel/log"), "exec /usr/lib/nvidia/sriov-manage -e ALL = unmodelled"));
 }
 
@@ -725,7 +730,7 @@ Test(fakekernel, sriov_manage_enable_disable)
 	char *en[] = { "/usr/lib/nvidia/sriov-manage", "-e", "0000:01:00.0", NULL };
 	char *dis[] = { "/usr/lib/nvidia/sriov-manage", "-d", "0000:01:00.0", NULL };
 
-	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, en, FK_BOUND_MS, NULL), 0);
 	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
 	cr_assert_str_eq(lnk(r, DEV "0000:01:00.0/driver"), "nvidia");
 	cr_assert_str_eq(lnk(r, DEV "0000:01:04.3/driver"), "nvidia"); /* VF 31: 01:00.4 + 31 */
@@ -733,19 +738,19 @@ Test(fakekernel, sriov_manage_enable_disable)
 	cr_assert(creatable(r, "0000:01:00.4", "1155"));
 	cr_assert(ex(r, DEV "0000:01:00.4/vfio-dev"));
 	/* idempotent */
-	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, en, FK_BOUND_MS, NULL), 0);
 	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
 	put(r, ".fakekernel/unbindlock-busy/0000:01:00.0", "");
-	cr_assert_eq(fk_run(r, NULL, NULL, dis, 10000, NULL), 1);
+	cr_assert_eq(fk_run(r, NULL, NULL, dis, FK_BOUND_MS, NULL), 1);
 	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "32\n");
 	rm(r, ".fakekernel/unbindlock-busy/0000:01:00.0");
 	cr_assert_eq(set_type(r, "0000:01:00.4", "1155"), 0);
-	cr_assert_eq(fk_run(r, NULL, NULL, dis, 10000, NULL), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, dis, FK_BOUND_MS, NULL), 0);
 	cr_assert_str_eq(rd(r, DEV "0000:01:00.0/sriov_numvfs"), "0\n");
 	cr_assert_not(ex(r, DEV "0000:01:00.4"));
 	cr_assert_not(ex(r, DEV "0000:01:00.0/virtfn0"));
 	/* and back: the type did not survive */
-	cr_assert_eq(fk_run(r, NULL, NULL, en, 10000, NULL), 0);
+	cr_assert_eq(fk_run(r, NULL, NULL, en, FK_BOUND_MS, NULL), 0);
 	cr_assert_str_eq(rd(r, DEV "0000:01:00.4/nvidia/current_vgpu_type"), "0\n");
 	cr_assert(creatable(r, "0000:01:00.5", "1147"));
 }
