@@ -17,7 +17,7 @@
 
 #include "wrun.h"
 
-TestSuite(write_faults, .init = wsetup, .fini = wteardown, .timeout = 120);
+TestSuite(write_faults, .init = wsetup, .fini = wteardown, .timeout = 300);
 
 struct plan_case {
 	const char *base;        /* a prepared tree */
