@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "pciacc.h"
+#include "base/internal.h"
+#include "host/pciacc.h"
 
 #define IDS "/usr/share/misc/pci.ids"
 

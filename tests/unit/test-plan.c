@@ -16,8 +16,8 @@
 
 #include <gpupart/layout.h>
 
-#include "internal.h"
-#include "journal.h"
+#include "base/internal.h"
+#include "txn/journal.h"
 
 #define PF "0000:03:00.0"
 #define DEV(a, attr) "sys/bus/pci/devices/" a "/" attr

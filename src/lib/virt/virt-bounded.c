@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "virt-bounded.h"
+#include "base/internal.h"
+#include "virt/virt-bounded.h"
 
 static int write_all(int fd, const void *buf, size_t len)
 {

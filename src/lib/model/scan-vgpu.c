@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "hostfs.h"
-#include "scan.h"
+#include "host/hostfs.h"
+#include "model/scan.h"
 
 static int read_type(struct gp_ctx *ctx, int tfd, const char *key, struct gp_vgpu_type *t)
 {

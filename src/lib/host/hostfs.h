@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 enum gp_hostpath {
 	GP_HP_PCI_DEVICES,       /* sys/bus/pci/devices */

@@ -15,9 +15,9 @@
 
 #include <gpupart/plan.h>
 
-#include "hostfs.h"
-#include "internal.h"
-#include "scan.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
+#include "model/scan.h"
 
 int gp_lock_take(struct gp_ctx *ctx, int timeout_ms)
 {

@@ -20,8 +20,8 @@
 
 #include <gpupart/kernel.h>
 
-#include "hostfs.h"
-#include "internal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
 
 static int live_write(void *data, struct gp_ctx *ctx, const char *path, const char *value,
 		      size_t len)

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static int hex_digit(int c)
 {

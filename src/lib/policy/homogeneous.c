@@ -18,7 +18,7 @@
 #include <gpupart/layout.h>
 #include <gpupart/policy.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 struct config_key {
 	const struct gp_device *dev;

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "hostfs.h"
-#include "pciacc.h"
-#include "scan.h"
+#include "host/hostfs.h"
+#include "host/pciacc.h"
+#include "model/scan.h"
 
 #define CLASS_DISPLAY 0x03
 

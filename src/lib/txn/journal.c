@@ -20,9 +20,9 @@
 #include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
-#include "hostfs.h"
-#include "internal.h"
-#include "journal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
+#include "txn/journal.h"
 
 #define JOURNAL "journal"
 #define VERSION "2"

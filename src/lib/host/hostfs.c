@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hostfs.h"
+#include "host/hostfs.h"
 
 static const char *const hostpaths[] = {
 	[GP_HP_PCI_DEVICES] = "sys/bus/pci/devices",

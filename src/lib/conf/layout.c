@@ -17,8 +17,8 @@
 
 #include <gpupart/layout.h>
 
-#include "hostfs.h"
-#include "internal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
 
 #define COUNT_MAX 4096
 #define PATH_MAX_HOPS 64

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "hostfs.h"
-#include "internal.h"
-#include "pciacc.h"
-#include "udev.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
+#include "host/pciacc.h"
+#include "host/udev.h"
 
 int gp_ctx_new(const char *root, struct gp_ctx **out)
 {

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "hostfs.h"
-#include "scan.h"
+#include "host/hostfs.h"
+#include "model/scan.h"
 
 static int count_entries(struct gp_ctx *ctx, enum gp_hostpath hp)
 {

@@ -8,7 +8,7 @@
 
 #include <gpupart/policy.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 #define GIB (1024LL * 1024 * 1024)
 

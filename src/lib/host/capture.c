@@ -12,8 +12,8 @@
 
 #include <gpupart/capture.h>
 
-#include "hostfs.h"
-#include "internal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
 
 static const char *const device_attrs[] = {
 	"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "irq",

@@ -18,9 +18,9 @@
 
 #include <pci/pci.h>
 
-#include "hostfs.h"
-#include "pciacc.h"
-#include "udev.h"
+#include "host/hostfs.h"
+#include "host/pciacc.h"
+#include "host/udev.h"
 
 struct gp_pciacc {
 	struct pci_access *pacc;

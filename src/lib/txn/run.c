@@ -14,9 +14,9 @@
 #include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
-#include "hostfs.h"
-#include "internal.h"
-#include "journal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
+#include "txn/journal.h"
 
 #define VERIFY_MS 500 /* how long a binding may take to show (Incus waits 10 x 50 ms) */
 #define POLL_MS 10

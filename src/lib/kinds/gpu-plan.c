@@ -11,8 +11,8 @@
 
 #include <gpupart/plan.h>
 
-#include "hostfs.h"
-#include "internal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
 
 static const char *const op_names[] = {
 	[GP_STEP_WRITE] = "write", [GP_STEP_EXEC] = "exec",     [GP_STEP_WAIT] = "wait",

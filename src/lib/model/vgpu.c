@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 #define MIB (1024LL * 1024)
 #define GIB (1024LL * MIB)

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 struct gp_pciacc;
 

@@ -10,8 +10,8 @@
 
 #include <libudev.h>
 
-#include "internal.h"
-#include "udev.h"
+#include "base/internal.h"
+#include "host/udev.h"
 
 static const char *hwdb_get(struct udev_hwdb *hwdb, const char *modalias, const char *key)
 {

@@ -3,7 +3,7 @@
 #ifndef GPUPART_SCAN_H
 #define GPUPART_SCAN_H
 
-#include "internal.h"
+#include "base/internal.h"
 
 enum gp_detail {
 	GP_DETAIL_FULL,   /* a GPU / named target: everything */

@@ -12,8 +12,8 @@
 #include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
-#include "hostfs.h"
-#include "internal.h"
+#include "host/hostfs.h"
+#include "base/internal.h"
 
 void gp_gpu_state_clear(struct gp_gpu_state *s)
 {

@@ -25,8 +25,8 @@
 
 #include <gpupart/virt.h>
 
-#include "internal.h"
-#include "virt-bounded.h"
+#include "base/internal.h"
+#include "virt/virt-bounded.h"
 
 /*
  * libvirt and libxml2 are loaded when first needed, not linked: together they pull in some
