@@ -71,7 +71,7 @@ int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 		if (!cli->json)
 			printf("no layout recorded (%s): nothing to do\n",
 			       gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
-		ret = cli->json ? gp_cli_print_plans(cli, NULL, NULL, NULL, 0, !cli->dry_run) :
+		ret = cli->json ? gp_cli_print_plans(cli, NULL, !cli->dry_run) :
 				  EXIT_OK;
 		goto out;
 	}

@@ -25,56 +25,92 @@ static struct json_object *json_step(const struct gp_step *s)
 	return o;
 }
 
-static int print_json(const struct gp_gpu_view *views, const struct gp_plan *plans,
-		      const struct gp_request *rq, size_t n, bool applied)
+/* The operation's findings: survey's shape (code, severity, detail) and the GPU's address
+ * (null for the command as a whole). */
+static struct json_object *json_refusals(const struct gp_op *op)
+{
+	struct json_object *a = json_object_new_array();
+	const struct gp_findings *f;
+	size_t i;
+
+	if (!op)
+		return a;
+	f = gp_op_findings(op);
+	for (i = 0; i < f->n; i++) {
+		struct json_object *o = json_object_new_object();
+		size_t g = gp_op_finding_gpu(op, i);
+
+		json_object_object_add(o, "code", json_object_new_string(f->v[i].code));
+		json_object_object_add(o, "severity",
+				       json_object_new_string(gp_severity_str(f->v[i].severity)));
+		json_object_object_add(o, "detail", f->v[i].detail ?
+							    json_object_new_string(f->v[i].detail) :
+							    NULL);
+		json_object_object_add(o, "address",
+				       g == GP_OP_NO_GPU ?
+					       NULL :
+					       json_object_new_string(
+						       gp_op_gpu(op, g)->view.dev->address));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static int print_json(const struct gp_op *op, bool applied)
 {
 	struct json_object *root = json_object_new_object(), *plan = json_object_new_array(),
 			   *gpus = json_object_new_array();
+	size_t i, k, n = op ? gp_op_n_gpus(op) : 0;
 	bool changed = false;
-	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		struct json_object *g = json_object_new_object();
-		const char *b = gp_backend_str(views[i].backend);
+		const struct gp_op_gpu *g = gp_op_gpu(op, i);
+		struct json_object *o;
+		const char *b = gp_backend_str(g->view.backend);
 
-		for (k = 0; k < plans[i].n; k++)
-			json_object_array_add(plan, json_step(&plans[i].steps[k]));
-		changed |= plans[i].n > 0;
-		json_object_object_add(g, "address", json_object_new_string(views[i].dev->address));
-		json_object_object_add(g, "backend", b ? json_object_new_string(b) : NULL);
-		json_object_object_add(g, "previous_count",
-				       json_object_new_int(views[i].partition_count));
-		json_object_object_add(g, "partition_count", json_object_new_int(rq[i].count));
-		json_object_object_add(g, "changed", json_object_new_boolean(plans[i].n > 0));
-		json_object_array_add(gpus, g);
+		if (!g->planned) /* refused before its plan was made */
+			continue;
+		o = json_object_new_object();
+		for (k = 0; k < g->plan.n; k++)
+			json_object_array_add(plan, json_step(&g->plan.steps[k]));
+		changed |= g->plan.n > 0;
+		json_object_object_add(o, "address", json_object_new_string(g->view.dev->address));
+		json_object_object_add(o, "backend", b ? json_object_new_string(b) : NULL);
+		json_object_object_add(o, "previous_count",
+				       json_object_new_int(g->view.partition_count));
+		json_object_object_add(o, "partition_count", json_object_new_int(g->count));
+		json_object_object_add(o, "changed", json_object_new_boolean(g->plan.n > 0));
+		json_object_array_add(gpus, o);
 	}
 	json_object_object_add(root, "schema_version", json_object_new_int(1));
 	json_object_object_add(root, "dry_run", json_object_new_boolean(!applied));
 	json_object_object_add(root, "changed", json_object_new_boolean(applied && changed));
 	json_object_object_add(root, "plan", plan);
 	json_object_object_add(root, "gpus", gpus);
+	json_object_object_add(root, "refusals", json_refusals(op));
 	return gp_cli_emit_json(root);
 }
 
-int gp_cli_print_plans(struct gp_cli *cli, const struct gp_gpu_view *views,
-		       const struct gp_plan *plans, const struct gp_request *rq, size_t n,
-		       bool applied)
+int gp_cli_print_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 {
+	size_t len = 0, i, k, n = op ? gp_op_n_gpus(op) : 0;
 	char *buf = NULL;
-	size_t len = 0, i, k;
 	FILE *out;
 	int ret;
 
 	if (cli->json)
-		return print_json(views, plans, rq, n, applied);
+		return print_json(op, applied);
 	out = open_memstream(&buf, &len);
 	if (!out)
 		return EXIT_FAIL;
 	for (i = 0; i < n; i++) {
-		const char *addr = views[i].dev->address;
-		int was = views[i].partition_count, now = rq[i].count;
+		const struct gp_op_gpu *g = gp_op_gpu(op, i);
+		const char *addr = g->view.dev->address;
+		int was = g->view.partition_count, now = g->count;
 
-		if (!plans[i].n) {
+		if (!g->planned)
+			continue;
+		if (!g->plan.n) {
 			fprintf(out, "%s: %d partition%s already; nothing to do\n", addr, now,
 				now == 1 ? "" : "s");
 			continue;
@@ -84,9 +120,9 @@ int gp_cli_print_plans(struct gp_cli *cli, const struct gp_gpu_view *views,
 				was);
 			continue;
 		}
-		fprintf(out, "%s: %d -> %d partitions, %zu steps:\n", addr, was, now, plans[i].n);
-		for (k = 0; k < plans[i].n; k++) {
-			const struct gp_step *s = &plans[i].steps[k];
+		fprintf(out, "%s: %d -> %d partitions, %zu steps:\n", addr, was, now, g->plan.n);
+		for (k = 0; k < g->plan.n; k++) {
+			const struct gp_step *s = &g->plan.steps[k];
 
 			fprintf(out, "  %-7s /%s%s%s\n", gp_step_op_str(s->op), s->path,
 				*s->value ? "  " : "", shown(s->value));

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What set-count and apply share: refuse what is unsafe, plan, print or apply the plan, and
- * record the layout. Every refusal happens before the first write.
+ * What set-count and apply share: the library builds the operation (gpupart/ops.h: refusals
+ * as findings, changes, plans); here libvirt is asked when the operation says so, the
+ * refusals are printed as people read them, and the plan is printed or run.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <gpupart/layout.h>
+#include <gpupart/ops.h>
 #include <gpupart/plan.h>
 #include <gpupart/virt.h>
 
@@ -49,474 +50,146 @@ int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
 	return EXIT_OK;
 }
 
-static void change_clear(struct gp_change *c)
+/*
+ * Refusals that list what stands in the way print a line for the GPU, then one indented
+ * line per finding: the domains and reservation records that hold its partitions, or the
+ * processes that hold its device nodes. 0 for the codes that print alone.
+ */
+static int group_of(const char *code)
 {
-	gp_gpu_state_clear(&c->orig);
-	gp_gpu_state_clear(&c->want);
-}
-
-static bool is_vfio_driver(const char *drv)
-{
-	return drv && strncmp(drv, "vfio", 4) == 0;
-}
-
-/* Refusals that need only the model: the GPU as a whole. */
-static int check_gpu(const struct gp_gpu_view *v, int count)
-{
-	const struct gp_device *d = v->dev;
-	size_t i;
-
-	if (is_vfio_driver(d->driver)) {
-		gp_cli_err("%s is dismounted for DDA (bound whole to %s): a GPU is either handed "
-			   "whole to a VM or partitioned, never both",
-			   d->address, d->driver);
-		return EXIT_FAIL;
-	}
-	if (v->status != GP_STATUS_PARTITIONED) {
-		gp_cli_err("%s cannot be partitioned on this host (status %s); see `gpupart "
-			   "survey %s`",
-			   d->address, gp_status_str(v->status), d->address);
-		return EXIT_FAIL;
-	}
-	if (count == 0)
-		return EXIT_OK;
-	if (!v->n_valid_counts && d->sriov_num_vfs == 0 && d->sriov_total_vfs >= count &&
-	    (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV)) {
-		/* NVIDIA lists its types on VFs only: the count is checked once they exist,
-		 * and a count no type has is undone with them */
-		gp_cli_warn("%s: the driver lists its vGPU types only once VFs are enabled; %d is "
-			    "checked after enabling them",
-			    d->address, count);
-		return EXIT_OK;
-	}
-	for (i = 0; i < v->n_valid_counts; i++)
-		if (v->valid_counts[i] == count)
-			return EXIT_OK;
-	{
-		char list[512] = "";
-		size_t len = 0;
-
-		for (i = 0; i < v->n_valid_counts && len < sizeof(list) - 16; i++)
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
-						i ? ", " : "", v->valid_counts[i]);
-		gp_cli_err("%d is not a valid partition count for %s; valid counts: %s%s0", count,
-			   d->address, list, *list ? ", " : "");
-	}
-	return EXIT_USAGE;
-}
-
-/* Devices whose users block the change: the PF, every VF and every mdev of the GPU. */
-struct users {
-	char **names;
-	size_t n;
-	int *groups;
-	size_t n_groups;
-};
-
-static void users_clear(struct users *u)
-{
-	gp_strv_free(u->names, u->n);
-	free(u->groups);
-	memset(u, 0, sizeof(*u));
-}
-
-static int users_add(struct users *u, const char *name, int group)
-{
-	char **s;
-
-	s = GP_CLI_PUSH(u->names, u->n);
-	if (!s || !(*s = strdup(name)))
-		return -ENOMEM;
-	if (group >= 0) {
-		int *g = GP_CLI_PUSH(u->groups, u->n_groups);
-
-		if (!g)
-			return -ENOMEM;
-		*g = group;
-	}
+	if (strcmp(code, "assigned-to-vm") == 0 || strcmp(code, "reserved") == 0)
+		return 1;
+	if (strcmp(code, "held-open") == 0)
+		return 2;
 	return 0;
 }
 
-static int collect_users(const struct gp_device *pf, struct users *u)
+static void print_group_head(int group, const char *addr)
 {
-	size_t i, k;
-	int r;
+	if (group == 1)
+		gp_cli_err("%s: refusing: partitions are assigned (Hyper-V refuses the same; "
+			   "remove them from their VMs first):",
+			   addr);
+	else
+		gp_cli_err("%s: refusing: processes hold its devices open, and the kernel would "
+			   "block behind them:",
+			   addr);
+}
 
-	r = users_add(u, pf->address, -1);
-	for (i = 0; r == 0 && i < pf->n_mdevs; i++)
-		r = users_add(u, pf->mdevs[i].uuid, pf->mdevs[i].iommu_group);
-	for (i = 0; r == 0 && i < pf->n_vfs; i++) {
-		const struct gp_device *vf = pf->vfs[i];
+/* Prints findings [from, n) of @op on stderr (info ones not at all); returns n. */
+static size_t print_refusals(const struct gp_op *op, size_t from)
+{
+	const struct gp_findings *f = gp_op_findings(op);
+	size_t i, last_gpu = GP_OP_NO_GPU;
+	int last_group = 0;
 
-		r = users_add(u, vf->address, vf->iommu_group);
-		for (k = 0; r == 0 && k < vf->n_mdevs; k++)
-			r = users_add(u, vf->mdevs[k].uuid, vf->mdevs[k].iommu_group);
+	for (i = from; i < f->n; i++) {
+		const struct gp_finding *x = &f->v[i];
+		size_t g = gp_op_finding_gpu(op, i);
+		const char *addr = g == GP_OP_NO_GPU ? "?" : gp_op_gpu(op, g)->view.dev->address;
+		int group = group_of(x->code);
+
+		if (x->severity == GP_SEV_INFO)
+			continue;
+		if (x->severity == GP_SEV_WARNING) {
+			gp_cli_warn("%s", x->detail);
+			continue;
+		}
+		if (group) {
+			if (group != last_group || g != last_gpu)
+				print_group_head(group, addr);
+			gp_cli_err("  %s", x->detail);
+		} else {
+			gp_cli_err("%s", x->detail);
+		}
+		last_group = group;
+		last_gpu = g;
+		/* libvirt cannot say who holds this GPU's partitions */
+		if (strcmp(x->code, "libvirt-unreachable") == 0)
+			gp_cli_err("cannot ask libvirt which VMs hold %s: %s", addr,
+				   strerror(ECONNREFUSED));
+		else if (strcmp(x->code, "libvirt-timeout") == 0)
+			gp_cli_err("cannot ask libvirt which VMs hold %s: %s", addr,
+				   strerror(ETIMEDOUT));
 	}
-	return r;
-}
-
-static bool plan_has_exec(const struct gp_plan *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		if (p->steps[i].op == GP_STEP_EXEC)
-			return true;
-	return false;
-}
-
-static bool plan_writes(const struct gp_plan *p, const char *attr)
-{
-	size_t i, n = strlen(attr);
-
-	for (i = 0; i < p->n; i++) {
-		size_t len = strlen(p->steps[i].path);
-
-		if (p->steps[i].op == GP_STEP_WRITE && len >= n &&
-		    strcmp(p->steps[i].path + len - n, attr) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void print_why(char **why, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		gp_cli_err("  %s", why[i]);
+	return f->n;
 }
 
 /*
- * What libvirt says about every GPU of the command, asked once: one connection (and one
- * warning when nobody answers) however many GPUs a command names.
+ * libvirt's answer about the devices the operation names, asked once (one connection, one
+ * warning) however many GPUs a command names, and only when a plan has steps.
  */
-struct virt_answer {
-	bool asked;
-	int r;                    /* 0, or the error that stops every GPU */
-	struct gp_virt_use *uses;
-	size_t n;
-};
-
-static int ask_libvirt(struct gp_cli *cli, const struct gp_gpu_view *views, size_t n,
-		       struct virt_answer *a)
+static int guard(struct gp_cli *cli, struct gp_op *op)
 {
-	struct users all = { 0 };
-	size_t i;
-	int r = 0;
+	struct gp_virt_answer answer = { .kind = GP_VIRT_SKIPPED };
+	struct gp_virt_use *uses = NULL;
+	char **pci, **mdev;
+	size_t n_pci, n_mdev;
+	int n, r;
 
-	if (a->asked)
-		return a->r;
-	a->asked = true;
-	/*
-	 * --no-libvirt (gpupart-apply.service): before libvirt starts no domain runs, and a
-	 * socket-activated libvirt asked from a unit ordered before it would wait for that
-	 * unit, for ever. Reservation records and open device nodes still guard.
-	 */
-	if (cli->no_libvirt)
-		return a->r = 0;
-	if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
-		gp_cli_warn("not asking libvirt (--root without --connect): only reservation "
-			    "records under the root say whether a partition is assigned");
-		return a->r = 0;
-	}
-	for (i = 0; r == 0 && i < n; i++)
-		r = collect_users(views[i].dev, &all);
-	if (r == 0)
+	n = gp_op_users(op, &pci, &n_pci, &mdev, &n_mdev);
+	if (n < 0)
+		return n;
+	if (n == 0 || cli->no_libvirt) {
+		/* --no-libvirt: the boot unit, before libvirt (see gpupart(8), OPTIONS) */
+	} else if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
+		answer.kind = GP_VIRT_NOT_ASKED;
+	} else {
 		r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms,
-				       (const char *const *)all.names, all.n,
-				       (const char *const *)all.names, all.n, &a->uses);
-	users_clear(&all);
-	if (r == -ECONNREFUSED && !cli->connect) {
-		/* only the default URI may be absent: a host without libvirt */
-		gp_cli_warn("no libvirt reachable at the default URI: only reservation records "
-			    "under %s say whether a partition is assigned",
-			    gp_cli_path(cli, "/run/gpupart/reservations"));
-		r = 0;
-	} else if (r == -ECONNREFUSED) {
-		/* the library said why, naming the URI */
-		gp_cli_err("--connect names a libvirt that cannot be reached: nothing changed");
-	} else if (r == -ETIMEDOUT) {
-		gp_cli_err("libvirt did not answer in time (--libvirt-timeout): nothing changed; "
-			   "--no-libvirt skips it where no VM can be running");
-	} else if (r > 0) {
-		a->n = (size_t)r;
-		r = 0;
+				       (const char *const *)pci, n_pci,
+				       (const char *const *)mdev, n_mdev, &uses);
+		gp_virt_answer_from(r, cli->connect != NULL, uses, &answer);
 	}
-	return a->r = r;
-}
-
-static void virt_answer_clear(struct virt_answer *a)
-{
-	if (a->n)
-		gp_virt_uses_free(a->uses, a->n);
-	memset(a, 0, sizeof(*a));
-}
-
-static bool named(const struct users *u, const char *device)
-{
-	size_t i;
-
-	for (i = 0; i < u->n; i++)
-		if (strcasecmp(u->names[i], device) == 0)
-			return true;
-	return false;
-}
-
-/* Who else has these devices: libvirt domains, reservation records, open device nodes. */
-static int check_users(struct gp_cli *cli, const struct gp_device *pf, const struct gp_plan *plan,
-		       const struct virt_answer *virt)
-{
-	struct users u = { 0 };
-	char **why = NULL;
-	size_t n_why = 0, i;
-	int found = 0, r;
-
-	if (collect_users(pf, &u) < 0) {
-		users_clear(&u);
-		gp_cli_err("out of memory");
-		return EXIT_FAIL;
-	}
-	if (virt->r < 0) {
-		gp_cli_err("cannot ask libvirt which VMs hold %s: %s", pf->address,
-			   strerror(-virt->r));
-		users_clear(&u);
-		return EXIT_FAIL;
-	}
-	for (i = 0; i < virt->n; i++) {
-		const struct gp_virt_use *use = &virt->uses[i];
-		char *msg, **slot;
-
-		if (!named(&u, use->device))
-			continue;
-		found++;
-		if (asprintf(&msg, "%s is assigned to VM %s (%s)", use->device, use->domain,
-			     use->active ? "running" : "defined") < 0)
-			continue;
-		slot = GP_CLI_PUSH(why, n_why);
-		if (slot)
-			*slot = msg;
-		else
-			free(msg);
-	}
-	r = gp_guard_reservations(cli->ctx, (const char *const *)u.names, u.n, &why, &n_why);
-	if (r < 0) {
-		/* a record we cannot read may name the device (the log says where) */
-		gp_cli_err("%s: refusing: cannot tell whether its partitions are reserved (see "
-			   "above); nothing changed",
-			   pf->address);
-		goto refuse;
-	}
-	found += r;
-	if (found) {
-		gp_cli_err("%s: refusing: partitions are assigned (Hyper-V refuses the same; "
-			   "remove them from their VMs first):",
-			   pf->address);
-		goto refuse;
-	}
-	/* sriov-manage waits for users of this GPU's /dev/nvidiaN only */
-	found = gp_guard_holders(cli->ctx, (const char *const *)u.names, u.n, u.groups,
-				 u.n_groups, plan_has_exec(plan) ? pf->address : NULL, &why, &n_why);
-	if (found < 0) {
-		gp_cli_err("%s: refusing: cannot tell which processes hold its devices: %s",
-			   pf->address, strerror(-found));
-		goto refuse;
-	}
-	if (found) {
-		gp_cli_err("%s: refusing: processes hold its devices open, and the kernel would "
-			   "block behind them:",
-			   pf->address);
-		goto refuse;
-	}
-	users_clear(&u);
-	return EXIT_OK;
-refuse:
-	print_why(why, n_why);
-	gp_strv_free(why, n_why);
-	users_clear(&u);
-	return EXIT_FAIL;
-}
-
-static int check_pf_driver(const struct gp_gpu_view *v, const struct gp_plan *plan)
-{
-	const struct gp_device *d = v->dev;
-
-	if (v->backend != GP_BACKEND_SRIOV || !plan_writes(plan, "/sriov_numvfs"))
-		return EXIT_OK;
-	if (!d->driver) {
-		gp_cli_err("%s has no driver: the kernel changes VF counts only through the "
-			   "physical function's driver (sriov_numvfs would fail with ENOENT)",
-			   d->address);
-		return EXIT_FAIL;
-	}
-	if (strcmp(d->driver, "nvidia") == 0) {
-		gp_cli_err("%s is on nvidia without NVIDIA's vGPU manager: nvidia has no "
-			   "sriov_configure, so its VFs cannot be enabled here",
-			   d->address);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
-/* Builds one change: the states and the plan a dry run prints. */
-static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
-			const struct gp_gpu_view *v, struct gp_change *c, struct gp_plan *plan)
-{
-	int r;
-
-	c->count = rq->count;
-	c->series = v->series;
-	c->ident = (struct gp_pci_ident){ v->dev->vendor, v->dev->device,
-					  v->dev->subsystem_vendor, v->dev->subsystem_device,
-					  v->dev->class_code };
-	r = gp_gpu_state_read(cli->ctx, v->dev->address, v->backend, &c->orig);
-	if (r == 0) {
-		r = gp_gpu_state_target(h, v, &c->orig, rq->count, &c->want);
-		if (r == -EAGAIN)
-			r = 0;
-	}
-	if (r == 0)
-		r = gp_plan_diff(&c->orig, &c->want, plan);
-	if (r == -ERANGE) {
-		gp_cli_err("%s: no %c-series vGPU type has %d instances", v->dev->address,
-			   v->series ? v->series : '?', rq->count);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		gp_cli_err("%s: cannot plan the change: %s", v->dev->address, strerror(-r));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
-/* The layout entries the requests mean (free with entries_free). */
-static int layout_entries(const struct gp_request *rq, size_t n, struct gp_layout_entry **out)
-{
-	struct gp_layout_entry *v = calloc(n ? n : 1, sizeof(*v));
-	size_t i;
-	int r = 0;
-
-	*out = v;
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; r == 0 && i < n; i++)
-		r = gp_layout_entry_for(rq[i].dev, rq[i].count, rq[i].series, &v[i]);
+	gp_strv_free(pci, n_pci);
+	gp_strv_free(mdev, n_mdev);
+	r = gp_op_guard(cli->ctx, op, &answer);
+	if (answer.kind == GP_VIRT_ANSWERED && answer.n_uses)
+		gp_virt_uses_free(uses, answer.n_uses);
 	return r;
-}
-
-static void entries_free(struct gp_layout_entry *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		free(v[i].path);
-	free(v);
-}
-
-/* Nothing on the host changes: the layout alone is recorded (@l was read before). */
-static int record_layout(struct gp_cli *cli, struct gp_layout *l,
-			 const struct gp_layout_entry *e, size_t n)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; r == 0 && i < n; i++)
-		r = gp_layout_set(l, &e[i]);
-	if (r == 0)
-		r = gp_layout_write(cli->ctx, l);
-	if (r < 0)
-		gp_cli_err("recording the layout in %s/etc/gpupart/partitions.conf failed: %s",
-			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
-			   strerror(-r));
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
 		     size_t n, bool record, const char *cmd)
 {
-	struct gp_gpu_view *views = calloc(n ? n : 1, sizeof(*views));
-	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
-	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
-	struct gp_layout layout = { 0 };
-	struct gp_layout_entry *entries = NULL;
-	struct virt_answer virt = { 0 };
-	size_t i, n_views = 0, steps = 0;
-	int ret = EXIT_FAIL, r;
+	unsigned flags = (record ? GP_OP_RECORD : 0) | (cli->dry_run ? GP_OP_PLAN_ONLY : 0);
+	struct gp_op *op = NULL;
+	size_t printed;
+	int ret, r;
 
-	if (!views || !changes || !plans) {
+	r = gp_op_partition_new(cli->ctx, h, rq, n, flags, &op);
+	if (r < 0) {
 		gp_cli_err("out of memory");
+		return EXIT_FAIL;
+	}
+	printed = print_refusals(op, 0);
+	/* a dry run says what would be refused: it asks libvirt too */
+	if (gp_op_verdict(op) == GP_OP_GO && guard(cli, op) < 0) {
+		gp_cli_err("out of memory");
+		ret = EXIT_FAIL;
 		goto out;
 	}
-	if (record && !cli->dry_run && gp_layout_read(cli->ctx, &layout) < 0) {
-		gp_cli_err("%s cannot be read (see above): fix it, or use --runtime; nothing "
-			   "changed", gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
+	printed = print_refusals(op, printed);
+	if (gp_op_verdict(op) != GP_OP_GO) {
+		/* --dry-run --json: the refusals as findings, with the plans made before them */
+		if (cli->dry_run && cli->json)
+			gp_cli_print_plans(cli, op, false);
+		ret = gp_op_verdict(op) == GP_OP_REFUSED_USAGE ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
-	}
-	for (i = 0; i < n; i++, n_views++) {
-		if (gp_gpu_view_build(h, rq[i].dev, rq[i].series, &views[i]) < 0) {
-			gp_cli_err("out of memory");
-			goto out;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		ret = check_gpu(&views[i], rq[i].count);
-		if (ret == EXIT_OK)
-			ret = build_change(cli, h, &rq[i], &views[i], &changes[i], &plans[i]);
-		if (ret == EXIT_OK)
-			ret = check_pf_driver(&views[i], &plans[i]);
-		if (ret == EXIT_OK && plans[i].n) { /* a dry run says what would be refused */
-			ask_libvirt(cli, views, n, &virt);
-			ret = check_users(cli, views[i].dev, &plans[i], &virt);
-		}
-		if (ret != EXIT_OK)
-			goto out;
-		steps += plans[i].n;
 	}
 	if (cli->dry_run) {
-		ret = gp_cli_print_plans(cli, views, plans, rq, n, false);
+		ret = gp_cli_print_plans(cli, op, false);
 		goto out;
 	}
-	if (record && layout_entries(rq, n, &entries) < 0) {
-		gp_cli_err("%s: cannot name the GPU's stable PCI path for the layout; use "
-			   "--runtime", rq[0].dev->address);
-		goto out;
-	}
-	if (steps) {
-		/* the layout is recorded inside the change, before its journal goes */
-		r = gp_changes_apply(cli->ctx, changes, n, cmd, record ? entries : NULL,
-				     record ? n : 0);
-		if (r == GP_APPLY_STUCK) {
-			ret = EXIT_STUCK;
-			goto out;
-		}
-		if (r < 0) {
-			gp_cli_err("the change failed (%s); %s", strerror(-r),
-				   gp_journal_pending(cli->ctx) ?
-					   "the journal stays: run `gpupart repair`" :
-					   "every device is back as it was");
-			ret = EXIT_FAIL;
-			goto out;
-		}
-	} else if (record && record_layout(cli, &layout, entries, n) != EXIT_OK) {
-		goto out;
-	}
-	/* success is said only once it is true: the host changed, the layout recorded, the
-	 * journal gone */
-	ret = gp_cli_print_plans(cli, views, plans, rq, n, true);
+	r = gp_op_run(cli->ctx, op, cmd);
+	print_refusals(op, printed);
+	if (r == GP_APPLY_STUCK)
+		ret = EXIT_STUCK;
+	else if (r < 0)
+		ret = EXIT_FAIL;
+	else /* success is said only once it is true: the host changed, the layout recorded,
+	      * the journal gone */
+		ret = gp_cli_print_plans(cli, op, true);
 out:
-	entries_free(entries, n);
-	for (i = 0; i < n; i++) {
-		if (changes)
-			change_clear(&changes[i]);
-		if (plans)
-			gp_plan_clear(&plans[i]);
-	}
-	for (i = 0; i < n_views; i++)
-		gp_gpu_view_clear(&views[i]);
-	free(views);
-	free(changes);
-	free(plans);
-	gp_layout_clear(&layout);
-	virt_answer_clear(&virt);
+	gp_op_free(op);
 	return ret;
 }

@@ -13,8 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
+#include "guard/guard.h"
 #include "host/hostfs.h"
 #include "base/internal.h"
 #include "model/scan.h"
@@ -236,6 +238,13 @@ int gp_guard_holders(struct gp_ctx *ctx, const char *const *devices, size_t n_de
 		r = gp_proc_each_fd(ctx, note_holder, &h);
 	gp_strv_free(h.cdevs, h.n_cdevs);
 	return r < 0 ? r : h.found;
+}
+
+int gp_guard_host_path(struct gp_ctx *ctx, enum gp_guard_path which, char *buf, size_t len)
+{
+	if (which == GP_GUARD_PATH_LAYOUT)
+		return gp_hostfs_abspath(ctx, GP_HP_CONFIG_FILE, GP_LAYOUT_FILE, buf, len);
+	return gp_hostfs_abspath(ctx, GP_HP_RESERVATIONS, NULL, buf, len);
 }
 
 int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,

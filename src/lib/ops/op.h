@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The operation's insides, shared by ops/partition.c and ops/guard-users.c; never installed. */
+#ifndef GPUPART_OPS_OP_H
+#define GPUPART_OPS_OP_H
+
+#include <gpupart/layout.h>
+#include <gpupart/ops.h>
+
+struct gp_op {
+	struct gp_ctx *ctx;
+	struct gp_host *host;
+	unsigned flags;
+	struct gp_op_gpu *gpus;
+	struct gp_change *changes; /* today's runner's, one per GPU: see change_build() */
+	size_t n, n_views;       /* requests; views built (cleared on free) */
+	struct gp_findings findings;
+	size_t *finding_gpu;     /* parallel to findings.v */
+	bool refused;            /* an error finding */
+	bool usage;              /* ... about what was asked */
+	bool guarded;
+	struct gp_layout layout; /* read before anything when recording */
+};
+
+/* Adds a finding about GPU @gpu (GP_OP_NO_GPU: the operation); an error refuses. 0/-ENOMEM. */
+int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Whether GPU @i's plan runs NVIDIA's sriov-manage (which waits for users of /dev/nvidiaN). */
+bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i);
+
+#endif

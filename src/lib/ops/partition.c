@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * set-count and apply as one operation: what the model refuses (the GPU as a whole, the count,
+ * the physical function's driver), each GPU's change and plan, and running them with the
+ * layout. The refusals the host's users make are in guard-users.c. Never prints: refusals are
+ * findings (codes in gpupart(8), REFUSALS), failures are findings too.
+ *
+ * Today's write engine (struct gp_change, gp_changes_apply) is used in three functions only:
+ * change_build, changes_run and layout_record_only; the rest knows the change through
+ * change_sets_vf_count and change_runs_sriov_manage.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+#include "guard/guard.h"
+#include "ops/op.h"
+
+int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
+	      const char *fmt, ...)
+{
+	struct gp_finding *f;
+	size_t *g, n = op->findings.n;
+	va_list ap;
+	char *detail;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&detail, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	g = realloc(op->finding_gpu, (n + 1) * sizeof(*g));
+	if (g)
+		op->finding_gpu = g;
+	f = g ? GP_PUSH(op->findings.v, op->findings.n) : NULL;
+	if (!f) {
+		free(detail);
+		return -ENOMEM;
+	}
+	f->code = code;
+	f->severity = sev;
+	f->detail = detail;
+	op->finding_gpu[n] = gpu;
+	if (sev == GP_SEV_ERROR) {
+		/* the first refusal decides the exit status: the checks stop there */
+		if (!op->refused)
+			op->usage = gp_op_code_is_usage(code);
+		op->refused = true;
+	}
+	return 0;
+}
+
+bool gp_op_code_is_usage(const char *code)
+{
+	return strcmp(code, "invalid-count") == 0 || strcmp(code, "no-vgpu-type") == 0;
+}
+
+/* ---- today's write engine: the change of one GPU ---- */
+
+/* The GPU's state now, the state @count means and the plan between them: 0, -ERANGE (no type
+ * of the series has that many instances), -errno. */
+static int change_build(struct gp_op *op, size_t i)
+{
+	struct gp_op_gpu *g = &op->gpus[i];
+	const struct gp_gpu_view *v = &g->view;
+	struct gp_change *c = &op->changes[i];
+	int r;
+
+	c->count = g->count;
+	c->series = v->series;
+	c->ident = (struct gp_pci_ident){ v->dev->vendor, v->dev->device,
+					  v->dev->subsystem_vendor, v->dev->subsystem_device,
+					  v->dev->class_code };
+	r = gp_gpu_state_read(op->ctx, v->dev->address, v->backend, &c->orig);
+	if (r == 0) {
+		r = gp_gpu_state_target(op->host, v, &c->orig, g->count, &c->want);
+		if (r == -EAGAIN) /* NVIDIA: the plan ends with a rescan */
+			r = 0;
+	}
+	if (r == 0)
+		r = gp_plan_diff(&c->orig, &c->want, &g->plan);
+	return r;
+}
+
+static void change_clear(struct gp_change *c)
+{
+	gp_gpu_state_clear(&c->orig);
+	gp_gpu_state_clear(&c->want);
+}
+
+/*
+ * What the plan does, from the states it was made of (the same rules as gp_plan_diff,
+ * kinds/gpu-plan.c): on the sriov backend the VF count changes through the PF's
+ * sriov_numvfs; on NVIDIA's, VFs come and go only through sriov-manage.
+ */
+static bool change_sets_vf_count(const struct gp_change *c)
+{
+	return c->want.backend == GP_BACKEND_SRIOV && c->orig.numvfs != c->want.numvfs;
+}
+
+static bool change_runs_sriov_manage(const struct gp_change *c)
+{
+	const struct gp_gpu_state *cur = &c->orig, *want = &c->want;
+
+	if (want->backend != GP_BACKEND_NVIDIA_VFIO && want->backend != GP_BACKEND_NVIDIA_MDEV)
+		return false;
+	return (cur->numvfs == 0 && want->numvfs > 0) || (cur->numvfs > 0 && want->numvfs == 0);
+}
+
+bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i)
+{
+	return i < op->n && op->gpus[i].planned && change_runs_sriov_manage(&op->changes[i]);
+}
+
+/* ---- the model's refusals ---- */
+
+static bool is_vfio_driver(const char *drv)
+{
+	return drv && strncmp(drv, "vfio", 4) == 0;
+}
+
+/* The count is one the GPU offers; else the refusal lists those it does. */
+static int check_count(struct gp_op *op, size_t i)
+{
+	const struct gp_gpu_view *v = &op->gpus[i].view;
+	const struct gp_device *d = v->dev;
+	int count = op->gpus[i].count;
+	char list[512] = "";
+	size_t k, len = 0;
+
+	if (count == 0)
+		return 0;
+	if (!v->n_valid_counts && d->sriov_num_vfs == 0 && d->sriov_total_vfs >= count &&
+	    (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV))
+		/* NVIDIA lists its types on VFs only: the count is checked once they exist,
+		 * and a count no type has is undone with them */
+		return gp_op_add(op, i, "count-checked-later", GP_SEV_WARNING,
+				 "%s: the driver lists its vGPU types only once VFs are enabled; "
+				 "%d is checked after enabling them",
+				 d->address, count);
+	for (k = 0; k < v->n_valid_counts; k++)
+		if (v->valid_counts[k] == count)
+			return 0;
+	for (k = 0; k < v->n_valid_counts && len < sizeof(list) - 16; k++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", k ? ", " : "",
+					v->valid_counts[k]);
+	return gp_op_add(op, i, "invalid-count", GP_SEV_ERROR,
+			 "%d is not a valid partition count for %s; valid counts: %s%s0", count,
+			 d->address, list, *list ? ", " : "");
+}
+
+/* The GPU as a whole: handed to a VM whole, or not partitionable here. */
+static int check_gpu(struct gp_op *op, size_t i)
+{
+	const struct gp_gpu_view *v = &op->gpus[i].view;
+	const struct gp_device *d = v->dev;
+
+	if (is_vfio_driver(d->driver))
+		return gp_op_add(op, i, "dismounted-for-dda", GP_SEV_ERROR,
+				 "%s is dismounted for DDA (bound whole to %s): a GPU is either "
+				 "handed whole to a VM or partitioned, never both",
+				 d->address, d->driver);
+	if (v->status != GP_STATUS_PARTITIONED)
+		return gp_op_add(op, i, "not-partitionable", GP_SEV_ERROR,
+				 "%s cannot be partitioned on this host (status %s); see `gpupart "
+				 "survey %s`",
+				 d->address, gp_status_str(v->status), d->address);
+	return check_count(op, i);
+}
+
+/* The kernel changes VF counts only through the PF's driver's sriov_configure
+ * (drivers/pci/iov.c, sriov_numvfs_store: -ENOENT without a driver, -ENOENT when the driver
+ * has no sriov_configure). */
+static int check_pf_driver(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev;
+
+	if (!change_sets_vf_count(&op->changes[i]))
+		return 0;
+	if (!d->driver)
+		return gp_op_add(op, i, "pf-no-driver", GP_SEV_ERROR,
+				 "%s has no driver: the kernel changes VF counts only through the "
+				 "physical function's driver (sriov_numvfs would fail with ENOENT)",
+				 d->address);
+	if (strcmp(d->driver, "nvidia") == 0)
+		return gp_op_add(op, i, "nvidia-no-sriov-configure", GP_SEV_ERROR,
+				 "%s is on nvidia without NVIDIA's vGPU manager: nvidia has no "
+				 "sriov_configure, so its VFs cannot be enabled here",
+				 d->address);
+	return 0;
+}
+
+/* Plans GPU @i; a plan that cannot be made is a refusal. */
+static int plan_gpu(struct gp_op *op, size_t i)
+{
+	struct gp_op_gpu *g = &op->gpus[i];
+	const char *addr = g->view.dev->address;
+	int r = change_build(op, i);
+
+	if (r == -ERANGE)
+		return gp_op_add(op, i, "no-vgpu-type", GP_SEV_ERROR,
+				 "%s: no %c-series vGPU type has %d instances", addr,
+				 g->view.series ? g->view.series : '?', g->count);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return gp_op_add(op, i, "plan-failed", GP_SEV_ERROR,
+				 "%s: cannot plan the change: %s", addr, strerror(-r));
+	g->planned = true;
+	return 0;
+}
+
+static int read_layout(struct gp_op *op)
+{
+	char where[4096];
+
+	if (gp_layout_read(op->ctx, &op->layout) == 0)
+		return 0;
+	/* the library logged the line; the message names the file under the root */
+	if (gp_guard_host_path(op->ctx, GP_GUARD_PATH_LAYOUT, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "partitions.conf");
+	return gp_op_add(op, GP_OP_NO_GPU, "layout-unreadable", GP_SEV_ERROR,
+			 "%s cannot be read (see above): fix it, or use --runtime; nothing changed",
+			 where);
+}
+
+int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_request *rq,
+			size_t n, unsigned flags, struct gp_op **out)
+{
+	struct gp_op *op = calloc(1, sizeof(*op));
+	size_t i;
+	int r = 0;
+
+	*out = NULL;
+	if (!op)
+		return -ENOMEM;
+	op->ctx = ctx;
+	op->host = host;
+	op->flags = flags;
+	op->n = n;
+	op->gpus = calloc(n ? n : 1, sizeof(*op->gpus));
+	op->changes = calloc(n ? n : 1, sizeof(*op->changes));
+	if (!op->gpus || !op->changes) {
+		gp_op_free(op);
+		return -ENOMEM;
+	}
+	for (i = 0; r == 0 && i < n; i++, op->n_views++) {
+		op->gpus[i].count = rq[i].count;
+		op->gpus[i].series = rq[i].series;
+		r = gp_gpu_view_build(host, rq[i].dev, rq[i].series, &op->gpus[i].view);
+	}
+	if (r < 0) {
+		op->n_views--; /* the one that failed cleared itself */
+		gp_op_free(op);
+		return r;
+	}
+	/* a layout that cannot be read refuses before anything (a dry run does not read it) */
+	if ((flags & GP_OP_RECORD) && !(flags & GP_OP_PLAN_ONLY))
+		r = read_layout(op);
+	for (i = 0; r == 0 && !op->refused && i < n; i++) {
+		r = check_gpu(op, i);
+		if (r == 0 && !op->refused)
+			r = plan_gpu(op, i);
+		if (r == 0 && !op->refused)
+			r = check_pf_driver(op, i);
+	}
+	if (r < 0) {
+		gp_op_free(op);
+		return r;
+	}
+	*out = op;
+	return 0;
+}
+
+void gp_op_free(struct gp_op *op)
+{
+	size_t i;
+
+	if (!op)
+		return;
+	for (i = 0; op->gpus && op->changes && i < op->n; i++) {
+		change_clear(&op->changes[i]);
+		gp_plan_clear(&op->gpus[i].plan);
+		if (i < op->n_views)
+			gp_gpu_view_clear(&op->gpus[i].view);
+	}
+	free(op->gpus);
+	free(op->changes);
+	gp_findings_clear(&op->findings);
+	free(op->finding_gpu);
+	gp_layout_clear(&op->layout);
+	free(op);
+}
+
+size_t gp_op_n_gpus(const struct gp_op *op)
+{
+	return op->n;
+}
+
+const struct gp_op_gpu *gp_op_gpu(const struct gp_op *op, size_t i)
+{
+	return i < op->n ? &op->gpus[i] : NULL;
+}
+
+bool gp_op_changes(const struct gp_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->n; i++)
+		if (op->gpus[i].plan.n)
+			return true;
+	return false;
+}
+
+const struct gp_findings *gp_op_findings(const struct gp_op *op)
+{
+	return &op->findings;
+}
+
+size_t gp_op_finding_gpu(const struct gp_op *op, size_t i)
+{
+	return i < op->findings.n ? op->finding_gpu[i] : GP_OP_NO_GPU;
+}
+
+enum gp_op_verdict gp_op_verdict(const struct gp_op *op)
+{
+	if (!op->refused)
+		return GP_OP_GO;
+	return op->usage ? GP_OP_REFUSED_USAGE : GP_OP_REFUSED;
+}
+
+/* ---- running ---- */
+
+/* The layout entries the requests mean (free with entries_free). */
+static int layout_entries(const struct gp_op *op, struct gp_layout_entry **out)
+{
+	struct gp_layout_entry *v = calloc(op->n ? op->n : 1, sizeof(*v));
+	size_t i;
+	int r = 0;
+
+	*out = v;
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; r == 0 && i < op->n; i++)
+		r = gp_layout_entry_for(op->gpus[i].view.dev, op->gpus[i].count,
+					op->gpus[i].series, &v[i]);
+	return r;
+}
+
+static void entries_free(struct gp_layout_entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* Today's runner: journal, run, verify, record @record inside the change, unwind. */
+static int changes_run(struct gp_ctx *ctx, struct gp_op *op, const char *cmd,
+		       const struct gp_layout_entry *record, size_t n_record)
+{
+	/* the runner refines a change's target after a rescan: the operation's own changes */
+	return gp_changes_apply(ctx, op->changes, op->n, cmd, record, n_record);
+}
+
+/* Nothing on the host changes: the layout alone is recorded (read before anything). */
+static int layout_record_only(struct gp_ctx *ctx, struct gp_op *op,
+			      const struct gp_layout_entry *e, size_t n)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < n; i++)
+		r = gp_layout_set(&op->layout, &e[i]);
+	if (r == 0)
+		r = gp_layout_write(ctx, &op->layout);
+	return r;
+}
+
+int gp_op_run(struct gp_ctx *ctx, struct gp_op *op, const char *cmd)
+{
+	bool record = op->flags & GP_OP_RECORD;
+	struct gp_layout_entry *entries = NULL;
+	char where[4096];
+	int r;
+
+	if (op->refused || (op->flags & GP_OP_PLAN_ONLY) || !op->guarded)
+		return -EINVAL;
+	if (record && layout_entries(op, &entries) < 0) {
+		entries_free(entries, op->n);
+		gp_op_add(op, GP_OP_NO_GPU, "layout-path-unknown", GP_SEV_ERROR,
+			  "%s: cannot name the GPU's stable PCI path for the layout; use --runtime",
+			  op->n ? op->gpus[0].view.dev->address : "?");
+		return -EINVAL;
+	}
+	if (gp_op_changes(op)) {
+		/* the layout is recorded inside the change, before its journal goes */
+		r = changes_run(ctx, op, cmd, record ? entries : NULL, record ? op->n : 0);
+		if (r < 0 && r != GP_APPLY_STUCK)
+			gp_op_add(op, GP_OP_NO_GPU, "change-failed", GP_SEV_ERROR,
+				  "the change failed (%s); %s", strerror(-r),
+				  gp_journal_pending(ctx) ?
+					  "the journal stays: run `gpupart repair`" :
+					  "every device is back as it was");
+	} else if (record) {
+		r = layout_record_only(ctx, op, entries, op->n);
+		if (r < 0) {
+			if (gp_guard_host_path(ctx, GP_GUARD_PATH_LAYOUT, where,
+					       sizeof(where)) < 0)
+				snprintf(where, sizeof(where), "partitions.conf");
+			gp_op_add(op, GP_OP_NO_GPU, "layout-write-failed", GP_SEV_ERROR,
+				  "recording the layout in %s failed: %s", where, strerror(-r));
+		}
+	} else {
+		r = 0;
+	}
+	entries_free(entries, op->n);
+	return r;
+}
