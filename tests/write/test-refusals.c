@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +336,199 @@ Test(write_refusals, nvidia_node_held_and_minor_unknown)
 	free(p);
 	mkproc(root, "4243", "nvidia-smi", "3", "/dev/nvidia0");
 	refused(root, 1, needles, args);
+}
+
+/* ---- --dry-run --json: the refusals as findings, with stable codes ---- */
+
+/* The refusal with @code in the JSON document @out (the "refusals" array), or NULL. */
+static struct json_object *refusal_with(struct json_object *doc, const char *code)
+{
+	struct json_object *a, *f, *v;
+
+	cr_assert(json_object_object_get_ex(doc, "refusals", &a) &&
+		  json_object_is_type(a, json_type_array), "no refusals array");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		f = json_object_array_get_idx(a, i);
+		cr_assert(json_object_object_get_ex(f, "code", &v) &&
+			  json_object_is_type(v, json_type_string));
+		if (strcmp(json_object_get_string(v), code) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * `-n --json ARGS...` on @root: exit @status, the same message on stderr as without --json,
+ * and on stdout a dry-run document whose refusals hold @code (error, about @addr, its detail
+ * containing @needle); nothing written, the tree as it was.
+ */
+static void refused_json(const char *root, int status, const char *code, const char *addr,
+			 const char *needle, const char *const *args)
+{
+	const char *argv[16] = { "-n", "--json" };
+	struct json_object *doc, *f, *v;
+	char *before, *after;
+	struct run r;
+	size_t n = 2;
+
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+	before = manifest(root, M_STRICT);
+	gpf_v(&r, NULL, root, argv);
+	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
+	cr_assert(strstr(r.err, needle), "no '%s' on stderr:\n%s", needle, r.err);
+	doc = json_tokener_parse(r.out);
+	cr_assert_not_null(doc, "stdout is not JSON: '%s'", r.out);
+	cr_assert(json_object_object_get_ex(doc, "dry_run", &v) && json_object_get_boolean(v));
+	cr_assert(json_object_object_get_ex(doc, "changed", &v) && !json_object_get_boolean(v));
+	f = refusal_with(doc, code);
+	cr_assert_not_null(f, "no refusal %s in %s", code, r.out);
+	cr_assert(json_object_object_get_ex(f, "severity", &v) &&
+		  !strcmp(json_object_get_string(v), "error"), "%s", r.out);
+	cr_assert(json_object_object_get_ex(f, "address", &v) &&
+		  !strcmp(json_object_get_string(v), addr), "%s", r.out);
+	cr_assert(json_object_object_get_ex(f, "detail", &v) &&
+			  strstr(json_object_get_string(v), needle),
+		  "the detail does not say '%s': %s", needle, r.out);
+	json_object_put(doc);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
+	after = manifest(root, M_STRICT);
+	assert_manifest_eq(after, before, "after a refused dry run");
+	free(before);
+	free(after);
+}
+
+Test(write_refusals, json_invalid_count)
+{
+	static const char *const args[] = { "set-count", NVME, "33", NULL };
+
+	refused_json(wtree("sriov-off"), 2, "invalid-count", NVME,
+		     "33 is not a valid partition count", args);
+}
+
+Test(write_refusals, json_reserved)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	char *root = wtree("sriov-off");
+
+	nvme_to(root, "4");
+	mkdirs(root, "run/gpupart/reservations");
+	put(root, "run/gpupart/reservations/0000:03:00.2", "vm-a\n");
+	refused_json(root, 1, "reserved", NVME, "0000:03:00.2 is reserved (vm-a)", args);
+}
+
+Test(write_refusals, json_held_open)
+{
+	static const char *const args[] = { "set-count", NVME, "2", NULL };
+	char *root = wtree("sriov-off"), *g, dev[64];
+
+	nvme_to(root, "4");
+	g = lnk(root, "sys/bus/pci/devices/0000:03:00.3/iommu_group");
+	cr_assert_not_null(g);
+	snprintf(dev, sizeof(dev), "/dev/vfio/%s", g);
+	mkproc(root, "4242", "qemu-system-x86", "7", dev);
+	refused_json(root, 1, "held-open", NVME, "pid 4242 (qemu-system-x86) holds", args);
+	free(g);
+}
+
+Test(write_refusals, json_dismounted_for_dda)
+{
+	static const char *const args[] = { "set-count", L40S, "4", NULL };
+	char *root = wtree("sriov-off");
+
+	with_sriov_manage(root);
+	rebind_link(root, L40S, "nvidia", "vfio-pci");
+	refused_json(root, 1, "dismounted-for-dda", L40S, L40S " is dismounted for DDA", args);
+}
+
+/* apply refused the same way; and a dry run that is not refused has an empty array (and
+ * --root without --connect a warning that libvirt was not asked) */
+Test(write_refusals, json_apply_and_no_refusal)
+{
+	static const char *const args[] = { "apply", NULL };
+	char *root = wtree("sriov-off");
+	struct json_object *doc, *a, *f;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "set-count", NVME, "2", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(gpf(&r, root, "set-count", NVME, "4", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(gpf(&r, root, "-n", "--json", "set-count", NVME, "4", NULL), 0, "%s",
+		     r.err);
+	doc = json_tokener_parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	cr_assert(json_object_object_get_ex(doc, "refusals", &a) &&
+		  json_object_array_length(a) == 0, "nothing to do, nothing refused: %s", r.out);
+	json_object_put(doc);
+	run_free(&r);
+	cr_assert_eq(gpf(&r, root, "-n", "--json", "set-count", NVME, "3", NULL), 0, "%s",
+		     r.err);
+	doc = json_tokener_parse(r.out);
+	cr_assert_not_null(doc, "%s", r.out);
+	f = refusal_with(doc, "libvirt-not-asked");
+	cr_assert_not_null(f, "%s", r.out);
+	cr_assert(json_object_object_get_ex(f, "severity", &a) &&
+		  !strcmp(json_object_get_string(a), "warning"), "%s", r.out);
+	json_object_put(doc);
+	run_free(&r);
+	/* apply would take it back to 2 */
+	mkdirs(root, "run/gpupart/reservations");
+	put(root, "run/gpupart/reservations/0000:03:00.4", "vm-b\n");
+	refused_json(root, 1, "reserved", NVME, "0000:03:00.4 is reserved (vm-b)", args);
+}
+
+/* ---- every refusal code the library makes is in gpupart(8), REFUSALS ---- */
+
+static char *source(const char *rel)
+{
+	char *p, *s, *dir = strdup(__FILE__);
+
+	*strrchr(dir, '/') = 0; /* tests/write */
+	cr_assert_geq(asprintf(&p, "%s/../../%s", dir, rel), 0);
+	s = slurp(p);
+	cr_assert_not_null(s, "%s", p);
+	free(p);
+	free(dir);
+	return s;
+}
+
+Test(write_refusals, every_code_is_documented)
+{
+	static const char *const files[] = { "src/lib/ops/partition.c",
+					     "src/lib/ops/guard-users.c" };
+	char *man = source("man/gpupart.8"), *refusals = strstr(man, "\n.SH REFUSALS\n");
+	int codes = 0;
+
+	cr_assert_not_null(refusals, "no REFUSALS section");
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char *src = source(files[f]);
+
+		for (char *p = src; (p = strstr(p, "gp_op_add(op, ")); p++) {
+			char code[64], want[160], *q = strchr(p, '"'), *w = want;
+			size_t n;
+
+			cr_assert_not_null(q);
+			n = strcspn(q + 1, "\"");
+			if (n == 0 || n >= sizeof(code) || !strncmp(q + 1, "%s", 2))
+				continue; /* the definition itself */
+			memcpy(code, q + 1, n);
+			code[n] = 0;
+			/* the man page writes ".BR layout\-unreadable " */
+			w += sprintf(w, "\n.BR ");
+			for (const char *c = code; *c; c++)
+				w += sprintf(w, *c == '-' ? "\\-" : "%c", *c);
+			sprintf(w, " \" (");
+			cr_assert(strstr(refusals, want), "%s: %s is not in gpupart(8), REFUSALS",
+				  files[f], code);
+			codes++;
+		}
+		free(src);
+	}
+	cr_assert_geq(codes, 20, "only %d codes found", codes);
+	free(man);
 }

@@ -126,7 +126,8 @@ void gp_virt_answer_from(int r, bool uri_named, const struct gp_virt_use *uses,
 	}
 }
 
-/* What the answer itself says, once, at the first GPU the guard looks at (@gpu). */
+/* What the answer itself says, once, at the first GPU the guard looks at (@gpu): what was not
+ * asked is about the command; what libvirt could not answer refuses that GPU. */
 static int note_answer(struct gp_ctx *ctx, struct gp_op *op, size_t gpu,
 		       const struct gp_virt_answer *a)
 {
@@ -141,21 +142,21 @@ static int note_answer(struct gp_ctx *ctx, struct gp_op *op, size_t gpu,
 		 * and a socket-activated libvirt asked from a unit ordered before it would wait
 		 * for that unit, for ever. Reservation records and open device nodes still
 		 * guard. */
-		return gp_op_add(op, gpu, "libvirt-skipped", GP_SEV_INFO,
+		return gp_op_add(op, GP_OP_NO_GPU, "libvirt-skipped", GP_SEV_INFO,
 				 "libvirt not asked (--no-libvirt): reservation records and open "
 				 "device nodes still guard");
 	case GP_VIRT_NOT_ASKED:
 		if (!a)
-			return gp_op_add(op, gpu, "libvirt-not-asked", GP_SEV_WARNING,
+			return gp_op_add(op, GP_OP_NO_GPU, "libvirt-not-asked", GP_SEV_WARNING,
 					 "libvirt not asked: only reservation records say whether "
 					 "a partition is assigned");
-		return gp_op_add(op, gpu, "libvirt-not-asked", GP_SEV_WARNING,
+		return gp_op_add(op, GP_OP_NO_GPU, "libvirt-not-asked", GP_SEV_WARNING,
 				 "not asking libvirt (--root without --connect): only reservation "
 				 "records under the root say whether a partition is assigned");
 	case GP_VIRT_ABSENT:
 		if (gp_guard_host_path(ctx, GP_GUARD_PATH_RESERVATIONS, where, sizeof(where)) < 0)
 			snprintf(where, sizeof(where), "the reservation records");
-		return gp_op_add(op, gpu, "libvirt-absent", GP_SEV_WARNING,
+		return gp_op_add(op, GP_OP_NO_GPU, "libvirt-absent", GP_SEV_WARNING,
 				 "no libvirt reachable at the default URI: only reservation "
 				 "records under %s say whether a partition is assigned",
 				 where);
