@@ -55,7 +55,17 @@ struct gp_op_gpu {
  */
 int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_request *rq,
 			size_t n, unsigned flags, struct gp_op **out);
+/*
+ * The same for `apply`: a request per line of @layout (gp_layout_match). A line whose device
+ * is gone or whose IDs changed is skipped with an error finding (layout-no-device,
+ * layout-hardware-changed) that does not stop the other lines: see gp_op_skipped.
+ */
+struct gp_layout;
+int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
+		    unsigned flags, struct gp_op **out);
 void gp_op_free(struct gp_op *op);
+/* The lines gp_op_apply_new skipped (the command fails once the others are done). */
+size_t gp_op_skipped(const struct gp_op *op);
 
 size_t gp_op_n_gpus(const struct gp_op *op);
 const struct gp_op_gpu *gp_op_gpu(const struct gp_op *op, size_t i);

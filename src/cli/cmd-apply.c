@@ -12,27 +12,12 @@
 
 #include "partition.h"
 
-static void explain_mismatch(const struct gp_layout_entry *e, int r)
-{
-	if (r == -ENODEV)
-		gp_cli_err("partitions.conf line %d: no device at %s%s%s%s: skipped", e->line,
-			   e->path, *e->address ? " (was " : "", e->address,
-			   *e->address ? ")" : "");
-	else
-		gp_cli_err("partitions.conf line %d: the device at %s is not the %04x:%04x "
-			   "(subsystem %04x:%04x) the layout was written for: the hardware "
-			   "changed; refusing to partition it (edit or remove the line)",
-			   e->line, e->path, e->vendor, e->device, e->subsystem_vendor,
-			   e->subsystem_device);
-}
-
 int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_layout l = { 0 };
-	struct gp_request *rq = NULL;
 	struct gp_host *h = NULL;
-	size_t n = 0, i;
-	int r, ret = EXIT_FAIL, bad = 0, lock_fd = -1;
+	struct gp_op *op = NULL;
+	int r, ret = EXIT_FAIL, lock_fd = -1;
 
 	(void)argc;
 	(void)argv;
@@ -50,36 +35,23 @@ int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 		ret = gp_cli_scan_exit(r);
 		goto out;
 	}
-	for (i = 0; i < l.n; i++) {
-		struct gp_device *d = NULL;
-		struct gp_request *q;
-
-		r = gp_layout_match(h, &l.v[i], &d);
-		if (r < 0) {
-			explain_mismatch(&l.v[i], r);
-			bad++;
-			continue;
-		}
-		q = GP_CLI_PUSH(rq, n);
-		if (!q)
-			goto out;
-		q->dev = d;
-		q->count = l.v[i].count;
-		q->series = l.v[i].series;
+	/* a line whose device is gone or changed is skipped (and said): the others go on */
+	if (gp_op_apply_new(cli->ctx, h, &l, gp_cli_op_flags(cli, false), &op) < 0) {
+		gp_cli_err("out of memory");
+		goto out;
 	}
-	if (n == 0 && !bad) {
+	if (gp_op_n_gpus(op) == 0 && !gp_op_skipped(op)) {
 		if (!cli->json)
 			printf("no layout recorded (%s): nothing to do\n",
 			       gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
-		ret = cli->json ? gp_cli_print_plans(cli, NULL, !cli->dry_run) :
-				  EXIT_OK;
+		ret = cli->json ? gp_cli_print_plans(cli, NULL, !cli->dry_run) : EXIT_OK;
 		goto out;
 	}
-	ret = gp_cli_partition(cli, h, rq, n, false, "apply");
-	if (ret == EXIT_OK && bad)
+	ret = gp_cli_operate(cli, op, "apply");
+	if (ret == EXIT_OK && gp_op_skipped(op))
 		ret = EXIT_FAIL;
 out:
-	free(rq);
+	gp_op_free(op);
 	gp_host_free(h);
 	gp_layout_clear(&l);
 	gp_lock_release(cli->ctx, lock_fd);

@@ -114,6 +114,7 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 	struct gp_pci_addr *addrs = NULL;
 	struct gp_request *rq = NULL;
 	struct gp_host *h = NULL;
+	struct gp_op *op = NULL;
 	size_t n = 0;
 	int count, n_addrs, r, i, ret = EXIT_FAIL, lock_fd = -1;
 	char *cmd = NULL;
@@ -161,8 +162,14 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 	if (ret != EXIT_OK)
 		goto out;
 	cmd = command_line(argc, argv);
-	ret = gp_cli_partition(cli, h, rq, n, !cli->runtime, cmd ? cmd : "set-count");
+	if (gp_op_partition_new(cli->ctx, h, rq, n, gp_cli_op_flags(cli, !cli->runtime), &op) < 0) {
+		gp_cli_err("out of memory");
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	ret = gp_cli_operate(cli, op, cmd ? cmd : "set-count");
 out:
+	gp_op_free(op);
 	free(cmd);
 	free(rq);
 	gp_host_free(h);

@@ -148,48 +148,38 @@ static int guard(struct gp_cli *cli, struct gp_op *op)
 	return r;
 }
 
-int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
-		     size_t n, bool record, const char *cmd)
+unsigned gp_cli_op_flags(const struct gp_cli *cli, bool record)
 {
-	unsigned flags = (record ? GP_OP_RECORD : 0) | (cli->dry_run ? GP_OP_PLAN_ONLY : 0);
-	struct gp_op *op = NULL;
-	size_t printed;
-	int ret, r;
+	return (record ? GP_OP_RECORD : 0) | (cli->dry_run ? GP_OP_PLAN_ONLY : 0);
+}
 
-	r = gp_op_partition_new(cli->ctx, h, rq, n, flags, &op);
-	if (r < 0) {
-		gp_cli_err("out of memory");
-		return EXIT_FAIL;
-	}
+int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd)
+{
+	size_t printed;
+	int r;
+
 	printed = print_refusals(op, 0);
 	/* a dry run says what would be refused: it asks libvirt too */
 	if (gp_op_verdict(op) == GP_OP_GO && guard(cli, op) < 0) {
 		gp_cli_err("out of memory");
-		ret = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
 	printed = print_refusals(op, printed);
 	if (gp_op_verdict(op) != GP_OP_GO) {
 		/* --dry-run --json: the refusals as findings, with the plans made before them */
 		if (cli->dry_run && cli->json)
 			gp_cli_print_plans(cli, op, false);
-		ret = gp_op_verdict(op) == GP_OP_REFUSED_USAGE ? EXIT_USAGE : EXIT_FAIL;
-		goto out;
+		return gp_op_verdict(op) == GP_OP_REFUSED_USAGE ? EXIT_USAGE : EXIT_FAIL;
 	}
-	if (cli->dry_run) {
-		ret = gp_cli_print_plans(cli, op, false);
-		goto out;
-	}
+	if (cli->dry_run)
+		return gp_cli_print_plans(cli, op, false);
 	r = gp_op_run(cli->ctx, op, cmd);
 	print_refusals(op, printed);
 	if (r == GP_APPLY_STUCK)
-		ret = EXIT_STUCK;
-	else if (r < 0)
-		ret = EXIT_FAIL;
-	else /* success is said only once it is true: the host changed, the layout recorded,
-	      * the journal gone */
-		ret = gp_cli_print_plans(cli, op, true);
-out:
-	gp_op_free(op);
-	return ret;
+		return EXIT_STUCK;
+	if (r < 0)
+		return EXIT_FAIL;
+	/* success is said only once it is true: the host changed, the layout recorded, the
+	 * journal gone */
+	return gp_cli_print_plans(cli, op, true);
 }

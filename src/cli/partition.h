@@ -14,11 +14,11 @@
 /* Takes the host lock and undoes an interrupted change first; an exit status. */
 int gp_cli_lock(struct gp_cli *cli, int *lock_fd);
 
-/* Builds the operation for the requests (recording them in the layout when @record), asks
- * libvirt when it must, prints the refusals; then prints the plan (--dry-run) or runs it and
- * prints the outcome. Returns an exit status. */
-int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
-		     size_t n, bool record, const char *cmd);
+/* The operation's flags for this command line (--dry-run), recording the layout when @record. */
+unsigned gp_cli_op_flags(const struct gp_cli *cli, bool record);
+/* Prints the refusals of @op (made by gp_op_*_new), asks libvirt when it must, then prints the
+ * plan (--dry-run) or runs it and prints the outcome. Returns an exit status. */
+int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd);
 
 /* The plans of @op's GPUs (NULL: none), or what was done (@applied). With --json, the
  * document carries the operation's findings as "refusals" (a refused dry run prints it too). */

@@ -18,6 +18,7 @@ struct gp_op {
 	bool refused;            /* an error finding */
 	bool usage;              /* ... about what was asked */
 	bool guarded;
+	size_t skipped;          /* layout lines apply skipped */
 	struct gp_layout layout; /* read before anything when recording */
 };
 

@@ -19,19 +19,14 @@
 #include "guard/guard.h"
 #include "ops/op.h"
 
-int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
-	      const char *fmt, ...)
+static int op_vadd(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
+		   bool refuses, const char *fmt, va_list ap)
 {
 	struct gp_finding *f;
 	size_t *g, n = op->findings.n;
-	va_list ap;
 	char *detail;
-	int r;
 
-	va_start(ap, fmt);
-	r = vasprintf(&detail, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	if (vasprintf(&detail, fmt, ap) < 0)
 		return -ENOMEM;
 	g = realloc(op->finding_gpu, (n + 1) * sizeof(*g));
 	if (g)
@@ -45,13 +40,40 @@ int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity s
 	f->severity = sev;
 	f->detail = detail;
 	op->finding_gpu[n] = gpu;
-	if (sev == GP_SEV_ERROR) {
+	if (sev == GP_SEV_ERROR && refuses) {
 		/* the first refusal decides the exit status: the checks stop there */
 		if (!op->refused)
 			op->usage = gp_op_code_is_usage(code);
 		op->refused = true;
 	}
 	return 0;
+}
+
+int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = op_vadd(op, gpu, code, sev, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A layout line apply skips: an error, but the other lines go on. */
+static int op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = op_vadd(op, GP_OP_NO_GPU, code, GP_SEV_ERROR, false, fmt, ap);
+	va_end(ap);
+	op->skipped++;
+	return r;
 }
 
 bool gp_op_code_is_usage(const char *code)
@@ -228,38 +250,40 @@ static int read_layout(struct gp_op *op)
 			 where);
 }
 
-int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_request *rq,
-			size_t n, unsigned flags, struct gp_op **out)
+static struct gp_op *op_alloc(struct gp_ctx *ctx, struct gp_host *host, unsigned flags)
 {
 	struct gp_op *op = calloc(1, sizeof(*op));
-	size_t i;
-	int r = 0;
 
-	*out = NULL;
 	if (!op)
-		return -ENOMEM;
+		return NULL;
 	op->ctx = ctx;
 	op->host = host;
 	op->flags = flags;
+	return op;
+}
+
+/* The views, the layout (when recording) and the model's checks of @rq[0..n). */
+static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
+{
+	size_t i;
+	int r = 0;
+
 	op->n = n;
 	op->gpus = calloc(n ? n : 1, sizeof(*op->gpus));
 	op->changes = calloc(n ? n : 1, sizeof(*op->changes));
-	if (!op->gpus || !op->changes) {
-		gp_op_free(op);
+	if (!op->gpus || !op->changes)
 		return -ENOMEM;
-	}
-	for (i = 0; r == 0 && i < n; i++, op->n_views++) {
+	for (i = 0; r == 0 && i < n; i++) {
 		op->gpus[i].count = rq[i].count;
 		op->gpus[i].series = rq[i].series;
-		r = gp_gpu_view_build(host, rq[i].dev, rq[i].series, &op->gpus[i].view);
+		r = gp_gpu_view_build(op->host, rq[i].dev, rq[i].series, &op->gpus[i].view);
+		if (r == 0) /* one that failed cleared itself */
+			op->n_views++;
 	}
-	if (r < 0) {
-		op->n_views--; /* the one that failed cleared itself */
-		gp_op_free(op);
+	if (r < 0)
 		return r;
-	}
 	/* a layout that cannot be read refuses before anything (a dry run does not read it) */
-	if ((flags & GP_OP_RECORD) && !(flags & GP_OP_PLAN_ONLY))
+	if ((op->flags & GP_OP_RECORD) && !(op->flags & GP_OP_PLAN_ONLY))
 		r = read_layout(op);
 	for (i = 0; r == 0 && !op->refused && i < n; i++) {
 		r = check_gpu(op, i);
@@ -268,12 +292,71 @@ int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct g
 		if (r == 0 && !op->refused)
 			r = check_pf_driver(op, i);
 	}
+	return r;
+}
+
+int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_request *rq,
+			size_t n, unsigned flags, struct gp_op **out)
+{
+	struct gp_op *op = op_alloc(ctx, host, flags);
+	int r = op ? op_build(op, rq, n) : -ENOMEM;
+
 	if (r < 0) {
 		gp_op_free(op);
-		return r;
+		op = NULL;
 	}
 	*out = op;
-	return 0;
+	return r;
+}
+
+/* Why a line of the layout names no GPU to partition. */
+static int skip_line(struct gp_op *op, const struct gp_layout_entry *e, int r)
+{
+	if (r == -ENODEV)
+		return op_skip(op, "layout-no-device",
+			       "partitions.conf line %d: no device at %s%s%s%s: skipped", e->line,
+			       e->path, *e->address ? " (was " : "", e->address,
+			       *e->address ? ")" : "");
+	return op_skip(op, "layout-hardware-changed",
+		       "partitions.conf line %d: the device at %s is not the %04x:%04x "
+		       "(subsystem %04x:%04x) the layout was written for: the hardware changed; "
+		       "refusing to partition it (edit or remove the line)",
+		       e->line, e->path, e->vendor, e->device, e->subsystem_vendor,
+		       e->subsystem_device);
+}
+
+int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
+		    unsigned flags, struct gp_op **out)
+{
+	struct gp_op *op = op_alloc(ctx, host, flags);
+	struct gp_request *rq = calloc(layout->n ? layout->n : 1, sizeof(*rq));
+	size_t i, n = 0;
+	int r = op && rq ? 0 : -ENOMEM;
+
+	for (i = 0; r == 0 && i < layout->n; i++) {
+		struct gp_device *d = NULL;
+		int m = gp_layout_match(host, &layout->v[i], &d);
+
+		if (m < 0) {
+			r = skip_line(op, &layout->v[i], m);
+			continue;
+		}
+		rq[n++] = (struct gp_request){ d, layout->v[i].count, layout->v[i].series };
+	}
+	if (r == 0)
+		r = op_build(op, rq, n);
+	free(rq);
+	if (r < 0) {
+		gp_op_free(op);
+		op = NULL;
+	}
+	*out = op;
+	return r;
+}
+
+size_t gp_op_skipped(const struct gp_op *op)
+{
+	return op->skipped;
 }
 
 void gp_op_free(struct gp_op *op)
@@ -285,9 +368,9 @@ void gp_op_free(struct gp_op *op)
 	for (i = 0; op->gpus && op->changes && i < op->n; i++) {
 		change_clear(&op->changes[i]);
 		gp_plan_clear(&op->gpus[i].plan);
-		if (i < op->n_views)
-			gp_gpu_view_clear(&op->gpus[i].view);
 	}
+	for (i = 0; op->gpus && i < op->n_views; i++)
+		gp_gpu_view_clear(&op->gpus[i].view);
 	free(op->gpus);
 	free(op->changes);
 	gp_findings_clear(&op->findings);
