@@ -123,6 +123,14 @@ void gp_virt_answer_from(int r, bool uri_named, const struct gp_virt_use *uses,
 			 struct gp_virt_answer *out);
 
 /*
+ * What @answer itself says, as findings: libvirt not asked (a warning; info for
+ * GP_VIRT_SKIPPED), or unable to answer (a refusal of the first GPU whose plan has steps).
+ * gp_op_guard makes them first when the caller did not; calling this before lets a caller
+ * show them before what the guard logs. Nothing when no plan has steps. 0 or -ENOMEM.
+ */
+int gp_op_answer(struct gp_ctx *ctx, struct gp_op *op, const struct gp_virt_answer *answer);
+
+/*
  * The refusals only the host's users make, for every GPU whose plan has steps, stopping at
  * the first GPU refused: a domain of @answer (NULL: not asked, a warning) names one of its
  * devices, a reservation record does (or the records cannot be read), a process holds one

@@ -119,7 +119,7 @@ static size_t print_refusals(const struct gp_op *op, size_t from)
  * libvirt's answer about the devices the operation names, asked once (one connection, one
  * warning) however many GPUs a command names, and only when a plan has steps.
  */
-static int guard(struct gp_cli *cli, struct gp_op *op)
+static int guard(struct gp_cli *cli, struct gp_op *op, size_t *printed)
 {
 	struct gp_virt_answer answer = { .kind = GP_VIRT_SKIPPED };
 	struct gp_virt_use *uses = NULL;
@@ -142,7 +142,12 @@ static int guard(struct gp_cli *cli, struct gp_op *op)
 	}
 	gp_strv_free(pci, n_pci);
 	gp_strv_free(mdev, n_mdev);
-	r = gp_op_guard(cli->ctx, op, &answer);
+	/* what the answer says first (as before the guard logs what it finds), then the rest */
+	r = gp_op_answer(cli->ctx, op, &answer);
+	if (r == 0) {
+		*printed = print_refusals(op, *printed);
+		r = gp_op_guard(cli->ctx, op, &answer);
+	}
 	if (answer.kind == GP_VIRT_ANSWERED && answer.n_uses)
 		gp_virt_uses_free(uses, answer.n_uses);
 	return r;
@@ -160,7 +165,7 @@ int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd)
 
 	printed = print_refusals(op, 0);
 	/* a dry run says what would be refused: it asks libvirt too */
-	if (gp_op_verdict(op) == GP_OP_GO && guard(cli, op) < 0) {
+	if (gp_op_verdict(op) == GP_OP_GO && guard(cli, op, &printed) < 0) {
 		gp_cli_err("out of memory");
 		return EXIT_FAIL;
 	}

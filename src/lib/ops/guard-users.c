@@ -246,23 +246,36 @@ out:
 	return r;
 }
 
+/* The first GPU the guard looks at, or op->n. */
+static size_t first_guarded(const struct gp_op *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->n; i++)
+		if (needs_guard(op, i))
+			break;
+	return i;
+}
+
+int gp_op_answer(struct gp_ctx *ctx, struct gp_op *op, const struct gp_virt_answer *answer)
+{
+	size_t i = first_guarded(op);
+
+	if (op->answered || op->refused || i == op->n)
+		return 0;
+	op->answered = true;
+	return note_answer(ctx, op, i, answer);
+}
+
 int gp_op_guard(struct gp_ctx *ctx, struct gp_op *op, const struct gp_virt_answer *answer)
 {
-	bool noted = false;
 	size_t i;
-	int r = 0;
+	int r;
 
-	for (i = 0; r == 0 && !op->refused && i < op->n; i++) {
-		if (!needs_guard(op, i))
-			continue;
-		if (!noted) {
-			noted = true;
-			r = note_answer(ctx, op, i, answer);
-			if (r < 0 || op->refused)
-				break;
-		}
-		r = check_users(ctx, op, i, answer);
-	}
+	r = gp_op_answer(ctx, op, answer);
+	for (i = 0; r == 0 && !op->refused && i < op->n; i++)
+		if (needs_guard(op, i))
+			r = check_users(ctx, op, i, answer);
 	op->guarded = true;
 	return r;
 }

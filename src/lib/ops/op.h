@@ -17,6 +17,7 @@ struct gp_op {
 	size_t *finding_gpu;     /* parallel to findings.v */
 	bool refused;            /* an error finding */
 	bool usage;              /* ... about what was asked */
+	bool answered;           /* libvirt's answer noted */
 	bool guarded;
 	size_t skipped;          /* layout lines apply skipped */
 	struct gp_layout layout; /* read before anything when recording */
