@@ -619,6 +619,7 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 			return EXIT_USAGE;
 		}
 	}
+	cli.render = cli.json ? &gp_render_json : &gp_render_text;
 	r = gp_ctx_new(cli.root, &cli.ctx);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));
