@@ -252,7 +252,8 @@ static void usage(FILE *out)
 /*
  * `gpupart --dump-verbs` (alone; not in --help): the verb table for tests/hosts/test-verbs.c,
  * which holds the completions and the man page against it. One line per verb, tab separated:
- * name, flags ("mutates,libvirt" or "-"), then each option it takes, long name then short.
+ * name, flags ("mutates,libvirt" or "-"), then each option it takes: its long name (with a
+ * trailing '=' when it takes an argument), then its short one.
  */
 static int dump_verbs(void)
 {
@@ -278,7 +279,7 @@ static int dump_verbs(void)
 
 			if (!(v->opts & (1u << k)))
 				continue;
-			printf("%s--%s", sep, o->name);
+			printf("%s--%s%s", sep, o->name, o->has_arg ? "=" : "");
 			if (o->val < 0x100)
 				printf(" -%c", o->val);
 			sep = " ";
