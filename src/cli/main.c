@@ -575,7 +575,7 @@ static int check_options(const struct verb *verb, const struct gp_cli *cli,
 			   option_name(first, name, sizeof(name)), verb->name, only);
 		return -EINVAL;
 	}
-	if (cli->no_libvirt && cli->connect) {
+	if ((verb->flags & GP_VERB_LIBVIRT) && cli->no_libvirt && cli->connect) {
 		gp_cli_err("--no-libvirt and --connect contradict each other: give one");
 		return -EINVAL;
 	}
