@@ -339,91 +339,103 @@ static void zsh_expand(struct zsh_array *a, size_t n, const char *refs, struct w
 	}
 }
 
-Test(verbs, zsh_completion)
+static struct verb *find_verb(const char *name)
 {
-	struct zsh_array arrays[16] = { 0 };
-	struct words zverbs = { 0 }, names = { 0 }, args = { 0 }, seen = { 0 };
-	char *text = source_file("completions/zsh/_gpupart"), *line, *save = NULL, what[128];
-	struct zsh_array *cur = NULL;
-	bool in_verbs = false, top_done = false;
-	size_t n = 0;
+	for (size_t i = 0; i < n_verbs; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
 
-	load_table();
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		const char *s = line + strspn(line, " ");
-		const char *eq = strstr(s, "=(");
+/* What the zsh completion says, read line by line. */
+struct zsh {
+	struct zsh_array arrays[16];
+	size_t n;
+	struct zsh_array *cur; /* inside name=( ... ) */
+	bool in_verbs;         /* inside verbs=( ... ) */
+	bool top_done;         /* the first opts=( ... ): before the verb */
+	struct words verbs, seen;
+};
 
-		if (in_verbs) {
-			if (*s == ')')
-				in_verbs = false;
-			else if (*s == '\'')
-				add(&zverbs, s + 1, strcspn(s + 1, ":"));
-			continue;
-		}
-		if (cur) {
-			if (*s == ')')
-				cur = NULL;
-			else
-				zsh_spec_names(s, &cur->names, &cur->args);
-			continue;
-		}
-		if (strncmp(s, "verbs=(", 7) == 0) {
-			in_verbs = true;
-			continue;
-		}
-		if (strncmp(s, "opts=(", 6) == 0 && !top_done) {
-			/* before the verb: every option */
-			zsh_expand(arrays, n, s, &names, &args);
-			same(&all_opts, &names, "zsh: the options before the verb");
-			top_done = true;
-			clear(&names);
-			clear(&args);
-			continue;
-		}
-		if (eq && strstr(s, ") opts=(")) {
-			/* `list|survey) opts=( $common $json $series ) ;;` */
-			char pat[128];
-			char *v, *s2 = NULL;
+/* `list|survey) opts=( $common $json $series ) ;;`: those verbs' options after the verb. */
+static void zsh_verb_case(struct zsh *z, const char *s, const char *eq)
+{
+	struct words names = { 0 }, args = { 0 };
+	char pat[128], what[128], *v, *save = NULL;
 
-			snprintf(pat, sizeof(pat), "%.*s", (int)strcspn(s, ")"), s);
-			zsh_expand(arrays, n, eq, &names, &args);
-			for (v = strtok_r(pat, "|", &s2); v; v = strtok_r(NULL, "|", &s2)) {
-				struct verb *vb = NULL;
+	snprintf(pat, sizeof(pat), "%.*s", (int)strcspn(s, ")"), s);
+	zsh_expand(z->arrays, z->n, eq, &names, &args);
+	for (v = strtok_r(pat, "|", &save); v; v = strtok_r(NULL, "|", &save)) {
+		struct verb *vb = find_verb(v);
 
-				for (size_t i = 0; i < n_verbs; i++)
-					if (strcmp(verbs[i].name, v) == 0)
-						vb = &verbs[i];
-				cr_assert_not_null(vb, "zsh: options for '%s', not a verb", v);
-				add(&seen, v, strlen(v));
-				snprintf(what, sizeof(what), "zsh: the options after '%s'", v);
-				same(&vb->opts, &names, what);
-				snprintf(what, sizeof(what), "zsh: the options of '%s' with an argument",
-					 v);
-				same(&vb->args, &args, what);
-			}
-			clear(&names);
-			clear(&args);
-			continue;
-		}
-		if (eq && eq > s && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == (size_t)(eq - s)) {
-			cr_assert_lt(n, sizeof(arrays) / sizeof(arrays[0]));
-			cur = &arrays[n++];
-			snprintf(cur->name, sizeof(cur->name), "%.*s", (int)(eq - s), s);
-			/* a one-line array: name=( 'spec' ) */
-			if (strchr(eq + 2, ')') && eq[2] == ' ' && strrchr(s, ')')[-1] == ' ') {
-				zsh_spec_names(eq + 2, &cur->names, &cur->args);
-				cur = NULL;
-			}
+		cr_assert_not_null(vb, "zsh: options for '%s', not a verb", v);
+		add(&z->seen, v, strlen(v));
+		snprintf(what, sizeof(what), "zsh: the options after '%s'", v);
+		same(&vb->opts, &names, what);
+		snprintf(what, sizeof(what), "zsh: the options of '%s' with an argument", v);
+		same(&vb->args, &args, what);
+	}
+	clear(&names);
+	clear(&args);
+}
+
+static void zsh_line(struct zsh *z, const char *line)
+{
+	const char *s = line + strspn(line, " "), *eq = strstr(s, "=(");
+	size_t lower = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+
+	if (z->in_verbs) {
+		if (*s == ')')
+			z->in_verbs = false;
+		else if (*s == '\'')
+			add(&z->verbs, s + 1, strcspn(s + 1, ":"));
+	} else if (z->cur) {
+		if (*s == ')')
+			z->cur = NULL;
+		else
+			zsh_spec_names(s, &z->cur->names, &z->cur->args);
+	} else if (strncmp(s, "verbs=(", 7) == 0) {
+		z->in_verbs = true;
+	} else if (strncmp(s, "opts=(", 6) == 0 && !z->top_done) {
+		struct words names = { 0 }, args = { 0 };
+
+		/* before the verb: every option */
+		zsh_expand(z->arrays, z->n, s, &names, &args);
+		same(&all_opts, &names, "zsh: the options before the verb");
+		same(&all_args, &args, "zsh: the options with an argument before the verb");
+		z->top_done = true;
+		clear(&names);
+		clear(&args);
+	} else if (eq && strstr(s, ") opts=(")) {
+		zsh_verb_case(z, s, eq);
+	} else if (eq && eq > s && lower == (size_t)(eq - s)) {
+		/* name=( on a line of its own, or a one-line array: name=( 'spec' ) */
+		cr_assert_lt(z->n, sizeof(z->arrays) / sizeof(z->arrays[0]));
+		z->cur = &z->arrays[z->n++];
+		snprintf(z->cur->name, sizeof(z->cur->name), "%.*s", (int)(eq - s), s);
+		if (eq[2] == ' ' && strrchr(s, ')') > eq + 2 && strrchr(s, ')')[-1] == ' ') {
+			zsh_spec_names(eq + 2, &z->cur->names, &z->cur->args);
+			z->cur = NULL;
 		}
 	}
-	cr_expect(top_done, "zsh: no opts=( ... ) for the options before the verb");
-	same(&verb_names, &zverbs, "zsh: the verbs");
-	same(&verb_names, &seen, "zsh: the verbs with an opts=( ... ) case");
-	clear(&zverbs);
-	clear(&seen);
-	for (size_t i = 0; i < n; i++) {
-		clear(&arrays[i].names);
-		clear(&arrays[i].args);
+}
+
+Test(verbs, zsh_completion)
+{
+	char *text = source_file("completions/zsh/_gpupart"), *line, *save = NULL;
+	struct zsh z = { 0 };
+
+	load_table();
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		zsh_line(&z, line);
+	cr_expect(z.top_done, "zsh: no opts=( ... ) for the options before the verb");
+	same(&verb_names, &z.verbs, "zsh: the verbs");
+	same(&verb_names, &z.seen, "zsh: the verbs with an opts=( ... ) case");
+	clear(&z.verbs);
+	clear(&z.seen);
+	for (size_t i = 0; i < z.n; i++) {
+		clear(&z.arrays[i].names);
+		clear(&z.arrays[i].args);
 	}
 	free(text);
 }
@@ -482,77 +494,88 @@ static char **man_section(char *text, const char *name, size_t *n)
 	return lines;
 }
 
-Test(verbs, man_page)
+/* SYNOPSIS: a `.B verb` line per verb. */
+Test(verbs, man_synopsis)
 {
-	struct words syn = { 0 }, cmds = { 0 }, heads = { 0 }, w = { 0 };
-	struct words per_verb[MAX_VERBS] = { 0 };
-	char *text, **lines, what[128];
+	struct words syn = { 0 }, w = { 0 };
+	char *text = source_file("man/gpupart.8"), **lines;
+	size_t n;
+
+	load_table();
+	lines = man_section(text, "SYNOPSIS", &n);
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(lines[i], ".B ", 3) != 0)
+			continue;
+		roff_words(lines[i], &w);
+		for (size_t k = 0; k < w.n; k++)
+			if (has(&verb_names, w.v[k]))
+				add(&syn, w.v[k], strlen(w.v[k]));
+		clear(&w);
+	}
+	same(&verb_names, &syn, "man SYNOPSIS: the verbs");
+	clear(&syn);
+	free(text);
+}
+
+/* COMMANDS: a .TP entry per verb, the verb first in its head. */
+Test(verbs, man_commands)
+{
+	struct words cmds = { 0 }, w = { 0 };
+	char *text = source_file("man/gpupart.8"), **lines;
+	size_t n;
+
+	load_table();
+	lines = man_section(text, "COMMANDS", &n);
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (strncmp(lines[i], ".TP", 3) != 0)
+			continue;
+		roff_words(lines[i + 1], &w);
+		if (w.n)
+			add(&cmds, w.v[0], strlen(w.v[0]));
+		clear(&w);
+	}
+	same(&verb_names, &cmds, "man COMMANDS: the verbs");
+	clear(&cmds);
+	free(text);
+}
+
+/* The verbs an OPTIONS table head names: "every verb", "all but capture", or a list. */
+static void man_table_head(const char *line, bool vsel[MAX_VERBS])
+{
+	struct words w = { 0 };
+
+	roff_words(line, &w);
+	for (size_t k = 0; k < n_verbs; k++)
+		vsel[k] = has(&w, "every") || (has(&w, verbs[k].name) != has(&w, "but"));
+	clear(&w);
+}
+
+/* OPTIONS: the table (.RS ... .RE) of the options each verb takes, then a .TP entry per
+ * option whose head names it, long and short. */
+Test(verbs, man_options)
+{
+	struct words per_verb[MAX_VERBS] = { 0 }, heads = { 0 }, w = { 0 };
+	char *text = source_file("man/gpupart.8"), **lines, what[128];
+	bool vsel[MAX_VERBS] = { false };
 	size_t n, i;
 
 	load_table();
-	/* SYNOPSIS: a `.B verb` line per verb */
-	text = source_file("man/gpupart.8");
-	lines = man_section(text, "SYNOPSIS", &n);
-	for (i = 0; i < n; i++)
-		if (strncmp(lines[i], ".B ", 3) == 0) {
-			roff_words(lines[i], &w);
-			for (size_t k = 0; k < w.n; k++)
-				if (has(&verb_names, w.v[k]))
-					add(&syn, w.v[k], strlen(w.v[k]));
-			clear(&w);
-		}
-	same(&verb_names, &syn, "man SYNOPSIS: the verbs");
-	free(text);
-
-	/* COMMANDS: a .TP entry per verb, the verb first in its head */
-	text = source_file("man/gpupart.8");
-	lines = man_section(text, "COMMANDS", &n);
-	for (i = 0; i + 1 < n; i++)
-		if (strncmp(lines[i], ".TP", 3) == 0) {
-			roff_words(lines[i + 1], &w);
-			if (w.n)
-				add(&cmds, w.v[0], strlen(w.v[0]));
-			clear(&w);
-		}
-	same(&verb_names, &cmds, "man COMMANDS: the verbs");
-	free(text);
-
-	/* OPTIONS: the table (.RS ... .RE) of which verbs take which options, then a .TP entry
-	 * per option whose head names it, long and short */
-	text = source_file("man/gpupart.8");
 	lines = man_section(text, "OPTIONS", &n);
 	for (i = 0; i < n && strcmp(lines[i], ".RS") != 0; i++)
 		;
 	cr_assert_lt(i, n, "man OPTIONS: no .RS table of the options each verb takes");
 	for (i++; i < n && strcmp(lines[i], ".RE") != 0; i++) {
-		bool vsel[MAX_VERBS] = { false };
-
-		if (strncmp(lines[i], ".TP", 3) != 0)
+		if (strncmp(lines[i], ".TP", 3) == 0) {
+			cr_assert_lt(i + 1, n);
+			man_table_head(lines[++i], vsel);
 			continue;
-		/* the head: "every verb", "all but capture" or the verbs */
-		cr_assert_lt(++i, n);
-		roff_words(lines[i], &w);
-		if (has(&w, "every"))
-			for (size_t k = 0; k < n_verbs; k++)
-				vsel[k] = true;
-		for (size_t k = 0; k < n_verbs; k++)
-			if (has(&w, verbs[k].name))
-				vsel[k] = !has(&w, "but");
-			else if (has(&w, "but"))
-				vsel[k] = true;
-		clear(&w);
-		for (i++; i < n && strncmp(lines[i], ".TP", 3) != 0 && strcmp(lines[i], ".RE") != 0;
-		     i++) {
-			roff_words(lines[i], &w);
-			for (size_t t = 0; t < w.n; t++)
-				if (w.v[t][0] == '-')
-					for (size_t k = 0; k < n_verbs; k++)
-						if (vsel[k])
-							add(&per_verb[k], long_of(w.v[t]),
-							    strlen(long_of(w.v[t])));
-			clear(&w);
 		}
-		i--;
+		roff_words(lines[i], &w);
+		for (size_t t = 0; t < w.n; t++)
+			for (size_t k = 0; k < n_verbs && w.v[t][0] == '-'; k++)
+				if (vsel[k])
+					add(&per_verb[k], long_of(w.v[t]), strlen(long_of(w.v[t])));
+		clear(&w);
 	}
 	for (size_t k = 0; k < n_verbs; k++) {
 		snprintf(what, sizeof(what), "man OPTIONS table: the options of '%s'",
@@ -567,7 +590,5 @@ Test(verbs, man_page)
 		cr_expect(has(&heads, all_opts.v[i]), "man OPTIONS: no .TP entry for %s",
 			  all_opts.v[i]);
 	clear(&heads);
-	clear(&syn);
-	clear(&cmds);
 	free(text);
 }
