@@ -181,6 +181,9 @@ int gp_kernel_inflight(struct gp_ctx *ctx, char *what, size_t len)
  * The child reports its result as an int on a pipe. Exit status carries no errno (-errno does
  * not fit in 8 bits), and a pipe also tells "returned" from "still blocked": the read end
  * stays silent until the child writes or dies.
+ *
+ * long: fork, the child's side, the deadline and the abandoning of a stuck child read as one
+ * sequence; each step depends on the fds and the lock the previous one set up.
  */
 static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char *const argv[],
 		   int *stuck)

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <gpupart/model.h>
+
 #include "base/internal.h"
 #include "model/pci-addr.h"
 

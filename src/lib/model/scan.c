@@ -597,6 +597,8 @@ static void mark_no_reset(struct gp_host *h)
 	}
 }
 
+/* long: the scan's order (devices, targets, their VFs and ports, groups, mdevs, host facts,
+ * open files) is the point of this function; each step is a call. */
 int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
 		 size_t n_targets, struct gp_host **out)
 {

@@ -9,7 +9,8 @@
 
 #include <gpupart/policy.h>
 
-#include "base/internal.h"
+#include "shared/array.h"
+#include "shared/str.h"
 #include "policy/catalogue.h"
 
 #define GIB (1024LL * 1024 * 1024)
