@@ -155,8 +155,7 @@ EXCEPTIONS = [
     ('cli/partition.c', 'func-lines', 'gp_cli_partition', 'helper B: moves to ops/'),
 ]
 
-# A CLI file may include these of its own (quoted, no room).
-CLI_OWN = {'cli.h', 'partition.h'}
+# A CLI file may include its own headers: quoted, no room, a file in src/cli.
 
 
 # ---- reading C ----------------------------------------------------------------------------
@@ -211,7 +210,7 @@ def room_of(rel):
     return None
 
 
-def include_target(room, kind, name):
+def include_target(src, room, kind, name):
     """The room an include reaches, 'system', or ('lib', pattern-index)."""
     if kind == '<' and name.startswith('gpupart/'):
         return PUBLIC.get(name[len('gpupart/'):], 'unknown public header ' + name)
@@ -225,7 +224,7 @@ def include_target(room, kind, name):
         if top == 'shared' or top in RULES:
             return top
         return 'unknown room ' + top
-    if room == 'cli' and name in CLI_OWN:
+    if room == 'cli' and os.path.isfile(os.path.join(src, 'cli', name)):
         return 'cli-own'
     return 'unknown local header ' + name
 
@@ -280,7 +279,7 @@ def check(src):
             for m in INCLUDE.finditer(blank):
                 kind, name = m.group(1), m.group(2)
                 what = kind + name + ('>' if kind == '<' else '"')
-                t = include_target(room, kind, name)
+                t = include_target(src, room, kind, name)
                 if isinstance(t, tuple):
                     pat, allowed, why = LIBS[t[1]]
                     if room not in allowed:
