@@ -83,6 +83,8 @@ static void host_line(FILE *out, const struct gp_host *h)
 
 #define FIELD(out, label) fprintf(out, "%-22s: ", label)
 
+/* long: one block per GPU in the order the man page documents the text form; split, the
+ * fields would be spread over helpers that each print a few lines */
 static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
 		     const struct gp_gpu_view *views, size_t n)
 {

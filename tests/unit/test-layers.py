@@ -149,9 +149,7 @@ EXCEPTIONS = [
     ('cli/cmd-apply.c', 'path', '/etc/gpupart/partitions.conf', 'a message: ask conf for it'),
     ('cli/partition.c', 'path', '/etc/gpupart/partitions.conf', 'a message: ask conf for it'),
     ('cli/partition.c', 'path', '/run/gpupart/reservations', 'a message: ask guard for it'),
-    ('cli/cmd-survey.c', 'func-lines', 'cmd_survey', 'helper D: the renderer table splits it'),
     ('cli/main.c', 'func-lines', 'parse_argv', 'helper D: the verb table splits it'),
-    ('cli/out-text.c', 'func-lines', 'gp_text_list', 'helper D: the renderer table'),
     ('cli/partition.c', 'func-lines', 'gp_cli_partition', 'helper B: moves to ops/'),
 ]
 
