@@ -410,7 +410,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	struct gp_layout layout = { 0 };
 	struct gp_layout_entry *entries = NULL;
 	struct virt_answer virt = { 0 };
-	size_t i, n_views = 0, steps = 0;
+	size_t i, n_views = 0;
 	int ret = EXIT_FAIL, r;
 
 	if (!views || !plans) {
@@ -440,7 +440,6 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 		}
 		if (ret != EXIT_OK)
 			goto out;
-		steps += plans[i].n;
 	}
 	if (cli->dry_run) {
 		ret = gp_cli_print_plans(cli, views, plans, rq, n, false);
@@ -465,7 +464,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 			goto out;
 		}
 	}
-	(void)steps; /* a transaction with nothing to do writes nothing, not even a journal */
+	/* a transaction with nothing to do writes nothing, not even a journal */
 	r = gp_txn_run(cli->ctx, &txn, cmd);
 	if (r == GP_APPLY_STUCK) {
 		ret = EXIT_STUCK;
