@@ -637,3 +637,38 @@ Test(txn, two_kinds_round_trip_through_one_journal)
 	gp_ctx_free(ctx);
 	scratch_end();
 }
+
+/* Steps own their data: a value of any length (hostdev XML, a whole record file), a device
+ * copied, both intact after the plan they came from is moved and the source is gone. */
+Test(txn, steps_own_values_of_any_length)
+{
+	struct gp_plan a = { 0 }, b = { 0 };
+	char big[4096], dev[64];
+	struct gp_step *s;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	strcpy(dev, "0000:03:00.1");
+	s = gp_plan_add(&a, GP_STEP_FILE, dev, "etc/gpupart/partitions.conf", big);
+	cr_assert_not_null(s);
+	memset(big, 'y', 10);
+	strcpy(dev, "gone");
+	cr_assert_not_null(gp_plan_add(&b, GP_STEP_WRITE, "x", "sys/x", "1"));
+	cr_assert_eq(gp_plan_move(&b, &a), 0);
+	cr_expect_eq(a.n, 0);
+	cr_assert_eq(b.n, 2);
+	cr_expect_eq(strlen(b.steps[1].value), sizeof(big) - 1);
+	cr_expect_eq(b.steps[1].value[0], 'x');
+	cr_expect_str_eq(b.steps[1].device, "0000:03:00.1");
+	cr_expect_str_eq(gp_step_op_str(b.steps[1].op), "file");
+	{
+		char path[300];
+
+		memset(path, 'p', sizeof(path) - 1);
+		path[sizeof(path) - 1] = 0;
+		cr_expect_null(gp_plan_add(&b, GP_STEP_WRITE, "x", path, "1"),
+			       "a path that does not fit is refused, never cut");
+	}
+	gp_plan_clear(&a);
+	gp_plan_clear(&b);
+}
