@@ -369,10 +369,12 @@ static bool ident_matches(const struct gp_device *d, const struct gp_pci_ident *
  * routing ID arithmetic puts VF N there. */
 static bool vf_of(struct gp_ctx *ctx, const struct gp_device *pf, const struct gp_vf_state *v)
 {
-	char rel[128], link[GP_ADDR_LEN + 1], calc[GP_ADDR_LEN];
+	char dir[128], rel[160], link[GP_ADDR_LEN + 1], calc[GP_ADDR_LEN];
 	int r;
 
-	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/virtfn%d", pf->address, v->index);
+	if (gp_hostfs_path(GP_HP_PCI_DEVICE, pf->address, dir, sizeof(dir)) < 0)
+		return false;
+	snprintf(rel, sizeof(rel), "%s/virtfn%d", dir, v->index);
 	r = gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, link, sizeof(link));
 	if (r >= 0)
 		return strcmp(link, v->address) == 0;
@@ -413,7 +415,7 @@ static int check_mdevs(struct gp_ctx *ctx, const struct gp_gpu_state *g, char *w
 	for (m = 0; m < g->n_mdevs; m++) {
 		const struct gp_mdev_state *md = &g->mdevs[m];
 		bool ours = strcmp(md->parent, g->address) == 0;
-		char rel[256];
+		char dir[128], rel[320];
 
 		for (k = 0; !ours && k < g->n_vfs; k++)
 			ours = strcmp(md->parent, g->vfs[k].address) == 0;
@@ -424,11 +426,10 @@ static int check_mdevs(struct gp_ctx *ctx, const struct gp_gpu_state *g, char *w
 		}
 		/* a parent that exists must offer the type; one that does not (a VF to be
 		 * re-created) is checked when the plan writes to it */
-		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", md->parent);
-		if (gp_hostfs_exists_at(gp_hostfs_root_fd(ctx), rel) != 1)
+		if (gp_hostfs_path(GP_HP_PCI_DEVICE, md->parent, dir, sizeof(dir)) < 0 ||
+		    gp_hostfs_exists_at(gp_hostfs_root_fd(ctx), dir) != 1)
 			continue;
-		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/mdev_supported_types/%s",
-			 md->parent, md->type_key);
+		snprintf(rel, sizeof(rel), "%s/mdev_supported_types/%s", dir, md->type_key);
 		if (gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), rel) != 1) {
 			snprintf(why, why_len, "mdev %s: %s offers no mdev type %s", md->uuid,
 				 md->parent, md->type_key);

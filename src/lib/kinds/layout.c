@@ -143,7 +143,7 @@ static int state_diff(const void *cur, const void *want, struct gp_plan *plan)
 static const char *state_name(const void *state)
 {
 	(void)state;
-	return "etc/gpupart/" GP_LAYOUT_FILE;
+	return GP_LAYOUT_FILE;
 }
 
 /* ---- journal records ---- */
