@@ -12,6 +12,8 @@
 #include <gpupart/virt.h>
 
 #include "cli.h"
+#include "kinds/gpu.h"
+#include "kinds/layout.h"
 #include "partition.h"
 
 void *gp_cli_push(void *v, size_t *n, size_t sz)
@@ -47,12 +49,6 @@ int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
 	if (r < 0)
 		return EXIT_FAIL;
 	return EXIT_OK;
-}
-
-static void change_clear(struct gp_change *c)
-{
-	gp_gpu_state_clear(&c->orig);
-	gp_gpu_state_clear(&c->want);
 }
 
 static bool is_vfio_driver(const char *drv)
@@ -358,25 +354,17 @@ static int check_pf_driver(const struct gp_gpu_view *v, const struct gp_plan *pl
 	return EXIT_OK;
 }
 
-/* Builds one change: the states and the plan a dry run prints. */
+/* Builds one change: the states and the plan a dry run prints (@txn owns it, @plan borrows
+ * its plan). */
 static int build_change(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
-			const struct gp_gpu_view *v, struct gp_change *c, struct gp_plan *plan)
+			const struct gp_gpu_view *v, struct gp_txn *txn, struct gp_plan *plan)
 {
+	struct gp_change *c = NULL;
 	int r;
 
-	c->count = rq->count;
-	c->series = v->series;
-	c->ident = (struct gp_pci_ident){ v->dev->vendor, v->dev->device,
-					  v->dev->subsystem_vendor, v->dev->subsystem_device,
-					  v->dev->class_code };
-	r = gp_gpu_state_read(cli->ctx, v->dev->address, v->backend, &c->orig);
-	if (r == 0) {
-		r = gp_gpu_state_target(h, v, &c->orig, rq->count, &c->want);
-		if (r == -EAGAIN)
-			r = 0;
-	}
-	if (r == 0)
-		r = gp_plan_diff(&c->orig, &c->want, plan);
+	r = gp_gpu_change_new(cli->ctx, h, v, rq->count, &c);
+	if (r == 0 && (r = gp_txn_add(txn, c)) == 0)
+		*plan = *gp_change_plan(c);
 	if (r == -ERANGE) {
 		gp_cli_err("%s: no %c-series vGPU type has %d instances", v->dev->address,
 			   v->series ? v->series : '?', rq->count);
@@ -413,37 +401,19 @@ static void entries_free(struct gp_layout_entry *v, size_t n)
 	free(v);
 }
 
-/* Nothing on the host changes: the layout alone is recorded (@l was read before). */
-static int record_layout(struct gp_cli *cli, struct gp_layout *l,
-			 const struct gp_layout_entry *e, size_t n)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; r == 0 && i < n; i++)
-		r = gp_layout_set(l, &e[i]);
-	if (r == 0)
-		r = gp_layout_write(cli->ctx, l);
-	if (r < 0)
-		gp_cli_err("recording the layout in %s/etc/gpupart/partitions.conf failed: %s",
-			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
-			   strerror(-r));
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
-}
-
 int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_request *rq,
 		     size_t n, bool record, const char *cmd)
 {
 	struct gp_gpu_view *views = calloc(n ? n : 1, sizeof(*views));
-	struct gp_change *changes = calloc(n ? n : 1, sizeof(*changes));
+	struct gp_txn txn = { 0 };
 	struct gp_plan *plans = calloc(n ? n : 1, sizeof(*plans));
 	struct gp_layout layout = { 0 };
 	struct gp_layout_entry *entries = NULL;
 	struct virt_answer virt = { 0 };
-	size_t i, n_views = 0, steps = 0;
+	size_t i, n_views = 0;
 	int ret = EXIT_FAIL, r;
 
-	if (!views || !changes || !plans) {
+	if (!views || !plans) {
 		gp_cli_err("out of memory");
 		goto out;
 	}
@@ -461,7 +431,7 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	for (i = 0; i < n; i++) {
 		ret = check_gpu(&views[i], rq[i].count);
 		if (ret == EXIT_OK)
-			ret = build_change(cli, h, &rq[i], &views[i], &changes[i], &plans[i]);
+			ret = build_change(cli, h, &rq[i], &views[i], &txn, &plans[i]);
 		if (ret == EXIT_OK)
 			ret = check_pf_driver(&views[i], &plans[i]);
 		if (ret == EXIT_OK && plans[i].n) { /* a dry run says what would be refused */
@@ -470,7 +440,6 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 		}
 		if (ret != EXIT_OK)
 			goto out;
-		steps += plans[i].n;
 	}
 	if (cli->dry_run) {
 		ret = gp_cli_print_plans(cli, views, plans, rq, n, false);
@@ -481,23 +450,32 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 			   "--runtime", rq[0].dev->address);
 		goto out;
 	}
-	if (steps) {
-		/* the layout is recorded inside the change, before its journal goes */
-		r = gp_changes_apply(cli->ctx, changes, n, cmd, record ? entries : NULL,
-				     record ? n : 0);
-		if (r == GP_APPLY_STUCK) {
-			ret = EXIT_STUCK;
-			goto out;
-		}
+	if (record) {
+		/* the layout is the transaction's last change: recorded once every GPU is
+		 * verified, before the journal goes, and put back first by an undo */
+		struct gp_change *lc = NULL;
+
+		r = gp_layout_change_new(cli->ctx, entries, n, &lc);
+		if (r == 0)
+			r = gp_txn_add(&txn, lc);
 		if (r < 0) {
-			gp_cli_err("the change failed (%s); %s", strerror(-r),
-				   gp_journal_pending(cli->ctx) ?
-					   "the journal stays: run `gpupart repair`" :
-					   "every device is back as it was");
-			ret = EXIT_FAIL;
+			gp_cli_err("cannot read the layout before the change: %s; nothing changed",
+				   strerror(-r));
 			goto out;
 		}
-	} else if (record && record_layout(cli, &layout, entries, n) != EXIT_OK) {
+	}
+	/* a transaction with nothing to do writes nothing, not even a journal */
+	r = gp_txn_run(cli->ctx, &txn, cmd);
+	if (r == GP_APPLY_STUCK) {
+		ret = EXIT_STUCK;
+		goto out;
+	}
+	if (r < 0) {
+		gp_cli_err("the change failed (%s); %s", strerror(-r),
+			   gp_journal_pending(cli->ctx) ?
+				   "the journal stays: run `gpupart repair`" :
+				   "every device is back as it was");
+		ret = EXIT_FAIL;
 		goto out;
 	}
 	/* success is said only once it is true: the host changed, the layout recorded, the
@@ -505,16 +483,10 @@ int gp_cli_partition(struct gp_cli *cli, struct gp_host *h, const struct gp_requ
 	ret = gp_cli_print_plans(cli, views, plans, rq, n, true);
 out:
 	entries_free(entries, n);
-	for (i = 0; i < n; i++) {
-		if (changes)
-			change_clear(&changes[i]);
-		if (plans)
-			gp_plan_clear(&plans[i]);
-	}
+	gp_txn_clear(&txn); /* the plans borrowed theirs */
 	for (i = 0; i < n_views; i++)
 		gp_gpu_view_clear(&views[i]);
 	free(views);
-	free(changes);
 	free(plans);
 	gp_layout_clear(&layout);
 	virt_answer_clear(&virt);

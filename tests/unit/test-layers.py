@@ -60,6 +60,7 @@ PUBLIC = {
     'model.h': 'model',     # the host model
     'policy.h': 'policy',   # statuses, backends, findings, views
     'layout.h': 'conf',     # partitions.conf (and, today, homogeneity: see EXCEPTIONS)
+    'step.h': 'txn',       # steps and plans, the journal's public face (no PCI)
     'plan.h': 'kinds',      # the gpu kind's states and plans (and, today, six more concerns)
     'kernel.h': 'host',     # the kernel ops a test may replace
     'capture.h': 'host',    # host capture tarballs
@@ -100,20 +101,9 @@ EXCEPTIONS = [
     ('lib/base/compat.h', 'include', '"host/kernel.h"', 'the shim'),
     ('lib/base/compat.h', 'include', '"host/procfd.h"', 'the shim'),
     ('lib/base/compat.h', 'include', '"model/pci-addr.h"', 'the shim'),
-    # -- txn/ still knows PCI: helper A is making it drive kinds instead --
-    ('lib/txn/journal.c', 'include', '<gpupart/layout.h>',
-     'the journal records partitions.conf entries itself (a conf kind will)'),
-    ('lib/txn/journal.c', 'include', '<gpupart/plan.h>', 'gpu states in the journal (the gpu kind)'),
-    ('lib/txn/journal.c', 'path', 'sys/bus/pci/devices/%s',
-     'checking a journaled mdev parent: the gpu kind\'s decode, through a gp_hostpath'),
-    ('lib/txn/journal.c', 'path', 'sys/bus/pci/devices/%s/mdev_supported_types/%s', 'as above'),
-    ('lib/txn/journal.c', 'path', 'sys/bus/pci/devices/%s/virtfn%d', 'as above, for a VF'),
+    # -- txn/ --
     ('lib/txn/journal.c', 'path', 'run/gpupart/journal',
      'a message\'s fallback when gp_hostfs_abspath fails: name it through hostfs'),
-    ('lib/txn/journal.h', 'include', '<gpupart/layout.h>', 'as journal.c'),
-    ('lib/txn/journal.h', 'include', '<gpupart/plan.h>', 'as journal.c'),
-    ('lib/txn/run.c', 'include', '<gpupart/layout.h>', 'the runner records the layout (a kind will)'),
-    ('lib/txn/run.c', 'include', '<gpupart/plan.h>', 'the runner drives gpu states (kinds will)'),
     # -- guard/: its declarations live in plan.h (plan.h's seven concerns, design note 5) --
     ('lib/guard/guard.c', 'include', '<gpupart/plan.h>', 'gp_lock_*/gp_guard_* are declared there'),
     ('lib/guard/guard.c', 'path', '/dev/vfio/devices/%s',
