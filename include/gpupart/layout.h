@@ -46,6 +46,9 @@ void gp_layout_clear(struct gp_layout *l);
 int gp_layout_read(struct gp_ctx *ctx, struct gp_layout *out);
 /* Atomic replace (temp file, fsync, rename), mode 0644, directory created 0755. */
 int gp_layout_write(struct gp_ctx *ctx, const struct gp_layout *l);
+/* ROOT/etc/gpupart/partitions.conf as messages name it (absolute, under the root): 0, or
+ * -ENAMETOOLONG. */
+int gp_layout_file_path(struct gp_ctx *ctx, char *buf, size_t len);
 
 /* The stable PCI path of a device: "pci" + domain:root-bus, then "/dev.fn" for every bridge
  * hop down to the device, e.g. "pci0000:40/01.1/00.0". -EINVAL when the chain is unknown. */

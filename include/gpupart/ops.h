@@ -43,7 +43,7 @@ struct gp_op_gpu {
 	int count;
 	char series;
 	bool planned;          /* the plan below was made (false after an earlier refusal) */
-	struct gp_plan plan;   /* empty: nothing to change on this GPU */
+	struct gp_plan plan;   /* empty: nothing to change on this GPU (the operation's) */
 };
 
 /*

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Changing a GPU's partitions: states, plans, the journal and the runner.
+ * Changing a GPU's partitions: states and their plans (steps, plans and the journal's entry
+ * points are in gpupart/step.h; the transaction that runs them is src/lib/txn).
  *
  * A mutation is always the same four moves. Read the state of every device it touches
  * (struct gp_gpu_state); derive the state wanted; diff the two into a plan (an ordered list of
@@ -17,6 +18,7 @@
 
 #include <gpupart/model.h>
 #include <gpupart/policy.h>
+#include <gpupart/step.h>
 
 /* One VF as far as partitioning is concerned. */
 struct gp_vf_state {
@@ -76,85 +78,9 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
  * `apply` after a reboot recreates exactly the devices VMs were given. */
 void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
 
-enum gp_step_op {
-	GP_STEP_WRITE,   /* write value to path */
-	GP_STEP_EXEC,    /* run the program path with args (value, space separated) */
-	GP_STEP_WAIT,    /* wait until the glob path matches value entries */
-	GP_STEP_VERIFY,  /* path reads value (a link: its last component; "" = absent) */
-	GP_STEP_RESCAN,  /* read the host again and plan the rest (after enabling NVIDIA VFs) */
-};
-
-struct gp_step {
-	enum gp_step_op op;
-	char path[192];            /* root-relative, no leading '/' */
-	char value[96];
-	char device[40];           /* the device it acts on: a PCI address or an mdev UUID (a
-				    * copy: a plan outlives the states it was made from) */
-};
-
-struct gp_plan {
-	struct gp_step *steps;
-	size_t n;
-};
-
-const char *gp_step_op_str(enum gp_step_op op);
-void gp_plan_clear(struct gp_plan *p);
-
 /* Appends the steps that take the GPU from @cur to @want (same PF) to @plan. 0 / -errno. */
 int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 		 struct gp_plan *plan);
-
-/*
- * The runner. gp_change describes one GPU of one command: its original state (what the
- * journal keeps) and the state wanted.
- */
-/* What a PCI function is: journaled with a change, checked against the host before undoing. */
-struct gp_pci_ident {
-	int vendor, device, subsystem_vendor, subsystem_device;
-	int64_t class_code;
-};
-
-struct gp_change {
-	struct gp_gpu_state orig;
-	struct gp_gpu_state want;
-	struct gp_pci_ident ident; /* the PF's IDs and class */
-	char series;               /* to plan again after a rescan (the view's series) */
-	int count;
-};
-
-/* Result codes of gp_changes_apply beyond -errno. */
-#define GP_APPLY_STUCK (-ETIMEDOUT) /* a write never returned: journal kept, stop everything */
-
-/*
- * Journals the original states, runs the plans in order, verifies each GPU reached its target,
- * records @record (n_record entries, NULL for none) in partitions.conf and only then removes the
- * journal: a kill at any point leaves a journal that undoes the host and the layout together.
- * On a failure (recording included) it unwinds every GPU back to its journaled state (only
- * what differs is touched), puts the journaled layout entries back, and returns the first
- * error; if the unwinding fails too, or a write is stuck in the kernel, the journal stays for
- * `gpupart repair` (and the next mutating command). @cmd is recorded in the journal. The
- * caller holds the host lock.
- */
-struct gp_layout_entry;
-int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd,
-		     const struct gp_layout_entry *record, size_t n_record);
-
-/*
- * Finds an unfinished journal and unwinds it. Returns 0 when there was none, 1 when one was
- * found and undone (the host is back in its journaled state, the journal removed),
- * GP_APPLY_STUCK when a device is still blocked in the kernel (nothing is touched), or
- * -errno when undoing failed (the journal stays). The caller holds the host lock.
- */
-int gp_journal_recover(struct gp_ctx *ctx);
-/*
- * What `repair` would do, without doing it: the undo plan of an unfinished journal from the
- * host's state now (appended to @plan), and whether the layout would be restored. Returns 0
- * when there is no journal, 1 with the plan, GP_APPLY_STUCK when a write is in flight, -errno
- * (-EUCLEAN: damaged). Writes nothing, takes no lock.
- */
-int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout);
-/* 1 if a journal exists (for readers, which never take the lock), 0 if not. */
-int gp_journal_pending(struct gp_ctx *ctx);
 
 /*
  * The host lock: an exclusive flock on ROOT/run/gpupart/lock held by every mutating command

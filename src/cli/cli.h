@@ -20,6 +20,10 @@ enum {
 	EXIT_STUCK = 4, /* a kernel write never returned: the device is stuck, repair later */
 };
 
+struct gp_render;
+struct gp_plan;
+struct gp_request;
+
 struct gp_cli {
 	const char *root;
 	bool json;
@@ -34,6 +38,7 @@ struct gp_cli {
 	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
 	int write_timeout_ms; /* 0: the library's default */
+	const struct gp_render *render; /* text or JSON, chosen once from --json (main.c) */
 	struct gp_ctx *ctx;
 };
 
@@ -72,18 +77,52 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv);
 int cmd_apply(struct gp_cli *cli, int argc, char **argv);
 int cmd_repair(struct gp_cli *cli, int argc, char **argv);
 
-/* Renderers: JSON builds a tree, text writes into a memstream. */
+/* One surveyed device, as `survey` reports it. */
+struct gp_survey_item {
+	const struct gp_device *dev;
+	enum gp_verdict verdict;
+	struct gp_findings findings;
+	const char *reset_method; /* NULL: unknown */
+	int64_t mmio64_bytes;     /* the 64-bit MMIO space a VM needs; -1: unknown */
+};
+
+/*
+ * The output forms (nvme-cli's print ops): one table for text (out-text.c), one for JSON
+ * (out-json.c), chosen once from --json in main.c (cli->render), so that every verb has both
+ * forms from one place and a field added to one form is a slot the other must fill. Each op
+ * prints a whole document on stdout and returns an exit status (EXIT_OK, or EXIT_FAIL when
+ * it could not be built or written).
+ */
+struct gp_render {
+	/* list: the GPUs' views, @h for the host facts */
+	int (*list)(const struct gp_cli *cli, const struct gp_host *h,
+		    const struct gp_gpu_view *views, size_t n);
+	/* survey: the host's findings, then each surveyed device */
+	int (*survey)(const struct gp_cli *cli, const struct gp_host *h,
+		      const struct gp_findings *host_findings, const struct gp_survey_item *items,
+		      size_t n);
+	/*
+	 * set-count and apply (the plans or what was done) and repair: not wired yet, NULL in
+	 * both tables. Their printers are out-plan.c's gp_cli_print_plans and
+	 * gp_cli_print_repair, which choose the form from cli->json themselves; split each into
+	 * a text and a JSON function of these shapes and set them in gp_render_text and
+	 * gp_render_json, then call cli->render->plans / ->repair.
+	 */
+	int (*plans)(struct gp_cli *cli, const struct gp_gpu_view *views,
+		     const struct gp_plan *plans, const struct gp_request *rq, size_t n,
+		     bool applied);
+	int (*repair)(struct gp_cli *cli, const struct gp_plan *plan, bool journal, bool layout);
+};
+
+extern const struct gp_render gp_render_text;
+extern const struct gp_render gp_render_json;
+
+/* JSON building blocks (out-json.c), for the renderers of other verbs. */
 struct json_object *gp_json_host(const struct gp_host *h);
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v);
 struct json_object *gp_json_findings(const struct gp_findings *f);
 /* A JSON document with every ill-formed UTF-8 sequence replaced by U+FFFD: 0 when @text is
  * valid already (*fixed NULL), 1 with the mended copy in *fixed (free it), -ENOMEM. */
 int gp_json_utf8(const char *text, char **fixed);
-void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
-		  const struct gp_gpu_view *views, size_t n);
-void gp_text_survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
-			 const struct gp_findings *f);
-void gp_text_survey_device(FILE *out, const struct gp_cli *cli, const struct gp_device *d,
-			   enum gp_verdict v, const struct gp_findings *f, int64_t mmio);
 
 #endif

@@ -81,27 +81,7 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 	}
 	/* Admin Center's rule: one homogeneous set, one partition count (stderr only) */
 	gp_policy_warn_uneven_counts(h, views, n);
-	if (cli->json) {
-		struct json_object *root = json_object_new_object(), *gpus = json_object_new_array();
-
-		json_object_object_add(root, "schema_version", json_object_new_int(1));
-		json_object_object_add(root, "host", gp_json_host(h));
-		for (i = 0; i < n; i++)
-			json_object_array_add(gpus, gp_json_gpu(&views[i]));
-		json_object_object_add(root, "gpus", gpus);
-		ret = gp_cli_emit_json(root);
-	} else {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *out = open_memstream(&buf, &len);
-
-		if (!out)
-			goto out;
-		gp_text_list(out, cli, h, views, n);
-		fclose(out);
-		ret = gp_cli_emit(buf, len);
-		free(buf);
-	}
+	ret = cli->render->list(cli, h, views, n);
 out:
 	for (i = 0; i < n; i++)
 		gp_gpu_view_clear(&views[i]);

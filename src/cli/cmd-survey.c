@@ -20,13 +20,11 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_findings hf = { 0 };
 	struct gp_gpu_view *views = NULL;
-	size_t n_views = 0;
+	struct gp_survey_item *items = NULL;
+	size_t n_views = 0, n_items = 0;
 	struct gp_pci_addr *addrs = NULL;
-	struct json_object *root = NULL, *devs = NULL, *host;
 	struct gp_host *h = NULL;
-	char *buf = NULL;
-	size_t len = 0, i;
-	FILE *out = NULL;
+	size_t i;
 	int r, n_addrs, ret = EXIT_FAIL, any_bad = 0;
 
 	n_addrs = gp_cli_parse_addrs(argc, argv, &addrs);
@@ -41,27 +39,12 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 	if (gp_survey_host(h, &hf) < 0)
 		goto out;
 	views = calloc(h->n_devs ? h->n_devs : 1, sizeof(*views));
-	if (!views)
+	items = calloc(h->n_devs ? h->n_devs : 1, sizeof(*items));
+	if (!views || !items)
 		goto out;
-	if (cli->json) {
-		root = json_object_new_object();
-		devs = json_object_new_array();
-		host = json_object_new_object();
-		json_object_object_add(root, "schema_version", json_object_new_int(1));
-		json_object_object_add(host, "findings", gp_json_findings(&hf));
-		json_object_object_add(root, "host", host);
-	} else {
-		out = open_memstream(&buf, &len);
-		if (!out)
-			goto out;
-		gp_text_survey_host(out, cli, h, &hf);
-	}
 	for (i = 0; i < h->n_devs; i++) {
 		const struct gp_device *d = h->devs[i];
-		struct gp_findings df = { 0 };
-		enum gp_verdict v;
-		const char *reset;
-		int64_t mmio;
+		struct gp_survey_item *it = &items[n_items];
 
 		if (!d->detailed)
 			continue;
@@ -75,60 +58,31 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 		} else if (!gp_device_is_gpu_like(d, cli->any_class)) {
 			continue;
 		}
-		if (gp_survey_device(h, d, &df) < 0) {
-			gp_findings_clear(&df);
+		n_items++;
+		if (gp_survey_device(h, d, &it->findings) < 0)
 			goto out;
-		}
 		/* partition counts, for the homogeneity warning only */
 		if (!d->is_vf) {
-			if (gp_gpu_view_build(h, d, cli->series, &views[n_views]) < 0) {
-				gp_findings_clear(&df);
+			if (gp_gpu_view_build(h, d, cli->series, &views[n_views]) < 0)
 				goto out;
-			}
 			n_views++;
 		}
-		v = gp_verdict_from(&hf, &df);
-		any_bad |= v == GP_VERDICT_NOT_ASSIGNABLE;
-		mmio = mmio_needed(d);
-		reset = gp_policy_reset_method(d);
-		if (cli->json) {
-			struct json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "address", json_object_new_string(d->address));
-			json_object_object_add(o, "verdict",
-					       json_object_new_string(gp_verdict_str(v)));
-			json_object_object_add(o, "findings", gp_json_findings(&df));
-			json_object_object_add(o, "reset_method",
-					       reset ? json_object_new_string(reset) : NULL);
-			json_object_object_add(o, "mmio64_bytes_required",
-					       mmio >= 0 ? json_object_new_int64(mmio) : NULL);
-			json_object_array_add(devs, o);
-		} else {
-			gp_text_survey_device(out, cli, d, v, &df, mmio);
-		}
-		gp_findings_clear(&df);
+		it->dev = d;
+		it->verdict = gp_verdict_from(&hf, &it->findings);
+		any_bad |= it->verdict == GP_VERDICT_NOT_ASSIGNABLE;
+		it->mmio64_bytes = mmio_needed(d);
+		it->reset_method = gp_policy_reset_method(d);
 	}
 	gp_policy_warn_uneven_counts(h, views, n_views);
-	if (cli->json) {
-		json_object_object_add(root, "devices", devs);
-		devs = NULL;
-		r = gp_cli_emit_json(root);
-		root = NULL;
-	} else {
-		fclose(out);
-		out = NULL;
-		r = gp_cli_emit(buf, len);
-	}
+	r = cli->render->survey(cli, h, &hf, items, n_items);
 	ret = r != EXIT_OK ? r : any_bad ? EXIT_NOT_ASSIGNABLE : EXIT_OK;
 out:
 	for (i = 0; i < n_views; i++)
 		gp_gpu_view_clear(&views[i]);
 	free(views);
-	if (out)
-		fclose(out);
-	free(buf);
-	json_object_put(devs);
-	json_object_put(root);
+	for (i = 0; items && i < n_items; i++)
+		gp_findings_clear(&items[i].findings);
+	free(items);
 	gp_findings_clear(&hf);
 	free(addrs);
 	gp_host_free(h);

@@ -14,42 +14,85 @@
 
 bool gp_cli_quiet;
 
-/* One bit per verb: which options a verb takes (struct cli_option.verbs). */
+/*
+ * The options, in the order --help lists them. Each verb names the ones it takes (struct
+ * verb.opts, one bit per option: 1u << OI_x); an option given to a verb that does not take it
+ * is a usage error: `list --runtime` or `survey -n` would otherwise be silently ignored, and
+ * `-n repair` would repair. A contract: man/gpupart.8, OPTIONS, and the completions
+ * (tests/hosts/test-verbs.c compares them all with `gpupart --dump-verbs`).
+ */
 enum {
-	V_LIST = 1 << 0,
-	V_SURVEY = 1 << 1,
-	V_CAPTURE = 1 << 2,
-	V_SET_COUNT = 1 << 3,
-	V_APPLY = 1 << 4,
-	V_REPAIR = 1 << 5,
-	V_ALL = (1 << 6) - 1,
-	V_CHANGE = V_SET_COUNT | V_APPLY | V_REPAIR, /* the verbs that write */
-	V_LIBVIRT = V_SET_COUNT | V_APPLY,           /* the verbs that ask libvirt */
+	OI_ROOT,
+	OI_JSON,
+	OI_SERIES,
+	OI_ANY_CLASS,
+	OI_DRY_RUN,
+	OI_RUNTIME,
+	OI_ALL_HOMOGENEOUS,
+	OI_CONNECT,
+	OI_NO_LIBVIRT,
+	OI_LIBVIRT_TIMEOUT,
+	OI_WRITE_TIMEOUT,
+	OI_COLOR,
+	OI_VERBOSE,
+	OI_QUIET,
+	OI_HELP,
+	OI_VERSION,
+	N_OPTIONS
+};
+
+#define O(x) (1u << OI_##x)
+/* every verb: where to read, what counts as a GPU, how to talk */
+#define O_COMMON (O(ROOT) | O(ANY_CLASS) | O(COLOR) | O(VERBOSE) | O(QUIET) | O(HELP) | O(VERSION))
+/* the verbs that write: a plan instead, and how long a kernel write may take */
+#define O_CHANGE (O(DRY_RUN) | O(WRITE_TIMEOUT))
+/* the verbs that ask libvirt which domains hold partitions */
+#define O_LIBVIRT (O(CONNECT) | O(NO_LIBVIRT) | O(LIBVIRT_TIMEOUT))
+
+/*
+ * Verb flags (printed by --dump-verbs, checked against the options by test-verbs.c):
+ * GP_VERB_MUTATES: writes the host, under the host lock; set-count and apply undo a pending
+ *   journal first (gp_cli_lock), repair is that undoing itself; none of them locks for
+ *   --dry-run. The verbs take the lock themselves, not the dispatcher: set-count checks its
+ *   COUNT and ADDRs (exit 2) before it locks, so a usage error never waits for the lock nor
+ *   undoes a journal, and repair locks without recovering first.
+ * GP_VERB_LIBVIRT: asks libvirt (unless --no-libvirt), so takes O_LIBVIRT.
+ */
+enum {
+	GP_VERB_MUTATES = 1 << 0,
+	GP_VERB_LIBVIRT = 1 << 1,
 };
 
 struct verb {
 	const char *name;
-	unsigned bit;
-	int min_args, max_args; /* -1: unlimited */
 	int (*fn)(struct gp_cli *cli, int argc, char **argv);
+	int min_args, max_args; /* -1: unlimited */
+	unsigned opts;          /* the options it takes: O(x) bits */
+	unsigned flags;         /* GP_VERB_* */
 	const char *args;
 	const char *help;
 };
 
 static const struct verb verbs[] = {
-	{ "list", V_LIST, 0, -1, cmd_list, "[ADDR...]",
+	{ "list", cmd_list, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
 	  "partitionable GPUs: status, backend, valid partition counts, partitions" },
-	{ "survey", V_SURVEY, 0, -1, cmd_survey, "[ADDR...]",
+	{ "survey", cmd_survey, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
-	{ "capture", V_CAPTURE, 1, 1, cmd_capture, "FILE.tar",
+	/* a tar archive has no JSON form */
+	{ "capture", cmd_capture, 1, 1, O_COMMON, 0, "FILE.tar",
 	  "write the host state gpupart reads into a tar ('-' for stdout)" },
-	{ "set-count", V_SET_COUNT, 2, -1, cmd_set_count, "ADDR... COUNT",
+	{ "set-count", cmd_set_count, 2, -1,
+	  O_COMMON | O(JSON) | O(SERIES) | O_CHANGE | O_LIBVIRT | O(RUNTIME) | O(ALL_HOMOGENEOUS),
+	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "ADDR... COUNT",
 	  "partition GPUs into COUNT equal partitions (0 removes them) and record it" },
-	{ "apply", V_APPLY, 0, 0, cmd_apply, "",
+	{ "apply", cmd_apply, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT,
+	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
-	{ "repair", V_REPAIR, 0, 0, cmd_repair, "",
+	{ "repair", cmd_repair, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 enum {
 	OPT_COLOR = 0x100,
@@ -61,50 +104,43 @@ enum {
 	OPT_LIBVIRT_TIMEOUT,
 };
 
-/*
- * Every option, with the verbs that take it (a contract: man/gpupart.8, OPTIONS). An option
- * given to a verb that does not take it is a usage error: `list --runtime` or `survey -n`
- * would otherwise be silently ignored, and `-n repair` would repair.
- */
 static const struct cli_option {
 	struct option o;
-	unsigned verbs;
 	const char *arg; /* for the usage text */
 	const char *help;
-} options[] = {
-	{ { "root", required_argument, NULL, 'r' }, V_ALL, "DIR",
-	  "read the host below DIR instead of / (env GPUPART_ROOT)" },
-	{ { "json", no_argument, NULL, 'j' }, V_ALL & ~V_CAPTURE, NULL,
-	  "print JSON (schema_version 1)" },
-	{ { "series", required_argument, NULL, 's' }, V_LIST | V_SURVEY | V_SET_COUNT, "Q|C|B|A",
-	  "the vGPU series of the valid partition counts" },
-	{ { "any-class", no_argument, NULL, 'a' }, V_ALL, NULL,
-	  "count non-display SR-IOV functions (NICs, NVMe) as GPUs" },
-	{ { "dry-run", no_argument, NULL, 'n' }, V_CHANGE, NULL,
-	  "print the plan, change nothing" },
-	{ { "runtime", no_argument, NULL, OPT_RUNTIME }, V_SET_COUNT, NULL,
-	  "do not record the layout" },
-	{ { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS }, V_SET_COUNT, NULL,
-	  "all of ADDR's homogeneous set" },
-	{ { "connect", required_argument, NULL, 'c' }, V_LIBVIRT, "URI",
-	  "the libvirt that says which VMs hold partitions" },
-	{ { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, V_LIBVIRT, NULL,
-	  "do not ask libvirt (the boot unit: no VM runs yet)" },
-	{ { "libvirt-timeout", required_argument, NULL, OPT_LIBVIRT_TIMEOUT }, V_LIBVIRT, "SEC",
-	  "give libvirt SEC seconds to answer (10)" },
-	{ { "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT }, V_CHANGE, "SEC",
-	  "give a kernel write SEC seconds (30)" },
-	{ { "color", required_argument, NULL, OPT_COLOR }, V_ALL, "WHEN",
-	  "colour the text output: auto (on a terminal), always, never" },
-	{ { "verbose", no_argument, NULL, 'v' }, V_ALL, NULL,
-	  "more messages on stderr (repeat for debug)" },
-	{ { "quiet", no_argument, NULL, 'q' }, V_ALL, NULL, "no warnings on stderr" },
-	{ { "help", no_argument, NULL, 'h' }, V_ALL, NULL, "this text" },
-	{ { "version", no_argument, NULL, OPT_VERSION }, V_ALL, NULL, "print the version" },
+} options[N_OPTIONS] = {
+	[OI_ROOT] = { { "root", required_argument, NULL, 'r' }, "DIR",
+		      "read the host below DIR instead of / (env GPUPART_ROOT)" },
+	[OI_JSON] = { { "json", no_argument, NULL, 'j' }, NULL, "print JSON (schema_version 1)" },
+	[OI_SERIES] = { { "series", required_argument, NULL, 's' }, "Q|C|B|A",
+			"the vGPU series of the valid partition counts" },
+	[OI_ANY_CLASS] = { { "any-class", no_argument, NULL, 'a' }, NULL,
+			   "count non-display SR-IOV functions (NICs, NVMe) as GPUs" },
+	[OI_DRY_RUN] = { { "dry-run", no_argument, NULL, 'n' }, NULL,
+			 "print the plan, change nothing" },
+	[OI_RUNTIME] = { { "runtime", no_argument, NULL, OPT_RUNTIME }, NULL,
+			 "do not record the layout" },
+	[OI_ALL_HOMOGENEOUS] = { { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
+				 NULL, "all of ADDR's homogeneous set" },
+	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
+			 "the libvirt that says which VMs hold partitions" },
+	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
+			    "do not ask libvirt (the boot unit: no VM runs yet)" },
+	[OI_LIBVIRT_TIMEOUT] = { { "libvirt-timeout", required_argument, NULL,
+				   OPT_LIBVIRT_TIMEOUT },
+				 "SEC", "give libvirt SEC seconds to answer (10)" },
+	[OI_WRITE_TIMEOUT] = { { "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
+			       "SEC", "give a kernel write SEC seconds (30)" },
+	[OI_COLOR] = { { "color", required_argument, NULL, OPT_COLOR }, "WHEN",
+		       "colour the text output: auto (on a terminal), always, never" },
+	[OI_VERBOSE] = { { "verbose", no_argument, NULL, 'v' }, NULL,
+			 "more messages on stderr (repeat for debug)" },
+	[OI_QUIET] = { { "quiet", no_argument, NULL, 'q' }, NULL, "no warnings on stderr" },
+	[OI_HELP] = { { "help", no_argument, NULL, 'h' }, NULL, "this text" },
+	[OI_VERSION] = { { "version", no_argument, NULL, OPT_VERSION }, NULL,
+			 "print the version" },
 };
 
-#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 void gp_cli_err(const char *fmt, ...)
 {
@@ -139,14 +175,26 @@ static void log_to_stderr(void *data, enum gp_log_level level, const char *fmt, 
 	fputc('\n', stderr);
 }
 
-/* "set-count, apply" for a verb mask. */
+/* The verbs that take option @oi: bit i for verbs[i]. */
+static unsigned option_verbs(size_t oi)
+{
+	unsigned mask = 0;
+	size_t i;
+
+	for (i = 0; i < N_VERBS; i++)
+		if (verbs[i].opts & (1u << oi))
+			mask |= 1u << i;
+	return mask;
+}
+
+/* "set-count, apply" for a mask of option_verbs(). */
 static void verb_names(unsigned mask, char *buf, size_t len)
 {
 	size_t i, at = 0;
 
 	buf[0] = '\0';
 	for (i = 0; i < N_VERBS && at < len; i++)
-		if (mask & verbs[i].bit)
+		if (mask & (1u << i))
 			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? ", " : "",
 					       verbs[i].name);
 }
@@ -159,6 +207,24 @@ static const char *option_name(const struct cli_option *o, char *buf, size_t len
 	else
 		snprintf(buf, len, "--%s", o->o.name);
 	return buf;
+}
+
+/* The verbs an option is for, as --help says it: nothing for every verb, "all but capture"
+ * for all but one, else the list. */
+static void usage_verbs(size_t oi, char *buf, size_t len)
+{
+	unsigned all = (1u << N_VERBS) - 1, mask = option_verbs(oi), missing = all & ~mask;
+	size_t i;
+
+	buf[0] = '\0';
+	if (mask == all)
+		return;
+	for (i = 0; i < N_VERBS; i++)
+		if (missing == 1u << i) {
+			snprintf(buf, len, "all but %s", verbs[i].name);
+			return;
+		}
+	verb_names(mask, buf, len);
 }
 
 static void usage(FILE *out)
@@ -177,14 +243,50 @@ static void usage(FILE *out)
 			 o->o.val < 0x100 ? o->o.val : ' ', o->o.val < 0x100 ? ',' : ' ',
 			 o->o.name, o->arg ? (o->o.val == OPT_COLOR ? "=" : " ") : "",
 			 o->arg ? o->arg : "");
-		only[0] = '\0';
-		if (o->verbs == (V_ALL & ~V_CAPTURE))
-			snprintf(only, sizeof(only), "all but capture");
-		else if (o->verbs != V_ALL)
-			verb_names(o->verbs, only, sizeof(only));
+		usage_verbs(i, only, sizeof(only));
 		fprintf(out, "  %-28s %s%s%s\n", left, only, *only ? ": " : "", o->help);
 	}
 	fputs("\nADDR is a PCI address, dddd:bb:dd.f or bb:dd.f. See gpupart(8).\n", out);
+}
+
+/*
+ * `gpupart --dump-verbs` (alone; not in --help): the verb table for tests/hosts/test-verbs.c,
+ * which holds the completions and the man page against it. One line per verb, tab separated:
+ * name, flags ("mutates,libvirt" or "-"), then each option it takes: its long name (with a
+ * trailing '=' when it takes an argument), then its short one.
+ */
+static int dump_verbs(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < N_VERBS; i++) {
+		const struct verb *v = &verbs[i];
+		const char *sep = "";
+
+		printf("%s\t", v->name);
+		if (v->flags & GP_VERB_MUTATES) {
+			printf("%smutates", sep);
+			sep = ",";
+		}
+		if (v->flags & GP_VERB_LIBVIRT) {
+			printf("%slibvirt", sep);
+			sep = ",";
+		}
+		printf("%s\t", *sep ? "" : "-");
+		sep = "";
+		for (k = 0; k < N_OPTIONS; k++) {
+			const struct option *o = &options[k].o;
+
+			if (!(v->opts & (1u << k)))
+				continue;
+			printf("%s--%s%s", sep, o->name, o->has_arg ? "=" : "");
+			if (o->val < 0x100)
+				printf(" -%c", o->val);
+			sep = " ";
+		}
+		putchar('\n');
+	}
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 /* Plain decimal: "0" or a digit 1-9 and more digits; no sign, blank, prefix or exponent. */
@@ -463,17 +565,17 @@ static int check_options(const struct verb *verb, const struct gp_cli *cli,
 	size_t i;
 
 	for (i = 0; i < N_OPTIONS; i++)
-		if (seen[i] && !(options[i].verbs & verb->bit) && (!first || seen[i] < at)) {
+		if (seen[i] && !(verb->opts & (1u << i)) && (!first || seen[i] < at)) {
 			first = &options[i];
 			at = seen[i];
 		}
 	if (first) {
-		verb_names(first->verbs, only, sizeof(only));
+		verb_names(option_verbs((size_t)(first - options)), only, sizeof(only));
 		gp_cli_err("option %s does not apply to '%s' (only to %s)",
 			   option_name(first, name, sizeof(name)), verb->name, only);
 		return -EINVAL;
 	}
-	if (cli->no_libvirt && cli->connect) {
+	if ((verb->flags & GP_VERB_LIBVIRT) && cli->no_libvirt && cli->connect) {
 		gp_cli_err("--no-libvirt and --connect contradict each other: give one");
 		return -EINVAL;
 	}
@@ -487,6 +589,8 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 	const struct verb *verb;
 	int r, nargs;
 
+	if (argc == 2 && strcmp(argv[1], "--dump-verbs") == 0)
+		return dump_verbs();
 	r = parse_argv(argc, argv, &cli, seen);
 	if (r <= 0)
 		return r < 0 ? EXIT_USAGE : EXIT_OK;
@@ -516,6 +620,7 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 			return EXIT_USAGE;
 		}
 	}
+	cli.render = cli.json ? &gp_render_json : &gp_render_text;
 	r = gp_ctx_new(cli.root, &cli.ctx);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));

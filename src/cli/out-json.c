@@ -132,6 +132,57 @@ struct json_object *gp_json_findings(const struct gp_findings *f)
 	return a;
 }
 
+static int json_list(const struct gp_cli *cli, const struct gp_host *h,
+		     const struct gp_gpu_view *views, size_t n)
+{
+	struct json_object *root = json_object_new_object(), *gpus = json_object_new_array();
+	size_t i;
+
+	(void)cli;
+	json_object_object_add(root, "schema_version", json_object_new_int(1));
+	json_object_object_add(root, "host", gp_json_host(h));
+	for (i = 0; i < n; i++)
+		json_object_array_add(gpus, gp_json_gpu(&views[i]));
+	json_object_object_add(root, "gpus", gpus);
+	return gp_cli_emit_json(root);
+}
+
+static int json_survey(const struct gp_cli *cli, const struct gp_host *h,
+		       const struct gp_findings *hf, const struct gp_survey_item *items, size_t n)
+{
+	struct json_object *root = json_object_new_object(), *devs = json_object_new_array(),
+			   *host = json_object_new_object();
+	size_t i;
+
+	(void)cli;
+	(void)h;
+	json_object_object_add(root, "schema_version", json_object_new_int(1));
+	json_object_object_add(host, "findings", gp_json_findings(hf));
+	json_object_object_add(root, "host", host);
+	for (i = 0; i < n; i++) {
+		const struct gp_survey_item *it = &items[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "address", json_object_new_string(it->dev->address));
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(gp_verdict_str(it->verdict)));
+		json_object_object_add(o, "findings", gp_json_findings(&it->findings));
+		json_object_object_add(o, "reset_method", str_or_null(it->reset_method));
+		json_object_object_add(o, "mmio64_bytes_required",
+				       it->mmio64_bytes >= 0 ? json_object_new_int64(it->mmio64_bytes) :
+							       NULL);
+		json_object_array_add(devs, o);
+	}
+	json_object_object_add(root, "devices", devs);
+	return gp_cli_emit_json(root);
+}
+
+const struct gp_render gp_render_json = {
+	.list = json_list,
+	.survey = json_survey,
+	/* .plans, .repair: see struct gp_render */
+};
+
 /* Length of the well-formed UTF-8 sequence at @s (RFC 3629, Unicode Table 3-7: no overlong
  * forms, no surrogates, nothing past U+10FFFF), or 0 when it is not one; *bad is then the
  * length of its maximal ill-formed prefix, the bytes one U+FFFD replaces. */

@@ -2,6 +2,7 @@
 /* Text renderers: `Get-VMHostPartitionableGpu | FL` style, colour only on a terminal. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -82,8 +83,10 @@ static void host_line(FILE *out, const struct gp_host *h)
 
 #define FIELD(out, label) fprintf(out, "%-22s: ", label)
 
-void gp_text_list(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
-		  const struct gp_gpu_view *views, size_t n)
+/* long: one block per GPU in the order the man page documents the text form; split, the
+ * fields would be spread over helpers that each print a few lines */
+static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+		     const struct gp_gpu_view *views, size_t n)
 {
 	size_t i, k;
 
@@ -182,26 +185,82 @@ static void findings(FILE *out, const struct gp_cli *cli, const struct gp_findin
 	}
 }
 
-void gp_text_survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
-			 const struct gp_findings *f)
+static void survey_host(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
+			const struct gp_findings *f)
 {
 	fputs("Host: ", out);
 	host_line(out, h);
 	findings(out, cli, f);
 }
 
-void gp_text_survey_device(FILE *out, const struct gp_cli *cli, const struct gp_device *d,
-			   enum gp_verdict v, const struct gp_findings *f, int64_t mmio)
+static void survey_device(FILE *out, const struct gp_cli *cli, const struct gp_survey_item *it)
 {
-	const char *c = v == GP_VERDICT_ASSIGNABLE     ? "\033[32m" :
-			v == GP_VERDICT_WITH_WARNINGS ? "\033[33m" :
-							"\033[31m";
-	const char *reset = gp_policy_reset_method(d);
+	const char *c = it->verdict == GP_VERDICT_ASSIGNABLE     ? "\033[32m" :
+			it->verdict == GP_VERDICT_WITH_WARNINGS ? "\033[33m" :
+								  "\033[31m";
 
-	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", d->address, clean(d->name),
-		color(cli, c), gp_verdict_str(v), RESET(cli));
-	findings(out, cli, f);
-	fprintf(out, "  reset: %s, 64-bit MMIO needed: ", reset ? reset : "unknown");
-	bytes(out, mmio);
+	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", it->dev->address, clean(it->dev->name),
+		color(cli, c), gp_verdict_str(it->verdict), RESET(cli));
+	findings(out, cli, &it->findings);
+	fprintf(out, "  reset: %s, 64-bit MMIO needed: ",
+		it->reset_method ? it->reset_method : "unknown");
+	bytes(out, it->mmio64_bytes);
 	fputc('\n', out);
 }
+
+/* Text is written into a memory stream and then to stdout in one piece, so that a failure
+ * half way prints nothing (as a JSON document that cannot be built). */
+struct text_doc {
+	char *buf;
+	size_t len;
+	FILE *out;
+};
+
+static FILE *doc_open(struct text_doc *t)
+{
+	t->buf = NULL;
+	t->len = 0;
+	t->out = open_memstream(&t->buf, &t->len);
+	return t->out;
+}
+
+static int doc_emit(struct text_doc *t)
+{
+	int r;
+
+	fclose(t->out);
+	r = gp_cli_emit(t->buf, t->len);
+	free(t->buf);
+	return r;
+}
+
+static int text_list(const struct gp_cli *cli, const struct gp_host *h,
+		     const struct gp_gpu_view *views, size_t n)
+{
+	struct text_doc t;
+
+	if (!doc_open(&t))
+		return EXIT_FAIL;
+	list_doc(t.out, cli, h, views, n);
+	return doc_emit(&t);
+}
+
+static int text_survey(const struct gp_cli *cli, const struct gp_host *h,
+		       const struct gp_findings *hf, const struct gp_survey_item *items, size_t n)
+{
+	struct text_doc t;
+	size_t i;
+
+	if (!doc_open(&t))
+		return EXIT_FAIL;
+	survey_host(t.out, cli, h, hf);
+	for (i = 0; i < n; i++)
+		survey_device(t.out, cli, &items[i]);
+	return doc_emit(&t);
+}
+
+const struct gp_render gp_render_text = {
+	.list = text_list,
+	.survey = text_survey,
+	/* .plans, .repair: see struct gp_render */
+};

@@ -17,6 +17,9 @@
 #include <gpupart/layout.h>
 
 #include "base/internal.h"
+#include "kinds/gpu.h"
+#include "kinds/kinds.h"
+#include "kinds/layout.h"
 #include "txn/journal.h"
 
 #define PF "0000:03:00.0"
@@ -363,6 +366,23 @@ static char *journal_text(const char *dir, size_t *len)
 	return buf;
 }
 
+static const struct gp_gpu_state *jgpu(const struct gp_journal *j, size_t i)
+{
+	cr_assert_lt(i, j->txn.n);
+	cr_assert_eq(j->txn.v[i]->kind, &gp_kind_gpu);
+	return gp_gpu_change_orig(j->txn.v[i]);
+}
+
+/* The number of gpu changes of a journal. */
+static size_t n_gpus(const struct gp_journal *j)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < j->txn.n; i++)
+		n += j->txn.v[i]->kind == &gp_kind_gpu;
+	return n;
+}
+
 Test(plan, journal_round_trip)
 {
 	char tmpl[512], cmd[640], why[256] = "", *text;
@@ -375,12 +395,14 @@ Test(plan, journal_round_trip)
 				       .subsystem_device = 0x12a2, .count = 4, .series = 'Q' };
 	char *absent = "pci0000:00/03.0/00.0";
 	struct gp_gpu_state g[2];
+	struct gp_layout_state *ls;
+	struct gp_change *c;
 	static const struct vf_init vfs[] = {
 		{ "0000:03:00.1", "nvme", NULL, -1 },
 		{ "0000:03:00.2", NULL, "vfio-pci", 1153 },
 	};
 	struct gp_ctx *ctx;
-	size_t len;
+	size_t len, i;
 
 	/* the suite's scratch directory (TMPDIR, set by meson), not /tmp */
 	snprintf(tmpl, sizeof(tmpl), "%s/gp-journal-XXXXXX",
@@ -392,14 +414,19 @@ Test(plan, journal_round_trip)
 	strcpy(g[1].address, "0000:3b:00.0");
 	add_mdev(&g[1], U1, "nvidia-233");
 	strcpy(g[1].mdevs[0].parent, "0000:3b:00.0");
-	j.gpus = g;
-	j.idents = ids;
-	j.n_gpus = 2;
-	j.layout = true;
-	j.layout_had.v = &had;
-	j.layout_had.n = 1;
-	j.layout_absent = &absent;
-	j.n_layout_absent = 1;
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(gp_gpu_change_of(&g[i], &ids[i], &c), 0);
+		cr_assert_eq(gp_txn_add(&j.txn, c), 0);
+	}
+	c = gp_change_new(&gp_kind_layout);
+	cr_assert_not_null(c);
+	c->orig = ls = calloc(1, sizeof(*ls));
+	cr_assert_not_null(ls);
+	cr_assert_eq(gp_layout_set(&ls->had, &had), 0);
+	ls->absent = calloc(1, sizeof(char *));
+	ls->absent[0] = strdup(absent);
+	ls->n_absent = 1;
+	cr_assert_eq(gp_txn_add(&j.txn, c), 0);
 	j.stuck_pid = 77;
 	j.stuck_start = 12345;
 	strcpy(j.stuck_path, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs");
@@ -407,22 +434,27 @@ Test(plan, journal_round_trip)
 	cr_assert_eq(gp_journal_write(ctx, &j), 0);
 	cr_expect_eq(gp_journal_pending(ctx), 1);
 	text = journal_text(tmpl, &len);
-	cr_assert_eq(gp_journal_parse(text, len, &back, why, sizeof(why)), 0, "%s\n%s", why, text);
+	cr_assert_eq(gp_journal_parse(text, len, gp_kinds_all, &back, why, sizeof(why)), 0,
+		     "%s\n%s", why, text);
 	cr_expect_eq(back.pid, 4242);
 	cr_expect_eq(back.start, 987654321ULL);
 	cr_expect_str_eq(back.command, j.command, "the command text is kept");
-	cr_assert_eq(back.n_gpus, 2);
-	cr_expect(gp_gpu_state_equal(&back.gpus[0], &g[0]));
-	cr_expect(gp_gpu_state_equal(&back.gpus[1], &g[1]));
-	cr_expect_eq(back.gpus[1].backend, GP_BACKEND_NVIDIA_MDEV);
-	cr_expect_eq(memcmp(back.idents, ids, sizeof(ids)), 0);
-	cr_expect(back.layout);
-	cr_assert_eq(back.layout_had.n, 1);
-	cr_expect_str_eq(back.layout_had.v[0].path, had.path);
-	cr_expect_eq(back.layout_had.v[0].count, 4);
-	cr_expect_eq(back.layout_had.v[0].series, 'Q');
-	cr_assert_eq(back.n_layout_absent, 1);
-	cr_expect_str_eq(back.layout_absent[0], absent);
+	cr_assert_eq(back.txn.n, 3);
+	cr_assert_eq(n_gpus(&back), 2);
+	cr_expect(gp_gpu_state_equal(jgpu(&back, 0), &g[0]));
+	cr_expect(gp_gpu_state_equal(jgpu(&back, 1), &g[1]));
+	cr_expect_eq(jgpu(&back, 1)->backend, GP_BACKEND_NVIDIA_MDEV);
+	cr_expect_eq(memcmp(&gp_gpu_change_data(back.txn.v[0])->ident, &ids[0], sizeof(ids[0])), 0);
+	cr_expect_eq(memcmp(&gp_gpu_change_data(back.txn.v[1])->ident, &ids[1], sizeof(ids[1])), 0);
+	cr_assert_eq(back.txn.v[2]->kind, &gp_kind_layout, "the layout is the last change");
+	cr_expect(gp_kind_layout.equal(back.txn.v[2]->orig, ls), "the layout comes back");
+	ls = back.txn.v[2]->orig;
+	cr_assert_eq(ls->had.n, 1);
+	cr_expect_str_eq(ls->had.v[0].path, had.path);
+	cr_expect_eq(ls->had.v[0].count, 4);
+	cr_expect_eq(ls->had.v[0].series, 'Q');
+	cr_assert_eq(ls->n_absent, 1);
+	cr_expect_str_eq(ls->absent[0], absent);
 	cr_expect_eq(back.stuck_pid, 77);
 	cr_expect_eq(back.stuck_start, 12345ULL);
 	cr_expect_str_eq(back.stuck_path, j.stuck_path);
@@ -432,11 +464,12 @@ Test(plan, journal_round_trip)
 	/* on a host without those devices the journal is damaged: never acted on */
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/sys/bus/pci/devices'", tmpl);
 	cr_assert_eq(system(cmd), 0);
-	cr_expect_eq(gp_journal_read(ctx, &back), -EUCLEAN);
+	cr_expect_eq(gp_journal_read(ctx, gp_kinds_all, &back), -EUCLEAN);
 	cr_expect_eq(gp_journal_pending(ctx), 1, "a damaged journal is kept");
 	cr_expect_eq(gp_journal_remove(ctx), 0);
 	cr_expect_eq(gp_journal_pending(ctx), 0);
 	free(text);
+	gp_txn_clear(&j.txn);
 	gp_gpu_state_clear(&g[0]);
 	gp_gpu_state_clear(&g[1]);
 	gp_ctx_free(ctx);
@@ -444,7 +477,7 @@ Test(plan, journal_round_trip)
 	cr_expect_eq(system(cmd), 0);
 }
 
-#define JHEAD "# c\njournal 2\npid 10 20\ncommand set-count 0000:03:00.0 2\n"
+#define JHEAD "# c\njournal 3\npid 10 20\ncommand set-count 0000:03:00.0 2\n"
 #define JGPU "gpu 0000:03:00.0 backend=sriov numvfs=2 autoprobe=1 id=144d:a80a " \
 	     "subsystem=144d:a801 class=010802\n"
 #define JVF "vf 0000:03:00.0 0 0000:03:00.1 driver=nvme override=- type=-\n"
@@ -459,11 +492,12 @@ Test(plan, journal_damaged_table)
 		{ "", "empty" },
 		{ JHEAD JGPU, "end marker" },                  /* truncated before "end" */
 		{ JHEAD JGPU "end", "cut short" },             /* no final newline */
-		{ JHEAD "end\n", "no gpu record" },
-		{ "journal 2\nend\n", "no gpu record" },
+		{ JHEAD "end\n", "no change record" },
+		{ "journal 3\nend\n", "no change record" },
 		{ JGPU "end\n", "header" },
 		{ "journal 1\n" JGPU "end\n", "version" },
-		{ "journal 3\npid 1 1\n" JGPU "end\n", "version" },
+		{ "journal 2\npid 1 1\n" JGPU "end\n", "version" },
+		{ "journal 4\npid 1 1\n" JGPU "end\n", "version" },
 		{ JHEAD JGPU "end\n" JVF, "after the end" },
 		{ JHEAD JGPU "end\nend\n", "after the end" },
 		{ JHEAD JGPU "\nend\n", "empty line" },
@@ -497,18 +531,18 @@ Test(plan, journal_damaged_table)
 			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 " "11111111-1111-8111-8111-11111111111A "
 			"parent=0000:03:00.0 type=nvidia-1\nend\n", "UUID" },
-		{ JHEAD JGPU "layout #x -\nend\n", "layout path" },
+		{ JHEAD JGPU "layout\nentry #x -\nend\n", "layout path" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
 			"parent=0000:03:00.0 type=../../..\nend\n", "path component" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
 			"parent=0000:03:00.0 type=..\nend\n", "path component" },
 		{ JHEAD JGPU "mdev 0000:03:00.0 11111111-1111-8111-8111-111111111111 "
 			"parent=x type=nvidia-1\nend\n", "parent" },
-		{ JHEAD JGPU "layout garbage\nend\n", "partitions.conf" },
-		{ JHEAD JGPU "layout ../x -\nend\n", "layout path" },
+		{ JHEAD JGPU "layout\nentry garbage\nend\n", "partitions.conf" },
+		{ JHEAD JGPU "layout\nentry ../x -\nend\n", "layout path" },
 		{ JHEAD JGPU "stuck 12 x sys/x\nend\n", "stuck" },
-		{ "# c\njournal 2\npid x 1\n" JGPU "end\n", "pid" },
-		{ "# c\njournal 2\n" JGPU "end\n", "no pid" },
+		{ "# c\njournal 3\npid x 1\n" JGPU "end\n", "pid" },
+		{ "# c\njournal 3\n" JGPU "end\n", "no pid" },
 	};
 	struct gp_journal j;
 	char why[256];
@@ -516,18 +550,18 @@ Test(plan, journal_damaged_table)
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		why[0] = 0;
-		cr_expect_eq(gp_journal_parse(bad[i].text, strlen(bad[i].text), &j, why,
-					      sizeof(why)),
+		cr_expect_eq(gp_journal_parse(bad[i].text, strlen(bad[i].text), gp_kinds_all, &j,
+					      why, sizeof(why)),
 			     -EUCLEAN, "#%zu accepted:\n%s", i, bad[i].text);
 		cr_expect(strstr(why, bad[i].why), "#%zu: reason '%s' lacks '%s'", i, why,
 			  bad[i].why);
-		cr_expect_eq(j.n_gpus, 0, "#%zu: a refused journal leaves nothing behind", i);
+		cr_expect_eq(j.txn.n, 0, "#%zu: a refused journal leaves nothing behind", i);
 	}
 	/* a NUL inside */
 	{
 		static const char nul[] = JHEAD JGPU "\0end\n";
 
-		cr_expect_eq(gp_journal_parse(nul, sizeof(nul) - 1, &j, why, sizeof(why)),
+		cr_expect_eq(gp_journal_parse(nul, sizeof(nul) - 1, gp_kinds_all, &j, why, sizeof(why)),
 			     -EUCLEAN);
 		cr_expect(strstr(why, "NUL"), "%s", why);
 	}
@@ -535,10 +569,10 @@ Test(plan, journal_damaged_table)
 	{
 		static const char good[] = JHEAD JGPU JVF "end\n";
 
-		cr_assert_eq(gp_journal_parse(good, strlen(good), &j, why, sizeof(why)), 0, "%s",
-			     why);
-		cr_expect_eq(j.n_gpus, 1);
-		cr_expect_eq(j.gpus[0].n_vfs, 1);
+		cr_assert_eq(gp_journal_parse(good, strlen(good), gp_kinds_all, &j, why,
+					      sizeof(why)), 0, "%s", why);
+		cr_expect_eq(n_gpus(&j), 1);
+		cr_expect_eq(jgpu(&j, 0)->n_vfs, 1);
 		gp_journal_clear(&j);
 	}
 }

@@ -132,9 +132,9 @@ Test(write_journal, hostile_records_are_never_acted_on)
 		/* a layout record for a GPU the journal did not change (here: the NIC's slot):
 		 * repair would rewrite what apply does at the next boot */
 		{ "a layout record for another device", "\nend\n",
-		  "\nlayout pci0000:00/1c.0/00.0 id=8086:1521 subsystem=15d9:1521 count=4\nend\n" },
+		  "\nlayout\nentry pci0000:00/1c.0/00.0 id=8086:1521 subsystem=15d9:1521 count=4\nend\n" },
 		{ "a layout removal for another device", "\nend\n",
-		  "\nlayout pci0000:00/1c.0/00.0 -\nend\n" },
+		  "\nlayout\nentry pci0000:00/1c.0/00.0 -\nend\n" },
 		{ "an unknown record", "\nend\n", "\nunbind 0000:00:17.0\nend\n" },
 	};
 

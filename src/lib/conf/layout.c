@@ -19,6 +19,7 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "shared/record.h"
 
 #define COUNT_MAX 4096
 #define PATH_MAX_HOPS 64
@@ -80,19 +81,7 @@ static int parse_idpair(const char *s, int *a, int *b)
 
 static int parse_count(const char *s, int *out)
 {
-	long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (*s - '0');
-		if (v > COUNT_MAX)
-			return -ERANGE;
-	}
-	*out = (int)v;
-	return 0;
+	return gp_parse_dec_int(s, COUNT_MAX, 0, out);
 }
 
 static bool series_ok(char c)
@@ -163,148 +152,119 @@ int gp_layout_unset(struct gp_layout *l, const char *path)
 	return 1;
 }
 
-#define FAIL(...)                                                                   \
-	do {                                                                        \
-		if (err) {                                                          \
-			int o_ = snprintf(err, errlen, "line %d: ", lineno);        \
-			if (o_ > 0 && (size_t)o_ < errlen)                          \
-				snprintf(err + o_, errlen - (size_t)o_, __VA_ARGS__); \
-		}                                                                   \
-		entry_free(e);                                                      \
-		return -EINVAL;                                                     \
+#define FAIL(...)                                          \
+	do {                                               \
+		gp_record_fail(rec, err, errlen, __VA_ARGS__); \
+		entry_free(e);                             \
+		return -EINVAL;                            \
 	} while (0)
 
-/* One non-blank, non-comment line (modified in place) into e. */
-static int parse_line(char *line, int lineno, struct gp_layout_entry *e, char *err,
-		      size_t errlen)
-{
-	char *tok, *save = NULL, *path;
-	bool have_id = false, have_sub = false, have_count = false, have_series = false,
-	     have_addr = false;
+static const char *const layout_keys[] = { "id", "subsystem", "count", "series", "address",
+					   NULL };
 
-	if (errlen == 0)
-		err = NULL;
+/* One record (a GPU) into e; the reader has split it and refused duplicate keys. */
+static int parse_entry(struct gp_record_in *rec, struct gp_layout_entry *e, char *err,
+		       size_t errlen)
+{
+	const char *v;
+	size_t i;
+
 	memset(e, 0, sizeof(*e));
-	e->line = lineno;
-	path = strtok_r(line, " \t\r\v\f", &save);
-	if (strchr(path, '='))
-		FAIL("expected a PCI path (pciDDDD:BB/DD.F...) first, got '%s'", path);
-	e->path = malloc(strlen(path) + 1);
+	e->line = rec->line;
+	if (strchr(rec->tag, '='))
+		FAIL("expected a PCI path (pciDDDD:BB/DD.F...) first, got '%s'", rec->tag);
+	e->path = malloc(strlen(rec->tag) + 1);
 	if (!e->path)
 		return -ENOMEM;
-	if (path_canon(path, e->path) < 0)
-		FAIL("bad PCI path '%s' (want pciDDDD:BB/DD.F...)", path);
-	while ((tok = strtok_r(NULL, " \t\r\v\f", &save))) {
-		char *val = strchr(tok, '=');
-		const char *key = tok;
-
-		if (tok[0] == '#')
-			break;
-		if (!val)
-			FAIL("expected key=value, got '%s'", tok);
-		*val++ = 0;
-		if (strcmp(key, "id") == 0) {
-			if (have_id)
-				FAIL("duplicate key 'id'");
-			if (parse_idpair(val, &e->vendor, &e->device) < 0)
-				FAIL("bad id '%s' (want VVVV:DDDD, hexadecimal)", val);
-			have_id = true;
-		} else if (strcmp(key, "subsystem") == 0) {
-			if (have_sub)
-				FAIL("duplicate key 'subsystem'");
-			if (parse_idpair(val, &e->subsystem_vendor, &e->subsystem_device) < 0)
-				FAIL("bad subsystem '%s' (want VVVV:DDDD, hexadecimal)", val);
-			have_sub = true;
-		} else if (strcmp(key, "count") == 0) {
-			if (have_count)
-				FAIL("duplicate key 'count'");
-			if (parse_count(val, &e->count) < 0)
-				FAIL("bad count '%s' (want an integer from 0 to %d)", val,
-				     COUNT_MAX);
-			have_count = true;
-		} else if (strcmp(key, "series") == 0) {
-			char c = (char)toupper((unsigned char)val[0]);
-
-			if (have_series)
-				FAIL("duplicate key 'series'");
-			if (!series_ok(c) || val[1])
-				FAIL("bad series '%s' (want Q, C, B or A)", val);
-			e->series = c;
-			have_series = true;
-		} else if (strcmp(key, "address") == 0) {
-			struct gp_pci_addr a;
-
-			if (have_addr)
-				FAIL("duplicate key 'address'");
-			if (gp_pci_addr_parse(val, &a) < 0)
-				FAIL("bad address '%s' (want dddd:bb:dd.f)", val);
-			gp_pci_addr_format(&a, e->address);
-			have_addr = true;
-		} else {
-			FAIL("unknown key '%s'", key);
-		}
+	if (path_canon(rec->tag, e->path) < 0)
+		FAIL("bad PCI path '%s' (want pciDDDD:BB/DD.F...)", rec->tag);
+	for (i = 0; i < rec->n; i++)
+		if (!rec->f[i].key)
+			FAIL("expected key=value, got '%s'", rec->f[i].val);
+	if (gp_record_known(rec, layout_keys, err, errlen) < 0) {
+		entry_free(e);
+		return -EINVAL;
 	}
-	if (!have_id)
+	if ((v = gp_record_get(rec, "id")) &&
+	    parse_idpair(v, &e->vendor, &e->device) < 0)
+		FAIL("bad id '%s' (want VVVV:DDDD, hexadecimal)", v);
+	if ((v = gp_record_get(rec, "subsystem")) &&
+	    parse_idpair(v, &e->subsystem_vendor, &e->subsystem_device) < 0)
+		FAIL("bad subsystem '%s' (want VVVV:DDDD, hexadecimal)", v);
+	if ((v = gp_record_get(rec, "count")) && parse_count(v, &e->count) < 0)
+		FAIL("bad count '%s' (want an integer from 0 to %d)", v, COUNT_MAX);
+	if ((v = gp_record_get(rec, "series"))) {
+		char c = (char)toupper((unsigned char)v[0]);
+
+		if (!series_ok(c) || v[1])
+			FAIL("bad series '%s' (want Q, C, B or A)", v);
+		e->series = c;
+	}
+	if ((v = gp_record_get(rec, "address"))) {
+		struct gp_pci_addr a;
+
+		if (gp_pci_addr_parse(v, &a) < 0)
+			FAIL("bad address '%s' (want dddd:bb:dd.f)", v);
+		gp_pci_addr_format(&a, e->address);
+	}
+	if (!gp_record_get(rec, "id"))
 		FAIL("%s: missing id=VVVV:DDDD", e->path);
-	if (!have_sub)
+	if (!gp_record_get(rec, "subsystem"))
 		FAIL("%s: missing subsystem=VVVV:DDDD", e->path);
-	if (!have_count)
+	if (!gp_record_get(rec, "count"))
 		FAIL("%s: missing count=N", e->path);
 	return 0;
 }
 #undef FAIL
 
+/* Blank lines and '#' comments (whole lines, or from a field that starts with '#'), fields
+ * separated by runs of blanks: a file people edit. */
+#define LAYOUT_RECORDS (GP_RECORD_COMMENTS | GP_RECORD_BLANKS)
+
 int gp_layout_parse(const char *text, struct gp_layout *out, char *err, size_t errlen)
 {
 	struct gp_layout l = { 0 };
-	const char *p = text ? text : "";
-	int lineno = 0, r;
+	struct gp_record_reader rd;
+	struct gp_record_in rec;
+	char dummy[1];
+	int r;
 
-	if (err && errlen)
-		err[0] = 0;
+	if (!err || !errlen) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = 0;
 	out->v = NULL;
 	out->n = 0;
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	gp_record_reader_init(&rd, text, text ? strlen(text) : 0, LAYOUT_RECORDS);
+	while ((r = gp_record_next(&rd, &rec, err, errlen)) > 0) {
 		struct gp_layout_entry e, *dup, *slot;
-		char *line, *s;
 
-		lineno++;
-		line = strndup(p, len);
-		if (!line) {
-			gp_layout_clear(&l);
-			return -ENOMEM;
-		}
-		p += len + (nl ? 1 : 0);
-		for (s = line; *s && isspace((unsigned char)*s); s++)
-			;
-		if (!*s || *s == '#') {
-			free(line);
-			continue;
-		}
-		r = parse_line(s, lineno, &e, err, errlen);
-		free(line);
-		if (r < 0) {
-			gp_layout_clear(&l);
-			return r;
-		}
+		r = gp_record_fields(&rec, err, errlen);
+		if (r == 0)
+			r = parse_entry(&rec, &e, err, errlen);
+		if (r < 0)
+			break;
 		dup = find_path(&l, e.path);
 		if (dup) {
-			if (err && errlen)
-				snprintf(err, errlen, "line %d: duplicate entry for %s (first on line %d)",
-					 lineno, e.path, dup->line);
+			snprintf(err, errlen, "line %d: duplicate entry for %s (first on line %d)",
+				 rec.line, e.path, dup->line);
 			entry_free(&e);
-			gp_layout_clear(&l);
-			return -EINVAL;
+			r = -EINVAL;
+			break;
 		}
 		slot = GP_PUSH(l.v, l.n);
 		if (!slot) {
 			entry_free(&e);
-			gp_layout_clear(&l);
-			return -ENOMEM;
+			r = -ENOMEM;
+			break;
 		}
 		*slot = e;
+	}
+	gp_record_reader_free(&rd);
+	if (r < 0) {
+		gp_layout_clear(&l);
+		return r;
 	}
 	*out = l;
 	return 0;
@@ -322,6 +282,7 @@ char *gp_layout_format(const struct gp_layout *l)
 	const struct gp_layout_entry **sorted = NULL;
 	char *buf = NULL;
 	size_t len = 0, i;
+	int r = 0;
 	FILE *f;
 
 	if (l->n) {
@@ -341,29 +302,35 @@ char *gp_layout_format(const struct gp_layout *l)
 	      "#   PCI-PATH  id=VVVV:DDDD subsystem=VVVV:DDDD count=N [series=Q|C|B|A] "
 	      "[address=dddd:bb:dd.f]\n",
 	      f);
-	for (i = 0; i < l->n; i++) {
+	for (i = 0; i < l->n && r == 0; i++) {
 		const struct gp_layout_entry *e = sorted[i];
+		struct gp_record_out o;
+		char lower[512], *q;
 		const char *p;
 
-		if (!e->path)
+		if (!e->path || strlen(e->path) >= sizeof(lower))
 			continue;
-		for (p = e->path; *p; p++)
-			fputc(tolower((unsigned char)*p), f);
-		fprintf(f, " id=%04x:%04x subsystem=%04x:%04x count=%d",
-			(unsigned)e->vendor & 0xffff, (unsigned)e->device & 0xffff,
-			(unsigned)e->subsystem_vendor & 0xffff,
-			(unsigned)e->subsystem_device & 0xffff, e->count);
+		for (p = e->path, q = lower; *p; p++)
+			*q++ = (char)tolower((unsigned char)*p);
+		*q = 0;
+		gp_record_begin(&o, lower);
+		gp_record_kvf(&o, "id", "%04x:%04x", (unsigned)e->vendor & 0xffff,
+			      (unsigned)e->device & 0xffff);
+		gp_record_kvf(&o, "subsystem", "%04x:%04x", (unsigned)e->subsystem_vendor & 0xffff,
+			      (unsigned)e->subsystem_device & 0xffff);
+		gp_record_kvf(&o, "count", "%d", e->count);
 		if (e->series)
-			fprintf(f, " series=%c", toupper((unsigned char)e->series));
+			gp_record_kvf(&o, "series", "%c", toupper((unsigned char)e->series));
 		if (e->address[0]) {
-			fputs(" address=", f);
-			for (p = e->address; *p; p++)
-				fputc(tolower((unsigned char)*p), f);
+			for (p = e->address, q = lower; *p && q < lower + sizeof(lower) - 1; p++)
+				*q++ = (char)tolower((unsigned char)*p);
+			*q = 0;
+			gp_record_kv(&o, "address", lower);
 		}
-		fputc('\n', f);
+		r = gp_record_end(&o, f);
 	}
 	free(sorted);
-	if (fclose(f) != 0) {
+	if (fclose(f) != 0 || r < 0) {
 		free(buf);
 		return NULL;
 	}
@@ -532,4 +499,9 @@ int gp_layout_match(const struct gp_host *host, const struct gp_layout_entry *e,
 		return 0;
 	}
 	return -ENODEV;
+}
+
+int gp_layout_file_path(struct gp_ctx *ctx, char *buf, size_t len)
+{
+	return gp_hostfs_abspath(ctx, GP_HP_CONFIG_FILE, GP_LAYOUT_FILE, buf, len);
 }

@@ -13,13 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gpupart/layout.h>
 #include <gpupart/plan.h>
 
 #include "guard/guard.h"
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "host/procfd.h"
 #include "model/scan.h"
+#include "shared/record.h"
 
 int gp_lock_take(struct gp_ctx *ctx, int timeout_ms)
 {
@@ -63,30 +64,6 @@ void gp_lock_release(struct gp_ctx *ctx, int fd)
 	close(fd); /* closing the last descriptor drops the flock */
 }
 
-void gp_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int strv_add(char ***v, size_t *n, char *s)
-{
-	char **slot;
-
-	if (!s)
-		return -ENOMEM;
-	slot = GP_PUSH(*v, *n);
-	if (!slot) {
-		free(s);
-		return -ENOMEM;
-	}
-	*slot = s;
-	return 0;
-}
-
 /*
  * What a process holding @target means for the change. VFIO hands a VM a device through its
  * group node /dev/vfio/GROUP (the legacy container interface) or, with iommufd (QEMU's
@@ -101,8 +78,9 @@ static int strv_add(char ***v, size_t *n, char *s)
 enum hold { HOLD_NONE, HOLD_WARN, HOLD_REFUSE };
 
 struct holders {
-	const int *groups;
-	size_t n_groups;
+	struct gp_node_pattern *pat; /* what to look for, first match wins */
+	enum hold *hold;             /* what holding pat[i] means */
+	size_t n;
 	char **cdevs;       /* "/dev/vfio/devices/vfioN" of the devices */
 	size_t n_cdevs;
 	bool nvidia;        /* sriov-manage runs: /dev/nvidia* matter */
@@ -114,70 +92,67 @@ struct holders {
 	struct gp_ctx *ctx;
 };
 
-/* The N of "/dev/nvidiaN", -1 for any other node. */
-static long nvidia_gpu_node(const char *target)
+static int add_pattern(struct holders *h, const char *path, enum gp_node_match match,
+		       long number, enum hold what)
 {
-	const char *p = target + strlen("/dev/nvidia");
-	char *end;
-	long n;
+	size_t n = h->n;
+	struct gp_node_pattern *p = GP_PUSH(h->pat, n);
+	enum hold *w;
 
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	n = strtol(p, &end, 10);
-	return *end ? -1 : n;
+	if (!p)
+		return -ENOMEM;
+	w = GP_PUSH(h->hold, h->n);
+	if (!w)
+		return -ENOMEM; /* h->pat holds one slot more than h->n: freed all the same */
+	*p = (struct gp_node_pattern){ .path = path, .match = match, .number = number };
+	*w = what;
+	return 0;
 }
 
-static enum hold node_hold(const struct holders *h, const char *target)
+/* The nodes that matter, in matching order (disjoint but for /dev/nvidia*: the GPU's own
+ * node, then the other GPUs' (ignored), then NVIDIA's control nodes (a warning)). */
+static int build_patterns(struct holders *h, const int *groups, size_t n_groups)
 {
-	const char *vfio = "/dev/vfio/";
-	char *end;
-	long g;
 	size_t i;
+	int r = 0;
 
-	if (h->nvidia && strncmp(target, "/dev/nvidia", 11) == 0) {
-		long n = nvidia_gpu_node(target);
-
-		if (n < 0)
-			return HOLD_WARN;
-		return h->minor < 0 || n == h->minor ? HOLD_REFUSE : HOLD_NONE;
+	for (i = 0; r == 0 && i < h->n_cdevs; i++)
+		r = add_pattern(h, h->cdevs[i], GP_NODE_EXACT, 0, HOLD_REFUSE);
+	for (i = 0; r == 0 && i < n_groups; i++)
+		if (groups[i] >= 0)
+			r = add_pattern(h, "/dev/vfio/", GP_NODE_NUMBER, groups[i], HOLD_REFUSE);
+	if (r == 0 && h->nvidia) {
+		r = add_pattern(h, "/dev/nvidia", GP_NODE_NUMBER, h->minor, HOLD_REFUSE);
+		if (r == 0 && h->minor >= 0)
+			r = add_pattern(h, "/dev/nvidia", GP_NODE_NUMBER, -1, HOLD_NONE);
+		if (r == 0)
+			r = add_pattern(h, "/dev/nvidia", GP_NODE_PREFIX, 0, HOLD_WARN);
 	}
-	if (strncmp(target, vfio, strlen(vfio)) != 0)
-		return HOLD_NONE;
-	for (i = 0; i < h->n_cdevs; i++)
-		if (strcmp(target, h->cdevs[i]) == 0)
-			return HOLD_REFUSE;
-	g = strtol(target + strlen(vfio), &end, 10);
-	if (end == target + strlen(vfio) || *end)
-		return HOLD_NONE;
-	for (i = 0; i < h->n_groups; i++)
-		if (h->groups[i] == g)
-			return HOLD_REFUSE;
-	return HOLD_NONE;
+	return r;
 }
 
-static int note_holder(void *data, int procfd, const char *pid, const char *target)
+static int note_holder(void *data, const struct gp_holder *p)
 {
 	struct holders *h = data;
-	enum hold what = node_hold(h, target);
-	char comm[64], *msg;
+	enum hold what = h->hold[p->pattern];
+	char *msg;
 
 	if (what == HOLD_NONE)
 		return 0;
-	gp_proc_comm(procfd, pid, comm, sizeof(comm));
 	if (what == HOLD_WARN) {
-		if (strcmp(h->warned, pid) != 0)
+		if (strcmp(h->warned, p->pid) != 0)
 			WARN(h->ctx, "pid %s (%s) holds %s: not refusing (monitoring agents hold "
 				     "NVIDIA's control nodes), but sriov-manage may wait for it",
-			     pid, comm, target);
-		snprintf(h->warned, sizeof(h->warned), "%s", pid);
+			     p->pid, p->comm, p->target);
+		snprintf(h->warned, sizeof(h->warned), "%s", p->pid);
 		return 0;
 	}
-	if (asprintf(&msg, "pid %s (%s) holds %s%s", pid, comm, target,
-		     h->nvidia && h->minor < 0 && strncmp(target, "/dev/nvidia", 11) == 0 ?
+	if (asprintf(&msg, "pid %s (%s) holds %s%s", p->pid, p->comm, p->target,
+		     h->nvidia && h->minor < 0 && strncmp(p->target, "/dev/nvidia", 11) == 0 ?
 			     " (this GPU's minor is unknown: any /dev/nvidiaN counts)" :
 			     "") < 0)
 		msg = NULL;
-	if (strv_add(h->why, h->n_why, msg) < 0)
+	if (gp_strv_push(h->why, h->n_why, msg) < 0)
 		return -ENOMEM;
 	h->found++;
 	return 1; /* one line per process is enough */
@@ -205,7 +180,7 @@ static int add_cdevs(struct gp_ctx *ctx, const char *device, struct holders *h)
 			continue;
 		if (asprintf(&node, "/dev/vfio/devices/%s", e->d_name) < 0)
 			node = NULL;
-		r = strv_add(&h->cdevs, &h->n_cdevs, node);
+		r = gp_strv_push(&h->cdevs, &h->n_cdevs, node);
 	}
 	if (dir)
 		closedir(dir);
@@ -217,7 +192,7 @@ int gp_guard_holders(struct gp_ctx *ctx, const char *const *devices, size_t n_de
 		     const int *groups, size_t n_groups, const char *nvidia_gpu, char ***why,
 		     size_t *n_why)
 {
-	struct holders h = { .groups = groups, .n_groups = n_groups, .nvidia = nvidia_gpu != NULL,
+	struct holders h = { .nvidia = nvidia_gpu != NULL,
 			     .minor = -1, .why = why, .n_why = n_why, .ctx = ctx };
 	size_t i;
 	int r = 0;
@@ -233,18 +208,51 @@ int gp_guard_holders(struct gp_ctx *ctx, const char *const *devices, size_t n_de
 				  "refuses",
 			     nvidia_gpu, strerror(-h.minor));
 	}
+	if (r == 0)
+		r = build_patterns(&h, groups, n_groups);
 	/* no /proc under this root: nothing visible, nothing to refuse */
 	if (r == 0 && (n_groups || h.n_cdevs || h.nvidia))
-		r = gp_proc_each_fd(ctx, note_holder, &h);
+		r = gp_procfd_holders(ctx, h.pat, h.n, note_holder, &h);
+	free(h.pat);
+	free(h.hold);
 	gp_strv_free(h.cdevs, h.n_cdevs);
 	return r < 0 ? r : h.found;
 }
 
 int gp_guard_host_path(struct gp_ctx *ctx, enum gp_guard_path which, char *buf, size_t len)
 {
-	if (which == GP_GUARD_PATH_LAYOUT)
-		return gp_hostfs_abspath(ctx, GP_HP_CONFIG_FILE, GP_LAYOUT_FILE, buf, len);
+	(void)which; /* the one path so far */
 	return gp_hostfs_abspath(ctx, GP_HP_RESERVATIONS, NULL, buf, len);
+}
+
+/*
+ * What a reservation record says of its holder: its first line, free text (gpupart(8),
+ * FILES), read through the line-record reader so that a record with a NUL byte or an
+ * overlong first line says so rather than showing a part of itself.
+ */
+static void resv_details(int dfd, const char *name, char *out, size_t len)
+{
+	char text[GP_RECORD_LINE_MAX + 2], why[128];
+	struct gp_record_reader rd;
+	struct gp_record_in rec;
+	ssize_t n;
+	size_t l;
+	int r;
+
+	*out = 0;
+	n = gp_hostfs_read_bin_at(dfd, name, text, sizeof(text) - 1);
+	if (n <= 0)
+		return;
+	gp_record_reader_init(&rd, text, (size_t)n, 0);
+	r = gp_record_next(&rd, &rec, why, sizeof(why));
+	if (r > 0) {
+		snprintf(out, len, "%s", rec.raw);
+		for (l = strlen(out); l && out[l - 1] == ' '; l--)
+			out[l - 1] = 0;
+	} else if (r == -EINVAL) {
+		snprintf(out, len, "unreadable: %s", why);
+	}
+	gp_record_reader_free(&rd);
 }
 
 int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t n,
@@ -275,18 +283,15 @@ int gp_guard_reservations(struct gp_ctx *ctx, const char *const *devices, size_t
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			char text[256] = "", *msg, *nl;
+			char text[256], *msg;
 
 			if (strcasecmp(de->d_name, devices[i]) != 0)
 				continue;
-			gp_hostfs_read_at(dfd, de->d_name, text, sizeof(text));
-			nl = strchr(text, '\n');
-			if (nl)
-				*nl = 0;
+			resv_details(dfd, de->d_name, text, sizeof(text));
 			if (asprintf(&msg, "%s is reserved (%s)", devices[i],
 				     *text ? text : "no details") < 0)
 				msg = NULL;
-			if (strv_add(why, n_why, msg) < 0) {
+			if (gp_strv_push(why, n_why, msg) < 0) {
 				r = -ENOMEM;
 				break;
 			}

@@ -7,10 +7,10 @@
 
 #include <gpupart/gpupart.h>
 
-/* Host files a refusal names: as messages name them, under the root (ROOT/run/gpupart/...). */
+/* Host files a refusal names: as messages name them, under the root (ROOT/run/gpupart/...).
+ * (partitions.conf is conf's: gp_layout_file_path.) */
 enum gp_guard_path {
 	GP_GUARD_PATH_RESERVATIONS, /* run/gpupart/reservations */
-	GP_GUARD_PATH_LAYOUT,       /* etc/gpupart/partitions.conf */
 };
 
 /* 0 with the absolute path in @buf, or -ENAMETOOLONG. */

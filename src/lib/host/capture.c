@@ -13,6 +13,8 @@
 #include <gpupart/capture.h>
 
 #include "host/hostfs.h"
+#include <gpupart/model.h>
+
 #include "base/internal.h"
 
 static const char *const device_attrs[] = {

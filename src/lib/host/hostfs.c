@@ -59,6 +59,9 @@ static const char *const hostpaths[] = {
  * The final component is opened with the caller's flags and O_NOFOLLOW, so that a link
  * swapped in after it was looked at is refused, never followed. (tests/hosts/test-paths.c
  * runs the tool under a seccomp filter that answers openat2 with ENOSYS or EPERM.)
+ *
+ * long: one loop over components, links and "..": split, the rule it keeps (never above
+ * @dirfd) would be spread over functions that each look harmless alone.
  */
 #define BENEATH_MAX_LINKS 40
 #define BENEATH_MAX_DEPTH 256

@@ -8,6 +8,7 @@
 #define GPUPART_HOSTFS_H
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 

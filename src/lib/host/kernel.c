@@ -22,6 +22,8 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "host/kernel.h"
+#include "host/procfd.h"
 
 static int live_write(void *data, struct gp_ctx *ctx, const char *path, const char *value,
 		      size_t len)
@@ -82,35 +84,6 @@ static int64_t now_ms(void)
  * it, and it is dropped by the kernel when the last holder exits, whatever killed it.
  */
 #define INFLIGHT "writing"
-
-unsigned long long gp_proc_start_time(int pid)
-{
-	/* our own processes, not the host tree under --root: the real /proc */
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* "pid (comm) state ppid ...": comm may hold spaces and ')', so count from the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (sscanf(p, "%llu", &start) != 1)
-		return 0;
-	return start;
-}
 
 static int inflight_open(struct gp_ctx *ctx)
 {
@@ -208,6 +181,9 @@ int gp_kernel_inflight(struct gp_ctx *ctx, char *what, size_t len)
  * The child reports its result as an int on a pipe. Exit status carries no errno (-errno does
  * not fit in 8 bits), and a pipe also tells "returned" from "still blocked": the read end
  * stays silent until the child writes or dies.
+ *
+ * long: fork, the child's side, the deadline and the abandoning of a stuck child read as one
+ * sequence; each step depends on the fds and the lock the previous one set up.
  */
 static int bounded(struct gp_ctx *ctx, const char *path, const char *value, char *const argv[],
 		   int *stuck)

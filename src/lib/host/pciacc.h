@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <gpupart/model.h>
+
 #include "base/internal.h"
 
 struct gp_pciacc;

@@ -14,22 +14,6 @@
 #include "host/hostfs.h"
 #include "base/internal.h"
 
-static const char *const op_names[] = {
-	[GP_STEP_WRITE] = "write", [GP_STEP_EXEC] = "exec",     [GP_STEP_WAIT] = "wait",
-	[GP_STEP_VERIFY] = "verify", [GP_STEP_RESCAN] = "rescan",
-};
-
-const char *gp_step_op_str(enum gp_step_op op)
-{
-	return op_names[op];
-}
-
-void gp_plan_clear(struct gp_plan *p)
-{
-	free(p->steps);
-	memset(p, 0, sizeof(*p));
-}
-
 /* path = sys/bus/pci/devices/ADDR/ + attr (attr may be NULL: the device directory) */
 static int dev_path(const char *addr, const char *attr, char *buf, size_t len)
 {
@@ -48,16 +32,19 @@ static struct gp_step *step(struct gp_plan *p, enum gp_step_op op, const char *d
 static struct gp_step *step(struct gp_plan *p, enum gp_step_op op, const char *device,
 			    const char *value_fmt, ...)
 {
-	struct gp_step *s = GP_PUSH(p->steps, p->n);
+	struct gp_step *s;
+	char *value = NULL;
 	va_list ap;
+	int n;
 
-	if (!s)
-		return NULL;
-	s->op = op;
-	snprintf(s->device, sizeof(s->device), "%s", device);
 	va_start(ap, value_fmt);
-	vsnprintf(s->value, sizeof(s->value), value_fmt, ap);
+	n = vasprintf(&value, value_fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return NULL;
+	/* the path is filled in by the caller, which knows what the step acts on */
+	s = gp_plan_add(p, op, device, NULL, value);
+	free(value);
 	return s;
 }
 

@@ -3,34 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <gpupart/model.h>
+
 #include "base/internal.h"
-
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int gp_parse_hexn(const char **s, size_t n, unsigned *out)
-{
-	unsigned v = 0;
-	size_t i;
-	int d;
-
-	for (i = 0; i < n; i++) {
-		d = hex_digit((unsigned char)(*s)[i]);
-		if (d < 0)
-			return -EINVAL;
-		v = v * 16 + (unsigned)d;
-	}
-	*s += n;
-	*out = v;
-	return 0;
-}
+#include "model/pci-addr.h"
 
 int gp_pci_addr_parse(const char *s, struct gp_pci_addr *out)
 {
@@ -86,4 +62,21 @@ int gp_pci_addr_cmp(const struct gp_pci_addr *a, const struct gp_pci_addr *b)
 bool gp_pci_addr_same_slot(const struct gp_pci_addr *a, const struct gp_pci_addr *b)
 {
 	return a->domain == b->domain && a->bus == b->bus && a->dev == b->dev;
+}
+
+int gp_pci_vf_addr(const struct gp_device *pf, int index, struct gp_pci_addr *out)
+{
+	unsigned rid;
+
+	if (pf->sriov_offset <= 0 || pf->sriov_stride < 0 || index < 0 || index > 0xffff)
+		return -EINVAL;
+	rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
+	      (unsigned)pf->sriov_offset + (unsigned)index * (unsigned)pf->sriov_stride;
+	if (rid > 0xffff)
+		return -ERANGE;
+	*out = pf->addr;
+	out->bus = (uint8_t)(rid >> 8);
+	out->dev = (uint8_t)((rid >> 3) & 0x1f);
+	out->fn = (uint8_t)(rid & 7);
+	return 0;
 }

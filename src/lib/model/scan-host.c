@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/hostfs.h"
+#include "host/procfd.h"
 #include "model/scan.h"
 
 static int count_entries(struct gp_ctx *ctx, enum gp_hostpath hp)
@@ -226,79 +227,25 @@ static size_t device_nodes(struct gp_ctx *ctx, const struct gp_device *d, char n
 	return n;
 }
 
-int gp_proc_each_fd(struct gp_ctx *ctx, gp_proc_fd_fn fn, void *data)
-{
-	struct dirent *pe;
-	int procfd, seen = 0, r = 0;
-	DIR *proc;
-
-	procfd = gp_hostfs_open_dir(ctx, GP_HP_PROC, NULL);
-	if (procfd < 0)
-		return 0;
-	proc = gp_hostfs_opendir_at(procfd, NULL);
-	while (r >= 0 && proc && (pe = readdir(proc))) {
-		struct dirent *fe;
-		char rel[300];
-		DIR *fds;
-
-		if (!isdigit((unsigned char)pe->d_name[0]))
-			continue;
-		seen++;
-		snprintf(rel, sizeof(rel), "%s/fd", pe->d_name);
-		fds = gp_hostfs_opendir_at(procfd, rel);
-		while (fds && (fe = readdir(fds))) {
-			char target[256], lrel[320];
-
-			if (fe->d_name[0] == '.')
-				continue;
-			snprintf(lrel, sizeof(lrel), "%s/fd/%s", pe->d_name, fe->d_name);
-			if (gp_hostfs_readlink_at(procfd, lrel, target, sizeof(target)) < 0)
-				continue;
-			r = fn(data, procfd, pe->d_name, target);
-			if (r != 0)
-				break;
-		}
-		if (fds)
-			closedir(fds);
-	}
-	if (proc)
-		closedir(proc);
-	close(procfd);
-	return r < 0 ? r : seen;
-}
-
-void gp_proc_comm(int procfd, const char *pid, char *buf, size_t len)
-{
-	char rel[300];
-
-	snprintf(rel, sizeof(rel), "%s/comm", pid);
-	if (gp_hostfs_read_at(procfd, rel, buf, len) <= 0)
-		snprintf(buf, len, "?");
-}
-
 struct open_files {
 	struct gp_device **devs;
 	char (*nodes)[64];
 	size_t *owner;
-	size_t n_nodes;
 };
 
-static int note_holder(void *data, int procfd, const char *pid, const char *target)
+static int note_holder(void *data, const struct gp_holder *h)
 {
 	struct open_files *of = data;
-	size_t k;
+	struct gp_device *d = of->devs[of->owner[h->pattern]];
 
-	for (k = 0; k < of->n_nodes; k++) {
-		struct gp_device *d = of->devs[of->owner[k]];
-		char comm[64];
-
-		if (strcmp(target, of->nodes[k]) || d->open_by)
-			continue;
-		gp_proc_comm(procfd, pid, comm, sizeof(comm));
-		d->open_by_host = GP_TRI_YES;
-		if (asprintf(&d->open_by, "pid %s (%s) holds %s", pid, comm, of->nodes[k]) < 0)
-			d->open_by = NULL;
-	}
+	/* the first holder seen names the device's; a node of several devices is not a case
+	 * (/dev/dri/X and /dev/nvidiaN are one GPU's each) */
+	if (d->open_by)
+		return 0;
+	d->open_by_host = GP_TRI_YES;
+	if (asprintf(&d->open_by, "pid %s (%s) holds %s", h->pid, h->comm,
+		     of->nodes[h->pattern]) < 0)
+		d->open_by = NULL;
 	return 0;
 }
 
@@ -306,9 +253,10 @@ void gp_scan_open_files(struct gp_scan *s, struct gp_device **devs, size_t n_dev
 {
 	struct gp_ctx *ctx = s->host->ctx;
 	char nodes[64][64];
+	struct gp_node_pattern pat[64];
 	size_t owner[64], n_nodes = 0, i, k;
 	bool has_nodes[n_devs ? n_devs : 1];
-	struct open_files of = { devs, nodes, owner, 0 };
+	struct open_files of = { devs, nodes, owner };
 	int seen;
 
 	for (i = 0; i < n_devs; i++) {
@@ -322,8 +270,9 @@ void gp_scan_open_files(struct gp_scan *s, struct gp_device **devs, size_t n_dev
 	}
 	if (!n_nodes)
 		return; /* nothing to look for: do not walk every process's fds */
-	of.n_nodes = n_nodes;
-	seen = gp_proc_each_fd(ctx, note_holder, &of);
+	for (k = 0; k < n_nodes; k++)
+		pat[k] = (struct gp_node_pattern){ .path = nodes[k], .match = GP_NODE_EXACT };
+	seen = gp_procfd_holders(ctx, pat, n_nodes, note_holder, &of);
 	/* only a /proc with processes in it can tell us that nobody holds a node */
 	for (i = 0; seen > 0 && i < n_devs; i++)
 		if (devs[i]->open_by_host == GP_TRI_UNKNOWN && has_nodes[i])

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host/hostfs.h"
+#include "model/mdev-bus.h"
 #include "model/scan.h"
 
 static int read_type(struct gp_ctx *ctx, int tfd, const char *key, struct gp_vgpu_type *t)
@@ -135,62 +136,33 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_devi
 	gp_scan_mdev_types(s, dfd, pfx, vf);
 }
 
+/* One mdev of the bus, attached to its parent device. */
+static int attach_mdev(void *data, const struct gp_mdev_link *l)
+{
+	struct gp_scan *s = data;
+	struct gp_pci_addr pa;
+	struct gp_device *p;
+	struct gp_mdev *m;
+	char type[256];
+
+	if (gp_pci_addr_parse(l->parent, &pa) < 0 || !(p = gp_host_find(s->host, &pa))) {
+		WARN(s->host->ctx, "mdev %s: parent %s is not a PCI device", l->uuid, l->parent);
+		return 0;
+	}
+	m = GP_PUSH(p->mdevs, p->n_mdevs);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->uuid, l->uuid, 36);
+	m->parent = strdup(p->address);
+	if (gp_mdev_link_type(l, type, sizeof(type)) > 0)
+		m->type_key = strdup(type);
+	m->iommu_group = gp_mdev_link_group(l);
+	return 0;
+}
+
 int gp_scan_mdevs(struct gp_scan *s)
 {
-	struct gp_ctx *ctx = s->host->ctx;
-	struct dirent *e;
-	char mdir[64];
-	int mfd;
-	DIR *dir;
-
-	if (gp_hostfs_path(GP_HP_MDEV_DEVICES, NULL, mdir, sizeof(mdir)) < 0)
-		return 0;
-	mfd = gp_hostfs_open_dir(ctx, GP_HP_MDEV_DEVICES, NULL);
-	if (mfd < 0)
-		return 0; /* no mdev bus on this host */
-	dir = gp_hostfs_opendir_at(mfd, NULL);
-	while (dir && (e = readdir(dir))) {
-		char path[4096], type[256], rel[192], *slash, *parent;
-		struct gp_pci_addr pa;
-		struct gp_device *p;
-		struct gp_mdev *m;
-
-		if (e->d_name[0] == '.' || strlen(e->d_name) != 36)
-			continue;
-		if (gp_hostfs_readlink_at(mfd, e->d_name, path, sizeof(path)) < 0)
-			continue;
-		/* ".../<parent address>/<uuid>" */
-		slash = strrchr(path, '/');
-		if (!slash)
-			continue;
-		*slash = 0;
-		parent = strrchr(path, '/');
-		parent = parent ? parent + 1 : path;
-		if (gp_pci_addr_parse(parent, &pa) < 0 || !(p = gp_host_find(s->host, &pa))) {
-			WARN(ctx, "mdev %s: parent %s is not a PCI device", e->d_name, parent);
-			continue;
-		}
-		m = GP_PUSH(p->mdevs, p->n_mdevs);
-		if (!m)
-			break;
-		memcpy(m->uuid, e->d_name, 36);
-		m->parent = strdup(p->address);
-		/* root-relative: the UUID link climbs to sys/devices, beneath the root */
-		snprintf(rel, sizeof(rel), "%s/%s/mdev_type", mdir, e->d_name);
-		if (gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, type, sizeof(type)) > 0)
-			m->type_key = strdup(type);
-		snprintf(rel, sizeof(rel), "%s/%s/iommu_group", mdir, e->d_name);
-		m->iommu_group = GP_UNKNOWN;
-		if (gp_hostfs_link_base_at(gp_hostfs_root_fd(ctx), rel, type, sizeof(type)) > 0) {
-			char *end;
-			long g = strtol(type, &end, 10);
-
-			if (!*end && end != type && g >= 0 && g <= 0x7fffffff)
-				m->iommu_group = (int)g;
-		}
-	}
-	if (dir)
-		closedir(dir);
-	close(mfd);
+	/* out of memory: keep what was attached, as before */
+	gp_mdev_bus_each(s->host->ctx, attach_mdev, s);
 	return 0;
 }

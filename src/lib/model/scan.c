@@ -14,6 +14,7 @@
 
 #include "host/hostfs.h"
 #include "host/pciacc.h"
+#include "model/pci-addr.h"
 #include "model/scan.h"
 
 #define CLASS_DISPLAY 0x03
@@ -307,24 +308,14 @@ static void read_parents(struct gp_scan *s, int dfd, struct gp_device *d)
 	(void)dfd;
 }
 
-/*
- * The kernel places VF i at routing ID PF + offset + i * stride (pci_iov_virtfn_bus/devfn);
- * computing it spares a readlink per VF. The virtfnN link is the fallback.
- */
+/* Computing where VF i sits (gp_pci_vf_addr) spares a readlink per VF; the virtfnN link is
+ * the fallback. */
 static struct gp_device *vf_by_rid(struct gp_scan *s, const struct gp_device *pf, int i)
 {
-	struct gp_pci_addr a = pf->addr;
-	unsigned rid;
+	struct gp_pci_addr a;
 
-	if (pf->sriov_offset <= 0 || pf->sriov_stride < 0)
+	if (gp_pci_vf_addr(pf, i, &a) < 0)
 		return NULL;
-	rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
-	      (unsigned)pf->sriov_offset + (unsigned)i * (unsigned)pf->sriov_stride;
-	if (rid > 0xffff)
-		return NULL;
-	a.bus = (uint8_t)(rid >> 8);
-	a.dev = (uint8_t)((rid >> 3) & 0x1f);
-	a.fn = (uint8_t)(rid & 7);
 	return gp_host_find(s->host, &a);
 }
 
@@ -606,6 +597,8 @@ static void mark_no_reset(struct gp_host *h)
 	}
 }
 
+/* long: the scan's order (devices, targets, their VFs and ports, groups, mdevs, host facts,
+ * open files) is the point of this function; each step is a call. */
 int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
 		 size_t n_targets, struct gp_host **out)
 {

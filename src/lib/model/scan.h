@@ -3,6 +3,8 @@
 #ifndef GPUPART_SCAN_H
 #define GPUPART_SCAN_H
 
+#include <gpupart/model.h>
+
 #include "base/internal.h"
 
 enum gp_detail {

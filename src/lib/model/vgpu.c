@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <gpupart/model.h>
+
 #include "base/internal.h"
 
 #define MIB (1024LL * 1024)

@@ -6,12 +6,15 @@
 #include <gpupart/layout.h>
 #include <gpupart/ops.h>
 
+#include "txn/txn.h"
+
 struct gp_op {
 	struct gp_ctx *ctx;
 	struct gp_host *host;
 	unsigned flags;
 	struct gp_op_gpu *gpus;
-	struct gp_change *changes; /* today's runner's, one per GPU: see change_build() */
+	struct gp_txn txn;       /* the GPUs' changes, in order (then the layout's, to run) */
+	struct gp_change **change; /* GPU i's change in txn (NULL: not planned); borrowed */
 	size_t n, n_views;       /* requests; views built (cleared on free) */
 	struct gp_findings findings;
 	size_t *finding_gpu;     /* parallel to findings.v */
@@ -20,7 +23,6 @@ struct gp_op {
 	bool answered;           /* libvirt's answer noted */
 	bool guarded;
 	size_t skipped;          /* layout lines apply skipped */
-	struct gp_layout layout; /* read before anything when recording */
 };
 
 /* Adds a finding about GPU @gpu (GP_OP_NO_GPU: the operation); an error refuses. 0/-ENOMEM. */

@@ -5,9 +5,8 @@
  * layout. The refusals the host's users make are in guard-users.c. Never prints: refusals are
  * findings (codes in gpupart(8), REFUSALS), failures are findings too.
  *
- * Today's write engine (struct gp_change, gp_changes_apply) is used in three functions only:
- * change_build, changes_run and layout_record_only; the rest knows the change through
- * change_sets_vf_count and change_runs_sriov_manage.
+ * Each GPU's change is a change of the gpu kind (kinds/gpu.h) in the operation's transaction
+ * (txn/txn.h); running adds the layout's (kinds/layout.h) as the last one.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +16,8 @@
 
 #include "base/internal.h"
 #include "guard/guard.h"
+#include "kinds/gpu.h"
+#include "kinds/layout.h"
 #include "ops/op.h"
 
 static int op_vadd(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
@@ -81,61 +82,9 @@ bool gp_op_code_is_usage(const char *code)
 	return strcmp(code, "invalid-count") == 0 || strcmp(code, "no-vgpu-type") == 0;
 }
 
-/* ---- today's write engine: the change of one GPU ---- */
-
-/* The GPU's state now, the state @count means and the plan between them: 0, -ERANGE (no type
- * of the series has that many instances), -errno. */
-static int change_build(struct gp_op *op, size_t i)
-{
-	struct gp_op_gpu *g = &op->gpus[i];
-	const struct gp_gpu_view *v = &g->view;
-	struct gp_change *c = &op->changes[i];
-	int r;
-
-	c->count = g->count;
-	c->series = v->series;
-	c->ident = (struct gp_pci_ident){ v->dev->vendor, v->dev->device,
-					  v->dev->subsystem_vendor, v->dev->subsystem_device,
-					  v->dev->class_code };
-	r = gp_gpu_state_read(op->ctx, v->dev->address, v->backend, &c->orig);
-	if (r == 0) {
-		r = gp_gpu_state_target(op->host, v, &c->orig, g->count, &c->want);
-		if (r == -EAGAIN) /* NVIDIA: the plan ends with a rescan */
-			r = 0;
-	}
-	if (r == 0)
-		r = gp_plan_diff(&c->orig, &c->want, &g->plan);
-	return r;
-}
-
-static void change_clear(struct gp_change *c)
-{
-	gp_gpu_state_clear(&c->orig);
-	gp_gpu_state_clear(&c->want);
-}
-
-/*
- * What the plan does, from the states it was made of (the same rules as gp_plan_diff,
- * kinds/gpu-plan.c): on the sriov backend the VF count changes through the PF's
- * sriov_numvfs; on NVIDIA's, VFs come and go only through sriov-manage.
- */
-static bool change_sets_vf_count(const struct gp_change *c)
-{
-	return c->want.backend == GP_BACKEND_SRIOV && c->orig.numvfs != c->want.numvfs;
-}
-
-static bool change_runs_sriov_manage(const struct gp_change *c)
-{
-	const struct gp_gpu_state *cur = &c->orig, *want = &c->want;
-
-	if (want->backend != GP_BACKEND_NVIDIA_VFIO && want->backend != GP_BACKEND_NVIDIA_MDEV)
-		return false;
-	return (cur->numvfs == 0 && want->numvfs > 0) || (cur->numvfs > 0 && want->numvfs == 0);
-}
-
 bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i)
 {
-	return i < op->n && op->gpus[i].planned && change_runs_sriov_manage(&op->changes[i]);
+	return i < op->n && op->change[i] && gp_gpu_change_runs_sriov_manage(op->change[i]);
 }
 
 /* ---- the model's refusals ---- */
@@ -201,7 +150,7 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 {
 	const struct gp_device *d = op->gpus[i].view.dev;
 
-	if (!change_sets_vf_count(&op->changes[i]))
+	if (!op->change[i] || !gp_gpu_change_sets_vf_count(op->change[i]))
 		return 0;
 	if (!d->driver)
 		return gp_op_add(op, i, "pf-no-driver", GP_SEV_ERROR,
@@ -216,13 +165,25 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 	return 0;
 }
 
-/* Plans GPU @i; a plan that cannot be made is a refusal. */
+/*
+ * Plans GPU @i: its state now, the state its count means and the plan between them (the
+ * transaction owns the change; the GPU's plan is the change's, borrowed). A plan that cannot
+ * be made is a refusal.
+ */
 static int plan_gpu(struct gp_op *op, size_t i)
 {
 	struct gp_op_gpu *g = &op->gpus[i];
 	const char *addr = g->view.dev->address;
-	int r = change_build(op, i);
+	struct gp_change *c = NULL;
+	int r;
 
+	/* NVIDIA before its VFs exist: the plan ends with a rescan (-EAGAIN handled inside) */
+	r = gp_gpu_change_new(op->ctx, op->host, &g->view, g->count, &c);
+	if (r == 0) {
+		r = gp_txn_add(&op->txn, c);
+		if (r < 0)
+			return r; /* -ENOMEM; the transaction freed it */
+	}
 	if (r == -ERANGE)
 		return gp_op_add(op, i, "no-vgpu-type", GP_SEV_ERROR,
 				 "%s: no %c-series vGPU type has %d instances", addr,
@@ -232,18 +193,25 @@ static int plan_gpu(struct gp_op *op, size_t i)
 	if (r < 0)
 		return gp_op_add(op, i, "plan-failed", GP_SEV_ERROR,
 				 "%s: cannot plan the change: %s", addr, strerror(-r));
+	op->change[i] = c;
+	g->plan = *gp_change_plan(c);
 	g->planned = true;
 	return 0;
 }
 
+/* partitions.conf can be read: checked before anything (the layout's change reads it again
+ * when the command runs). */
 static int read_layout(struct gp_op *op)
 {
+	struct gp_layout layout = { 0 };
 	char where[4096];
+	int r = gp_layout_read(op->ctx, &layout);
 
-	if (gp_layout_read(op->ctx, &op->layout) == 0)
+	gp_layout_clear(&layout);
+	if (r == 0)
 		return 0;
 	/* the library logged the line; the message names the file under the root */
-	if (gp_guard_host_path(op->ctx, GP_GUARD_PATH_LAYOUT, where, sizeof(where)) < 0)
+	if (gp_layout_file_path(op->ctx, where, sizeof(where)) < 0)
 		snprintf(where, sizeof(where), "partitions.conf");
 	return gp_op_add(op, GP_OP_NO_GPU, "layout-unreadable", GP_SEV_ERROR,
 			 "%s cannot be read (see above): fix it, or use --runtime; nothing changed",
@@ -270,8 +238,8 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 
 	op->n = n;
 	op->gpus = calloc(n ? n : 1, sizeof(*op->gpus));
-	op->changes = calloc(n ? n : 1, sizeof(*op->changes));
-	if (!op->gpus || !op->changes)
+	op->change = calloc(n ? n : 1, sizeof(*op->change));
+	if (!op->gpus || !op->change)
 		return -ENOMEM;
 	for (i = 0; r == 0 && i < n; i++) {
 		op->gpus[i].count = rq[i].count;
@@ -365,17 +333,13 @@ void gp_op_free(struct gp_op *op)
 
 	if (!op)
 		return;
-	for (i = 0; op->gpus && op->changes && i < op->n; i++) {
-		change_clear(&op->changes[i]);
-		gp_plan_clear(&op->gpus[i].plan);
-	}
+	gp_txn_clear(&op->txn); /* the GPUs' plans borrowed theirs */
 	for (i = 0; op->gpus && i < op->n_views; i++)
 		gp_gpu_view_clear(&op->gpus[i].view);
 	free(op->gpus);
-	free(op->changes);
+	free(op->change);
 	gp_findings_clear(&op->findings);
 	free(op->finding_gpu);
-	gp_layout_clear(&op->layout);
 	free(op);
 }
 
@@ -443,25 +407,23 @@ static void entries_free(struct gp_layout_entry *v, size_t n)
 	free(v);
 }
 
-/* Today's runner: journal, run, verify, record @record inside the change, unwind. */
-static int changes_run(struct gp_ctx *ctx, struct gp_op *op, const char *cmd,
-		       const struct gp_layout_entry *record, size_t n_record)
+/*
+ * The layout's change, the transaction's last: recorded once every GPU's change is verified,
+ * before the journal goes, and put back first by an undo. When nothing on the host changes,
+ * the GPUs' empty changes still go with it, so the record is journaled with what it names.
+ */
+static int layout_add(struct gp_ctx *ctx, struct gp_op *op, const struct gp_layout_entry *e,
+		      size_t n)
 {
-	/* the runner refines a change's target after a rescan: the operation's own changes */
-	return gp_changes_apply(ctx, op->changes, op->n, cmd, record, n_record);
-}
+	struct gp_change *lc = NULL;
+	int r = gp_layout_change_new(ctx, e, n, &lc);
 
-/* Nothing on the host changes: the layout alone is recorded (read before anything). */
-static int layout_record_only(struct gp_ctx *ctx, struct gp_op *op,
-			      const struct gp_layout_entry *e, size_t n)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; r == 0 && i < n; i++)
-		r = gp_layout_set(&op->layout, &e[i]);
 	if (r == 0)
-		r = gp_layout_write(ctx, &op->layout);
+		r = gp_txn_add(&op->txn, lc);
+	if (r < 0)
+		gp_op_add(op, GP_OP_NO_GPU, "layout-unreadable", GP_SEV_ERROR,
+			  "cannot read the layout before the change: %s; nothing changed",
+			  strerror(-r));
 	return r;
 }
 
@@ -469,7 +431,6 @@ int gp_op_run(struct gp_ctx *ctx, struct gp_op *op, const char *cmd)
 {
 	bool record = op->flags & GP_OP_RECORD;
 	struct gp_layout_entry *entries = NULL;
-	char where[4096];
 	int r;
 
 	if (op->refused || (op->flags & GP_OP_PLAN_ONLY) || !op->guarded)
@@ -481,27 +442,16 @@ int gp_op_run(struct gp_ctx *ctx, struct gp_op *op, const char *cmd)
 			  op->n ? op->gpus[0].view.dev->address : "?");
 		return -EINVAL;
 	}
-	if (gp_op_changes(op)) {
-		/* the layout is recorded inside the change, before its journal goes */
-		r = changes_run(ctx, op, cmd, record ? entries : NULL, record ? op->n : 0);
-		if (r < 0 && r != GP_APPLY_STUCK)
-			gp_op_add(op, GP_OP_NO_GPU, "change-failed", GP_SEV_ERROR,
-				  "the change failed (%s); %s", strerror(-r),
-				  gp_journal_pending(ctx) ?
-					  "the journal stays: run `gpupart repair`" :
-					  "every device is back as it was");
-	} else if (record) {
-		r = layout_record_only(ctx, op, entries, op->n);
-		if (r < 0) {
-			if (gp_guard_host_path(ctx, GP_GUARD_PATH_LAYOUT, where,
-					       sizeof(where)) < 0)
-				snprintf(where, sizeof(where), "partitions.conf");
-			gp_op_add(op, GP_OP_NO_GPU, "layout-write-failed", GP_SEV_ERROR,
-				  "recording the layout in %s failed: %s", where, strerror(-r));
-		}
-	} else {
-		r = 0;
-	}
+	r = record ? layout_add(ctx, op, entries, op->n) : 0;
 	entries_free(entries, op->n);
+	if (r < 0)
+		return r;
+	/* a transaction with nothing to do writes nothing, not even a journal */
+	r = gp_txn_run(ctx, &op->txn, cmd);
+	if (r < 0 && r != GP_APPLY_STUCK)
+		gp_op_add(op, GP_OP_NO_GPU, "change-failed", GP_SEV_ERROR,
+			  "the change failed (%s); %s", strerror(-r),
+			  gp_journal_pending(ctx) ? "the journal stays: run `gpupart repair`" :
+						    "every device is back as it was");
 	return r;
 }

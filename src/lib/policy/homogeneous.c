@@ -19,6 +19,7 @@
 #include <gpupart/policy.h>
 
 #include "base/internal.h"
+#include "policy/catalogue.h"
 
 struct config_key {
 	const struct gp_device *dev;
@@ -50,6 +51,11 @@ static int add_name(struct config_key *k, const char *name)
 	return 0;
 }
 
+static int add_type(void *data, const struct gp_vgpu_type *t)
+{
+	return add_name(data, t->name);
+}
+
 static void key_clear(struct config_key *k)
 {
 	free(k->names);
@@ -60,8 +66,7 @@ static int key_build(const struct gp_host *host, const struct gp_device *dev,
 		     struct config_key *k)
 {
 	struct gp_gpu_view v;
-	const struct gp_device *src = NULL;
-	size_t i, j;
+	size_t i;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -71,28 +76,13 @@ static int key_build(const struct gp_host *host, const struct gp_device *dev,
 		return r;
 	k->vram = v.vram_bytes;
 	k->exact = true;
-	switch (v.backend) {
-	case GP_BACKEND_NVIDIA_MDEV:
-		/* every supported type stays listed, whatever is available: a stable list */
-		src = dev->n_mdev_types ? dev : NULL;
-		for (i = 0; !src && i < dev->n_vfs; i++)
-			if (dev->vfs[i]->n_mdev_types)
-				src = dev->vfs[i];
-		for (j = 0; r == 0 && src && j < src->n_mdev_types; j++)
-			r = add_name(k, src->mdev_types[j].name);
-		break;
-	case GP_BACKEND_NVIDIA_VFIO:
-		for (i = 0; r == 0 && i < dev->n_vfs; i++)
-			for (j = 0; r == 0 && j < dev->vfs[i]->n_creatable; j++)
-				r = add_name(k, dev->vfs[i]->creatable[j].name);
+	/* the catalogue's names (policy/catalogue.h says which list that is) */
+	r = gp_catalogue_each(dev, v.backend, add_type, k);
+	if (v.backend == GP_BACKEND_NVIDIA_VFIO) {
 		/* the types in force are offered too, where their names are known */
 		for (i = 0; r == 0 && i < v.n_partitions; i++)
 			r = add_name(k, v.partitions[i].vgpu_type);
 		k->exact = v.n_partitions == 0;
-		break;
-	case GP_BACKEND_SRIOV:
-	case GP_BACKEND_NONE:
-		break;
 	}
 	gp_gpu_view_clear(&v);
 	if (r < 0) {

@@ -9,7 +9,9 @@
 
 #include <gpupart/policy.h>
 
-#include "base/internal.h"
+#include "shared/array.h"
+#include "shared/str.h"
+#include "policy/catalogue.h"
 
 #define GIB (1024LL * 1024 * 1024)
 
@@ -261,50 +263,45 @@ static const struct gp_vgpu_type *find_type_key(const struct gp_vgpu_type *t, si
 	return NULL;
 }
 
-/* The union of what the VFs offer (vendor VFIO) or the first catalogue found (mdev). */
+struct collect {
+	enum gp_backend b;
+	struct gp_vgpu_type *v;
+	size_t n;
+};
+
+static int collect_one(void *data, const struct gp_vgpu_type *t)
+{
+	struct collect *c = data;
+	struct gp_vgpu_type *slot;
+
+	/* the VFs' lists overlap: a type once (mdev lists are one function's, no repeats) */
+	if (c->b == GP_BACKEND_NVIDIA_VFIO && find_type_id(c->v, c->n, t->type_id))
+		return 0;
+	slot = GP_PUSH(c->v, c->n);
+	if (!slot)
+		return -ENOMEM;
+	*slot = *t;
+	return 0;
+}
+
+/* The GPU's catalogue (policy/catalogue.h), a type once. */
 static int collect_types(const struct gp_device *dev, enum gp_backend b,
 			 struct gp_vgpu_type **out, size_t *n_out)
 {
-	struct gp_vgpu_type *v = NULL, *t;
-	size_t n = 0, i, j;
+	struct collect c = { .b = b };
+	int r;
 
 	*out = NULL;
 	*n_out = 0;
-	if (b == GP_BACKEND_NVIDIA_MDEV) {
-		const struct gp_device *src = dev->n_mdev_types ? dev : NULL;
-
-		for (i = 0; !src && i < dev->n_vfs; i++)
-			if (dev->vfs[i]->n_mdev_types)
-				src = dev->vfs[i];
-		if (!src)
-			return 0;
-		for (j = 0; j < src->n_mdev_types; j++) {
-			t = GP_PUSH(v, n);
-			if (!t)
-				goto oom;
-			*t = src->mdev_types[j];
-		}
-	} else if (b == GP_BACKEND_NVIDIA_VFIO) {
-		for (i = 0; i < dev->n_vfs; i++) {
-			const struct gp_device *vf = dev->vfs[i];
-
-			for (j = 0; j < vf->n_creatable; j++) {
-				if (find_type_id(v, n, vf->creatable[j].type_id))
-					continue;
-				t = GP_PUSH(v, n);
-				if (!t)
-					goto oom;
-				*t = vf->creatable[j];
-			}
-		}
+	r = gp_catalogue_each(dev, b, collect_one, &c);
+	if (r < 0) {
+		free(c.v);
+		return r;
 	}
 	/* shallow copies: names and keys stay owned by the model */
-	*out = v;
-	*n_out = n;
+	*out = c.v;
+	*n_out = c.n;
 	return 0;
-oom:
-	free(v);
-	return -ENOMEM;
 }
 
 static int partition_cmp(const void *a, const void *b)

@@ -8,7 +8,8 @@
 
 #include <gpupart/policy.h>
 
-#include "base/internal.h"
+#include "shared/array.h"
+#include "shared/str.h"
 
 #define GIB (1024LL * 1024 * 1024)
 

@@ -1,169 +1,74 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The runner: journal, apply, verify, and unwind on failure. Every step either proves itself
- * (waits and verifies read the kernel's answer back) or the whole change is undone by planning
- * from the state the host is in now back to the journaled one.
+ * The transaction: journal, converge every change to its want, verify, and on any failure
+ * converge every change back to the journaled state (txn.h says why that is the one unwind).
+ * Kind-agnostic: what a state is, how it is read, diffed and recorded is the kind's.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <gpupart/layout.h>
-#include <gpupart/plan.h>
-
-#include "host/hostfs.h"
 #include "base/internal.h"
 #include "txn/journal.h"
 
-#define VERIFY_MS 500 /* how long a binding may take to show (Incus waits 10 x 50 ms) */
-#define POLL_MS 10
-
-static void pause_ms(int ms)
+struct gp_change *gp_change_new(const struct gp_kind *kind)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct gp_change *c = calloc(1, sizeof(*c));
 
-	nanosleep(&ts, NULL);
+	if (c)
+		c->kind = kind;
+	return c;
 }
 
-/* Entries of dir matching the last component of path (a glob). */
-static int count_matches(struct gp_ctx *ctx, const char *path)
+void gp_change_free(struct gp_change *c)
 {
-	char dir[192], *slash;
-	struct dirent *de;
-	const char *pat;
-	int dfd, n = 0;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	pat = slash + 1;
-	dfd = gp_hostfs_open_dir_at(gp_hostfs_root_fd(ctx), dir);
-	if (dfd < 0)
-		return dfd == -ENOENT ? 0 : dfd;
-	d = gp_hostfs_opendir_at(dfd, NULL);
-	while (d && (de = readdir(d)))
-		if (fnmatch(pat, de->d_name, 0) == 0)
-			n++;
-	if (d)
-		closedir(d);
-	close(dfd);
-	return n;
+	if (!c)
+		return;
+	if (c->orig)
+		c->kind->free_state(c->orig);
+	if (c->want)
+		c->kind->free_state(c->want);
+	if (c->data && c->kind->free_data)
+		c->kind->free_data(c->data);
+	gp_plan_clear(&c->plan);
+	free(c);
 }
 
-static int wait_count(struct gp_ctx *ctx, const struct gp_step *s)
+const struct gp_plan *gp_change_plan(const struct gp_change *c)
 {
-	int want = atoi(s->value), waited = 0, n;
-
-	for (;;) {
-		n = count_matches(ctx, s->path);
-		if (n == want)
-			return 0;
-		if (waited >= ctx->write_timeout_ms) {
-			ERR(ctx, "waited %d ms for /%s to number %d, found %d", waited, s->path,
-			    want, n);
-			return -EIO; /* not -ETIMEDOUT: nothing is stuck, the kernel said no */
-		}
-		pause_ms(POLL_MS);
-		waited += POLL_MS;
-	}
+	return &c->plan;
 }
 
-/* What path says now: a link's last component, an attribute's text, "" when absent. */
-static int read_back(struct gp_ctx *ctx, const char *path, char *buf, size_t len)
+int gp_txn_add(struct gp_txn *txn, struct gp_change *c)
 {
-	int rootfd = gp_hostfs_root_fd(ctx), r;
+	struct gp_change **slot = GP_PUSH(txn->v, txn->n);
 
-	r = gp_hostfs_link_base_at(rootfd, path, buf, len);
-	if (r >= 0)
-		return 0;
-	if (r == -ENOENT) {
-		buf[0] = 0;
-		return 0;
+	if (!slot) {
+		gp_change_free(c);
+		return -ENOMEM;
 	}
-	r = gp_hostfs_read_at(rootfd, path, buf, len);
-	return r < 0 ? r : 0;
+	*slot = c;
+	return 0;
 }
 
-static int verify(struct gp_ctx *ctx, const struct gp_step *s)
+void gp_txn_clear(struct gp_txn *txn)
 {
-	char got[128] = "";
-	int waited = 0, r;
+	size_t i;
 
-	for (;;) {
-		r = read_back(ctx, s->path, got, sizeof(got));
-		if (r == 0 && strcmp(got, s->value) == 0)
-			return 0;
-		if (waited >= VERIFY_MS)
-			break;
-		pause_ms(POLL_MS);
-		waited += POLL_MS;
-	}
-	ERR(ctx, "/%s reads '%s' after the change, not '%s'", s->path, r < 0 ? strerror(-r) : got,
-	    s->value);
-	return -EIO;
+	for (i = 0; i < txn->n; i++)
+		gp_change_free(txn->v[i]);
+	free(txn->v);
+	memset(txn, 0, sizeof(*txn));
 }
 
-static int exec_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
+bool gp_txn_empty(const struct gp_txn *txn)
 {
-	char prog[200], args[96], *argv[8], *save = NULL, *t;
-	int dfd, r, n = 0;
+	size_t i;
 
-	dfd = gp_hostfs_root_fd(ctx);
-	if (gp_hostfs_exists_at(dfd, s->path) != 1) {
-		ERR(ctx, "/%s is not installed, and the nvidia driver cannot enable VFs through "
-			 "sriov_numvfs (it has no sriov_configure): install NVIDIA's vGPU host driver "
-			 "package, which ships it",
-		    s->path);
-		return -ENOENT;
-	}
-	snprintf(prog, sizeof(prog), "/%s", s->path);
-	snprintf(args, sizeof(args), "%s", s->value);
-	argv[n++] = prog;
-	for (t = strtok_r(args, " ", &save); t && n < 7; t = strtok_r(NULL, " ", &save))
-		argv[n++] = t;
-	argv[n] = NULL;
-	r = gp_kernel_exec(ctx, argv, stuck);
-	if (r > 0) {
-		ERR(ctx, "%s %s exited with status %d", prog, s->value, r);
-		return -EIO;
-	}
-	if (r < 0 && r != -ETIMEDOUT)
-		ERR(ctx, "cannot run %s: %s", prog, strerror(-r));
-	return r;
-}
-
-static int run_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
-{
-	int r;
-
-	*stuck = 0;
-	switch (s->op) {
-	case GP_STEP_WRITE:
-		r = gp_kernel_write(ctx, s->path, s->value, stuck);
-		if (r == -ETIMEDOUT)
-			ERR(ctx, "writing '%s' to /%s did not return in %d ms: %s is stuck in the "
-				 "kernel (pid %d still waits); nothing else will be changed",
-			    s->value, s->path, ctx->write_timeout_ms, s->device, *stuck);
-		else if (r < 0)
-			ERR(ctx, "writing '%s' to /%s failed: %s", strcmp(s->value, "\n") ? s->value :
-				 "\\n", s->path, strerror(-r));
-		return r;
-	case GP_STEP_EXEC:
-		return exec_step(ctx, s, stuck);
-	case GP_STEP_WAIT:
-		return wait_count(ctx, s);
-	case GP_STEP_VERIFY:
-		return verify(ctx, s);
-	case GP_STEP_RESCAN:
-		return 0;
-	}
-	return -EINVAL;
+	for (i = 0; i < txn->n; i++)
+		if (txn->v[i]->plan.n)
+			return false;
+	return true;
 }
 
 struct run {
@@ -173,9 +78,8 @@ struct run {
 	int stuck;
 };
 
-static int replan(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan);
-
-/* Runs a plan; a rescan step (NVIDIA VFs just enabled) plans the rest for @c. */
+/* Runs a plan; a rescan step (the host changed shape: NVIDIA VFs just enabled) asks @c's
+ * kind for the rest. */
 static int run_plan(struct run *run, const struct gp_plan *plan, struct gp_change *c)
 {
 	size_t i;
@@ -184,15 +88,15 @@ static int run_plan(struct run *run, const struct gp_plan *plan, struct gp_chang
 	for (i = 0; i < plan->n && r == 0; i++) {
 		const struct gp_step *s = &plan->steps[i];
 
-		r = run_step(run->ctx, s, &run->stuck);
+		r = gp_step_run(run->ctx, s, &run->stuck);
 		if (r == -ETIMEDOUT && run->stuck) {
 			snprintf(run->stuck_path, sizeof(run->stuck_path), "%s", s->path);
 			return GP_APPLY_STUCK;
 		}
-		if (r == 0 && s->op == GP_STEP_RESCAN && c) {
+		if (r == 0 && s->op == GP_STEP_RESCAN && c && c->kind->refine) {
 			struct gp_plan rest = { 0 };
 
-			r = replan(run->ctx, c, &rest);
+			r = c->kind->refine(run->ctx, c, &rest);
 			if (r == 0)
 				r = run_plan(run, &rest, NULL);
 			gp_plan_clear(&rest);
@@ -201,85 +105,52 @@ static int run_plan(struct run *run, const struct gp_plan *plan, struct gp_chang
 	return r;
 }
 
-static int replan(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
+/*
+ * Takes one change from whatever state the host is in now to its want (@forward) or to its
+ * journaled state, then checks it got there with a fresh read.
+ */
+static int converge(struct run *run, struct gp_change *c, bool forward)
 {
-	struct gp_gpu_state cur = { 0 }, want = { 0 };
-	struct gp_pci_addr a;
-	struct gp_gpu_view view = { 0 };
-	struct gp_host *host = NULL;
-	struct gp_device *dev;
-	int r;
-
-	r = gp_pci_addr_parse(c->orig.address, &a);
-	if (r == 0)
-		r = gp_host_scan(ctx, 0, &a, 1, &host);
-	if (r < 0)
-		return r;
-	dev = gp_host_find(host, &a);
-	r = dev ? gp_gpu_view_build(host, dev, c->series, &view) : -ENODEV;
-	if (r == 0)
-		r = gp_gpu_state_read(ctx, c->orig.address, c->want.backend, &cur);
-	if (r == 0) {
-		r = gp_gpu_state_target(host, &view, &cur, c->count, &want);
-		if (r == -ERANGE)
-			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
-				 "%d partitions",
-			    c->orig.address, view.series ? view.series : '?', c->count);
-		else if (r == -EAGAIN)
-			r = -EIO;
-	}
-	if (r == 0)
-		r = gp_plan_diff(&cur, &want, plan);
-	if (r == 0) {
-		gp_gpu_state_clear(&c->want);
-		c->want = want;
-		memset(&want, 0, sizeof(want));
-	}
-	gp_gpu_state_clear(&want);
-	gp_gpu_state_clear(&cur);
-	gp_gpu_view_clear(&view);
-	gp_host_free(host);
-	return r;
-}
-
-/* Takes one GPU from whatever state it is in now to @want, then checks it got there. */
-static int converge(struct run *run, const struct gp_gpu_state *want, struct gp_change *c)
-{
-	struct gp_gpu_state cur = { 0 };
+	const struct gp_kind *k = c->kind;
+	const void *want = forward ? c->want : c->orig;
 	struct gp_plan plan = { 0 };
+	void *cur = NULL;
 	int r;
 
-	r = gp_gpu_state_read(run->ctx, want->address, want->backend, &cur);
-	if (r == 0 && gp_gpu_state_equal(&cur, want)) {
-		gp_gpu_state_clear(&cur);
+	r = k->read(run->ctx, want, &cur);
+	if (r == 0 && k->equal(cur, want)) {
+		k->free_state(cur);
 		return 0;
 	}
 	if (r == 0)
-		r = gp_plan_diff(&cur, want, &plan);
-	gp_gpu_state_clear(&cur);
+		r = k->diff(cur, want, &plan);
+	if (cur)
+		k->free_state(cur);
+	cur = NULL;
 	if (r == 0)
-		r = run_plan(run, &plan, c);
+		r = run_plan(run, &plan, forward ? c : NULL);
 	gp_plan_clear(&plan);
 	if (r < 0)
 		return r;
-	want = c ? &c->want : want; /* a rescan may have refined the target */
-	r = gp_gpu_state_read(run->ctx, want->address, want->backend, &cur);
-	if (r == 0 && !gp_gpu_state_equal(&cur, want)) {
-		ERR(run->ctx, "%s did not reach the state planned for it", want->address);
+	want = forward ? c->want : c->orig; /* a rescan may have refined the target */
+	r = k->read(run->ctx, want, &cur);
+	if (r == 0 && !k->equal(cur, want)) {
+		ERR(run->ctx, "%s did not reach the state planned for it", k->name(want));
 		r = -EIO;
 	}
-	gp_gpu_state_clear(&cur);
+	if (cur)
+		k->free_state(cur);
 	return r;
 }
 
-/* Back to the journaled states, last GPU first; every GPU is tried. */
-static int unwind(struct run *run)
+/* Back to the journaled states, last change first; every change is tried. */
+static int unwind(struct run *run, size_t n)
 {
 	size_t i;
 	int r, first = 0;
 
-	for (i = run->j->n_gpus; i-- > 0;) {
-		r = converge(run, &run->j->gpus[i], NULL);
+	for (i = n; i-- > 0;) {
+		r = converge(run, run->j->txn.v[i], false);
 		if (r == GP_APPLY_STUCK)
 			return r;
 		if (r < 0 && !first)
@@ -298,137 +169,40 @@ static int keep_stuck(struct run *run)
 	return GP_APPLY_STUCK;
 }
 
-/* partitions.conf with @set applied (record) or the journaled entries put back (undo);
- * written only when that changes it. */
-static int layout_update(struct gp_ctx *ctx, const struct gp_journal *j,
-			 const struct gp_layout_entry *set, size_t n_set)
+int gp_txn_run(struct gp_ctx *ctx, struct gp_txn *txn, const char *cmd)
 {
-	struct gp_layout l = { 0 };
-	char *before = NULL, *after = NULL;
-	size_t i;
-	int r;
-
-	r = gp_layout_read(ctx, &l);
-	if (r < 0)
-		return r;
-	before = gp_layout_format(&l);
-	for (i = 0; r == 0 && i < n_set; i++)
-		r = gp_layout_set(&l, &set[i]);
-	for (i = 0; r == 0 && j && i < j->layout_had.n; i++)
-		r = gp_layout_set(&l, &j->layout_had.v[i]);
-	for (i = 0; r == 0 && j && i < j->n_layout_absent; i++)
-		gp_layout_unset(&l, j->layout_absent[i]);
-	if (r == 0)
-		after = gp_layout_format(&l);
-	if (r == 0 && (!before || !after))
-		r = -ENOMEM;
-	if (r == 0 && strcmp(before, after) != 0)
-		r = gp_layout_write(ctx, &l);
-	free(before);
-	free(after);
-	gp_layout_clear(&l);
-	return r;
-}
-
-/* The entries @record replaces, as they are before the change: what an undo puts back. */
-static int journal_layout(struct gp_ctx *ctx, struct gp_journal *j,
-			  const struct gp_layout_entry *record, size_t n_record)
-{
-	struct gp_layout now = { 0 };
-	size_t i, k;
-	int r;
-
-	r = gp_layout_read(ctx, &now);
-	if (r < 0)
-		return r;
-	j->layout = true;
-	for (i = 0; r == 0 && i < n_record; i++) {
-		char **slot;
-
-		for (k = 0; k < now.n; k++)
-			if (strcmp(now.v[k].path, record[i].path) == 0)
-				break;
-		if (k < now.n) {
-			r = gp_layout_set(&j->layout_had, &now.v[k]);
-			continue;
-		}
-		slot = GP_PUSH(j->layout_absent, j->n_layout_absent);
-		if (!slot || !(*slot = strdup(record[i].path)))
-			r = -ENOMEM;
-	}
-	gp_layout_clear(&now);
-	return r;
-}
-
-/* The journal's own allocations (its GPU states belong to the changes). */
-static void journal_release(struct gp_journal *j)
-{
-	size_t i;
-
-	free(j->gpus);
-	free(j->idents);
-	gp_layout_clear(&j->layout_had);
-	for (i = 0; i < j->n_layout_absent; i++)
-		free(j->layout_absent[i]);
-	free(j->layout_absent);
-}
-
-int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, const char *cmd,
-		     const struct gp_layout_entry *record, size_t n_record)
-{
-	struct gp_journal j = { .pid = getpid(), .command = (char *)cmd };
+	/* the journal borrows the caller's changes: never cleared here */
+	struct gp_journal j = { .pid = getpid(), .command = (char *)cmd, .txn = *txn };
 	struct run run = { .ctx = ctx, .j = &j };
 	size_t i;
-	int r = 0, u;
+	int r, u;
 
+	/* an idempotent command writes nothing at all, not even a journal */
+	if (gp_txn_empty(txn))
+		return 0;
 	j.start = gp_proc_start_time(j.pid);
-	j.gpus = calloc(n ? n : 1, sizeof(*j.gpus));
-	j.idents = calloc(n ? n : 1, sizeof(*j.idents));
-	if (!j.gpus || !j.idents) {
-		journal_release(&j);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i++) {
-		j.gpus[i] = changes[i].orig; /* shallow: the changes own them */
-		j.idents[i] = changes[i].ident;
-	}
-	j.n_gpus = n;
-	if (n_record && (r = journal_layout(ctx, &j, record, n_record)) < 0) {
-		ERR(ctx, "cannot read the layout before the change: %s; nothing changed",
-		    strerror(-r));
-		goto out;
-	}
 	r = gp_journal_write(ctx, &j);
 	if (r > 0)
 		r = 0;
 	if (r < 0) {
 		ERR(ctx, "cannot write the journal under run/gpupart: %s; nothing changed",
 		    strerror(-r));
-		goto out;
+		return r;
 	}
-	for (i = 0; i < n && r == 0; i++)
-		r = converge(&run, &changes[i].want, &changes[i]);
-	if (r == GP_APPLY_STUCK) {
-		keep_stuck(&run);
-		goto out;
-	}
-	/* the layout is recorded while the journal still stands: a kill between the two is
-	 * undone by repair, host and layout together, never a host whose count is lost */
-	if (r == 0 && n_record && (r = layout_update(ctx, NULL, record, n_record)) < 0)
-		ERR(ctx, "recording the layout in etc/gpupart/partitions.conf failed: %s",
-		    strerror(-r));
+	/* in order: a later change (the layout) is made only once the earlier ones are
+	 * verified, while the journal still stands */
+	for (i = 0; i < txn->n && r == 0; i++)
+		r = converge(&run, txn->v[i], true);
+	if (r == GP_APPLY_STUCK)
+		return keep_stuck(&run);
 	if (r < 0) {
 		WARN(ctx, "undoing the change: putting every device back as it was");
-		u = unwind(&run);
-		if (u == 0 && j.layout)
-			u = layout_update(ctx, &j, NULL, 0);
-		if (u == GP_APPLY_STUCK) {
-			r = keep_stuck(&run);
-			goto out;
-		}
+		u = unwind(&run, txn->n);
+		if (u == GP_APPLY_STUCK)
+			return keep_stuck(&run);
 		if (u < 0) {
 			ERR(ctx, "could not undo everything; the journal stays for `gpupart repair`");
-			goto out;
+			return r;
 		}
 	}
 	u = gp_journal_remove(ctx);
@@ -440,8 +214,6 @@ int gp_changes_apply(struct gp_ctx *ctx, struct gp_change *changes, size_t n, co
 		if (r == 0)
 			r = u;
 	}
-out:
-	journal_release(&j);
 	return r;
 }
 
@@ -450,7 +222,8 @@ out:
  * (of this or of a dead gpupart) is in the kernel, 0 when there is no journal, 1 and *j when
  * there is a sound one, -errno (damaged, unreadable: logged).
  */
-static int journal_open(struct gp_ctx *ctx, struct gp_journal *j)
+static int journal_open(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+			struct gp_journal *j)
 {
 	char what[512];
 	int r;
@@ -470,7 +243,7 @@ static int journal_open(struct gp_ctx *ctx, struct gp_journal *j)
 		    strerror(-r));
 		return r;
 	}
-	r = gp_journal_read(ctx, j);
+	r = gp_journal_read(ctx, kinds, j);
 	if (r <= 0)
 		return r;
 	/* the stuck record names the child by pid and start time: a reused pid is not it */
@@ -485,20 +258,18 @@ static int journal_open(struct gp_ctx *ctx, struct gp_journal *j)
 	return 1;
 }
 
-int gp_journal_recover(struct gp_ctx *ctx)
+int gp_txn_recover(struct gp_ctx *ctx, const struct gp_kind *const *kinds)
 {
 	struct gp_journal j;
 	struct run run = { .ctx = ctx, .j = &j };
 	int r;
 
-	r = journal_open(ctx, &j);
+	r = journal_open(ctx, kinds, &j);
 	if (r <= 0)
 		return r;
 	WARN(ctx, "found the journal of an unfinished change (pid %d): undoing it", j.pid);
 	j.stuck_pid = 0;
-	r = unwind(&run);
-	if (r == 0 && j.layout && (r = layout_update(ctx, &j, NULL, 0)) < 0)
-		ERR(ctx, "cannot put etc/gpupart/partitions.conf back: %s", strerror(-r));
+	r = unwind(&run, j.txn.n);
 	if (r == GP_APPLY_STUCK)
 		keep_stuck(&run);
 	else if (r == 0)
@@ -509,41 +280,15 @@ int gp_journal_recover(struct gp_ctx *ctx)
 	return r;
 }
 
-/* Whether putting the journaled entries back would change partitions.conf. */
-static int layout_differs(struct gp_ctx *ctx, const struct gp_journal *j)
-{
-	struct gp_layout l = { 0 };
-	size_t i, k;
-	int r = gp_layout_read(ctx, &l), differs = 0;
-
-	if (r < 0)
-		return r;
-	for (i = 0; !differs && i < j->layout_had.n; i++) {
-		const struct gp_layout_entry *e = &j->layout_had.v[i];
-
-		for (k = 0; k < l.n && strcmp(l.v[k].path, e->path) != 0; k++)
-			;
-		differs = k == l.n || l.v[k].count != e->count || l.v[k].series != e->series ||
-			  l.v[k].vendor != e->vendor || l.v[k].device != e->device ||
-			  l.v[k].subsystem_vendor != e->subsystem_vendor ||
-			  l.v[k].subsystem_device != e->subsystem_device;
-	}
-	for (i = 0; !differs && i < j->n_layout_absent; i++)
-		for (k = 0; k < l.n; k++)
-			if (strcmp(l.v[k].path, j->layout_absent[i]) == 0)
-				differs = 1;
-	gp_layout_clear(&l);
-	return differs;
-}
-
-int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
+int gp_txn_undo_plan(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+		     struct gp_txn *out)
 {
 	struct gp_journal j;
 	size_t i;
 	int r;
 
-	*layout = false;
-	r = journal_open(ctx, &j);
+	memset(out, 0, sizeof(*out));
+	r = journal_open(ctx, kinds, &j);
 	if (r <= 0)
 		return r;
 	/* without the host lock (a dry run) the journal may be a change still running, not a
@@ -556,23 +301,24 @@ int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 		gp_journal_clear(&j);
 		return GP_APPLY_STUCK;
 	}
-	/* the order unwind() takes: last GPU first */
-	for (i = j.n_gpus; r >= 0 && i-- > 0;) {
-		struct gp_gpu_state cur = { 0 };
+	/* the order unwind() takes: last change first */
+	for (i = j.txn.n; r >= 0 && i-- > 0;) {
+		struct gp_change *c = j.txn.v[i];
+		void *cur = NULL;
 
-		r = gp_gpu_state_read(ctx, j.gpus[i].address, j.gpus[i].backend, &cur);
-		if (r == 0 && !gp_gpu_state_equal(&cur, &j.gpus[i]))
-			r = gp_plan_diff(&cur, &j.gpus[i], plan);
-		gp_gpu_state_clear(&cur);
+		r = c->kind->read(ctx, c->orig, &cur);
+		if (r == 0 && !c->kind->equal(cur, c->orig))
+			r = c->kind->diff(cur, c->orig, &c->plan);
+		if (cur)
+			c->kind->free_state(cur);
 	}
-	if (r < 0)
+	if (r < 0) {
 		ERR(ctx, "cannot plan the undo: %s", strerror(-r));
-	if (r >= 0 && j.layout) {
-		r = layout_differs(ctx, &j);
-		*layout = r > 0;
-		if (r < 0)
-			ERR(ctx, "cannot read etc/gpupart/partitions.conf: %s", strerror(-r));
+		gp_journal_clear(&j);
+		return r;
 	}
+	*out = j.txn;
+	memset(&j.txn, 0, sizeof(j.txn));
 	gp_journal_clear(&j);
-	return r < 0 ? r : 1;
+	return 1;
 }
