@@ -120,6 +120,23 @@ static const char *close_group(struct parse *p)
 	return bad;
 }
 
+/* A record's tokens (txn/record.c: shared/record.h's rules), or why not. */
+static const char *split(struct parse *p, char *work, struct gp_rec *rec)
+{
+	const char *colon;
+	int r = gp_rec_split(work, rec, p->split_why, sizeof(p->split_why));
+
+	if (r == -E2BIG)
+		return "too many fields";
+	if (r == -ENOMEM)
+		return "out of memory";
+	if (r == 0)
+		return NULL;
+	/* the reader's reason, without its "line N: " (the caller adds it) */
+	colon = strstr(p->split_why, ": ");
+	return colon ? colon + 2 : p->split_why;
+}
+
 static const char *parse_line(struct parse *p, const char *line, char *work, int lineno)
 {
 	struct gp_journal *j = p->j;
@@ -127,7 +144,6 @@ static const char *parse_line(struct parse *p, const char *line, char *work, int
 	struct gp_rec rec = { .lineno = lineno, .line = line };
 	unsigned long long v;
 	const char *bad;
-	int r;
 
 	p->bad_line = lineno;
 	if (line[0] == '#')
@@ -143,13 +159,8 @@ static const char *parse_line(struct parse *p, const char *line, char *work, int
 		j->command = strdup(line[7] ? line + 8 : "");
 		return j->command ? NULL : "out of memory";
 	}
-	r = gp_rec_split(work, &rec, p->split_why, sizeof(p->split_why));
-	if (r == -E2BIG)
-		return "too many fields";
-	if (r == -ENOMEM)
-		return "out of memory";
-	if (r < 0) /* the reader's reason, without its "line N: " (added below) */
-		return strstr(p->split_why, ": ") ? strstr(p->split_why, ": ") + 2 : p->split_why;
+	if ((bad = split(p, work, &rec)))
+		return bad;
 	if (rec.n == 0)
 		return "an empty line";
 	if (p->state == 0) {
@@ -282,8 +293,10 @@ int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
 	int r;
 
 	memset(j, 0, sizeof(*j));
-	if (gp_hostfs_abspath(ctx, GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0)
-		snprintf(where, sizeof(where), "run/gpupart/journal");
+	/* for messages: the absolute path, else (a root too long to print) the relative one */
+	if (gp_hostfs_abspath(ctx, GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0 &&
+	    gp_hostfs_path(GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "%s", JOURNAL);
 	len = gp_hostfs_read_regular(ctx, GP_HP_STATE_DIR, JOURNAL, &text);
 	if (len == -ENOENT)
 		return 0;
