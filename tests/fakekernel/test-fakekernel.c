@@ -20,7 +20,7 @@
 
 #include "fake-kernel.h"
 #include "fixture.h"
-#include "base/internal.h" /* gp_kernel_write/gp_kernel_exec: the tool's own write path */
+#include "host/kernel.h" /* gp_kernel_write/gp_kernel_exec: the tool's own write path */
 
 /* trees of this test, under $TMPDIR (meson.build: the build tree), removed after it (a
  * blocked child then notices and leaves); and the strings rd() and lnk() returned */

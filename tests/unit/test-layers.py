@@ -95,16 +95,6 @@ LONG_MARK = re.compile(r'\blong:')
 # function's name). The lead trims this list as the rooms settle; helpers A (txn/, kinds/) and
 # B (ops/, cli/partition.c) remove their entries as they convert.
 EXCEPTIONS = [
-    # -- the temporary shim of issue 9's move: delete base/compat.h once txn/ (and
-    #    tests/fakekernel/test-fakekernel.c) include host/kernel.h, host/procfd.h and
-    #    model/pci-addr.h themselves --
-    ('lib/base/compat.h', 'include', '<gpupart/model.h>', 'the shim'),
-    ('lib/base/compat.h', 'include', '"host/kernel.h"', 'the shim'),
-    ('lib/base/compat.h', 'include', '"host/procfd.h"', 'the shim'),
-    ('lib/base/compat.h', 'include', '"model/pci-addr.h"', 'the shim'),
-    # -- txn/ --
-    ('lib/txn/journal.c', 'path', 'run/gpupart/journal',
-     'a message\'s fallback when gp_hostfs_abspath fails: name it through hostfs'),
     # -- guard/: its declarations live in plan.h (plan.h's seven concerns, design note 5) --
     ('lib/guard/guard.c', 'include', '<gpupart/plan.h>', 'gp_lock_*/gp_guard_* are declared there'),
     ('lib/guard/guard.c', 'path', '/dev/vfio/devices/%s',

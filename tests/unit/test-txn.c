@@ -672,3 +672,59 @@ Test(txn, steps_own_values_of_any_length)
 	gp_plan_clear(&a);
 	gp_plan_clear(&b);
 }
+
+/* The journal's records are shared/record.h's, read strictly: a line that is not in the form
+ * gpupart writes is refused with the reader's reason and its line, and a line that would be
+ * refused so is never written. */
+Test(txn, records_are_read_and_written_in_the_one_record_form)
+{
+	static const struct {
+		const char *text;
+		const char *why;
+	} bad[] = {
+		{ "journal 3\npid 1 1\ntoy 1\nfile  a a0\nend\n", "line 4: an empty field" },
+		{ "journal 3\npid 1 1\ntoy 1\nfile a a0 \nend\n", "line 4: a space at the end" },
+		{ "journal 3\npid 1 1\ntoy 1\nfile a\ta0\nend\n", "line 4: a control character" },
+		{ "journal 3\npid 1 1\n toy 1\nend\n", "line 3: a line that starts with a space" },
+		{ "journal 3\npid 1 1\ntoy 1\nfile k=1 k=2\nend\n", "line 4: duplicate key 'k'" },
+		{ "journal 3\npid 1 1\ntoy 1\nfile a b c d e f g h i j k l m n o p\nend\n",
+		  "line 4: too many fields" },
+		{ "journal 3\npid 01 1\ntoy 1\nfile a a0\nend\n", "line 2: bad pid record" },
+	};
+	struct gp_journal j;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = 0;
+		cr_expect_eq(gp_journal_parse(bad[i].text, strlen(bad[i].text), toy_kinds, &j, why,
+					      sizeof(why)), -EUCLEAN, "#%zu accepted", i);
+		cr_expect(strstr(why, bad[i].why), "#%zu: reason '%s' lacks '%s'", i, why,
+			  bad[i].why);
+	}
+	{
+		static const char good[] = "journal 3\npid 1 1\ntoy 1\nfile a a0\nend\n";
+
+		cr_assert_eq(gp_journal_parse(good, strlen(good), toy_kinds, &j, why, sizeof(why)),
+			     0, "%s", why);
+		gp_journal_clear(&j);
+	}
+	{
+		/* a tab: the line would be refused on reading, so it is refused on writing */
+		static const char *const names[] = { "a" }, *const vals[] = { "a\tb" };
+		struct gp_journal w = { .pid = 1, .start = 1, .command = "x" };
+		struct gp_change *c;
+		struct gp_ctx *ctx;
+
+		scratch();
+		ctx = new_ctx();
+		c = gp_change_new(&toy_kind);
+		c->orig = toy_new(root, names, vals, 1);
+		cr_assert_eq(gp_txn_add(&w.txn, c), 0);
+		cr_expect_eq(gp_journal_write(ctx, &w), -EINVAL);
+		cr_expect_null(slurp_rel("run/gpupart/journal"), "nothing written");
+		gp_txn_clear(&w.txn);
+		gp_ctx_free(ctx);
+		scratch_end();
+	}
+}

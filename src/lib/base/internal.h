@@ -48,8 +48,4 @@ void gp_log(struct gp_ctx *ctx, enum gp_log_level level, const char *fmt, ...)
 #define INFO(ctx, ...) gp_log(ctx, GP_LOG_INFO, __VA_ARGS__)
 #define DBG(ctx, ...) gp_log(ctx, GP_LOG_DEBUG, __VA_ARGS__)
 
-/* Issue 9's merge: the declarations that moved to their rooms, for the files that still
- * expect them here (txn/, kinds/, ops/). Delete once those include their rooms' headers. */
-#include "base/compat.h"
-
 #endif

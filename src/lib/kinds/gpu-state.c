@@ -14,6 +14,9 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "model/mdev-bus.h"
+#include "model/pci-addr.h"
+#include "policy/catalogue.h"
 
 void gp_gpu_state_clear(struct gp_gpu_state *s)
 {
@@ -201,59 +204,41 @@ static bool parent_is_ours(const struct gp_gpu_state *s, const char *parent)
 	return false;
 }
 
-/* mdevs: sys/bus/mdev/devices/UUID -> .../PARENT/UUID, with mdev_type -> .../TYPE. */
+/* mdevs: the bus walk (model/mdev-bus.h), keeping those on this GPU's PF or VFs. */
+struct mdev_walk {
+	struct gp_ctx *ctx;
+	struct gp_gpu_state *s;
+};
+
+static int note_mdev(void *data, const struct gp_mdev_link *l)
+{
+	struct mdev_walk *w = data;
+	struct gp_mdev_state *m;
+	char type[128];
+
+	if (!parent_is_ours(w->s, l->parent))
+		return 0;
+	m = GP_PUSH(w->s->mdevs, w->s->n_mdevs);
+	if (!m)
+		return -ENOMEM;
+	strcpy(m->uuid, l->uuid);
+	snprintf(m->parent, sizeof(m->parent), "%s", l->parent);
+	if (gp_mdev_link_type(l, type, sizeof(type)) <= 0) {
+		/* half created or going away: a state we could neither journal nor
+		 * recreate, so no change is planned from it */
+		ERR(w->ctx, "mdev %s on %s has no readable mdev_type: not changing this GPU "
+			    "while it settles",
+		    l->uuid, l->parent);
+		return -EIO;
+	}
+	return (m->type_key = strdup(type)) ? 0 : -ENOMEM;
+}
+
 static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 {
-	struct dirent *de;
-	DIR *dir;
-	int mfd, r = 0;
+	struct mdev_walk w = { ctx, s };
 
-	mfd = gp_hostfs_open_dir(ctx, GP_HP_MDEV_DEVICES, NULL);
-	if (mfd < 0)
-		return 0; /* no mdev bus: no mdevs */
-	dir = gp_hostfs_opendir_at(mfd, NULL);
-	while (dir && (de = readdir(dir))) {
-		char link[512], type[128], *slash, *parent;
-		struct gp_mdev_state *m;
-
-		if (strlen(de->d_name) != 36)
-			continue;
-		if (gp_hostfs_readlink_at(mfd, de->d_name, link, sizeof(link)) < 0)
-			continue;
-		slash = strrchr(link, '/');
-		if (!slash)
-			continue;
-		*slash = 0;
-		parent = strrchr(link, '/');
-		parent = parent ? parent + 1 : link;
-		if (!parent_is_ours(s, parent))
-			continue;
-		m = GP_PUSH(s->mdevs, s->n_mdevs);
-		if (!m) {
-			r = -ENOMEM;
-			break;
-		}
-		strcpy(m->uuid, de->d_name);
-		snprintf(m->parent, sizeof(m->parent), "%s", parent);
-		snprintf(link, sizeof(link), "%s/mdev_type", de->d_name); /* parent pointed here */
-		if (gp_hostfs_link_base_at(mfd, link, type, sizeof(type)) <= 0) {
-			/* half created or going away: a state we could neither journal nor
-			 * recreate, so no change is planned from it */
-			ERR(ctx, "mdev %s on %s has no readable mdev_type: not changing this GPU "
-				 "while it settles",
-			    de->d_name, parent);
-			r = -EIO;
-			break;
-		}
-		if (!(m->type_key = strdup(type))) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (dir)
-		closedir(dir);
-	close(mfd);
-	return r;
+	return gp_mdev_bus_each(ctx, note_mdev, &w);
 }
 
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
@@ -278,27 +263,6 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 	if (r < 0)
 		gp_gpu_state_clear(out);
 	return r;
-}
-
-/* VF addresses follow from the PF's routing ID, First VF Offset and VF Stride
- * (pci_iov_virtfn_bus/devfn in drivers/pci/iov.c). */
-int gp_vf_addr_at(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
-{
-	unsigned rid;
-	struct gp_pci_addr a = { .domain = pf->addr.domain };
-
-	*out = 0;
-	if (pf->sriov_offset <= 0 || pf->sriov_stride < 0 || index < 0 || index > 0xffff)
-		return -EINVAL;
-	rid = ((unsigned)pf->addr.bus << 8 | (unsigned)pf->addr.dev << 3 | pf->addr.fn) +
-	      (unsigned)pf->sriov_offset + (unsigned)index * (unsigned)pf->sriov_stride;
-	if (rid > 0xffff)
-		return -ERANGE;
-	a.bus = (uint8_t)(rid >> 8);
-	a.dev = (uint8_t)((rid >> 3) & 0x1f);
-	a.fn = (uint8_t)(rid & 7);
-	gp_pci_addr_format(&a, out);
-	return 0;
 }
 
 static void vf_address(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
@@ -368,8 +332,8 @@ static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty
 
 		if (!m)
 			return -ENOMEM;
-		if (!pf->n_mdev_types) {
-			/* mdev types live on the VFs: one partition per VF */
+		if (gp_catalogue_mdev_source(pf) != pf) {
+			/* the catalogue lives on the VFs: one partition per VF */
 			if ((size_t)i >= cur->n_vfs)
 				return -ERANGE;
 			parent = cur->vfs[i].address;
@@ -403,7 +367,7 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 	case GP_BACKEND_NVIDIA_VFIO:
 	case GP_BACKEND_NVIDIA_MDEV:
 		if (count > 0 && cur->numvfs == 0 && pf->sriov_total_vfs > 0 &&
-		    (view->backend == GP_BACKEND_NVIDIA_VFIO || !pf->n_mdev_types)) {
+		    (view->backend == GP_BACKEND_NVIDIA_VFIO || gp_catalogue_mdev_source(pf) != pf)) {
 			/* the driver shows its types on VFs only: enable them, then plan again */
 			out->numvfs = pf->sriov_total_vfs;
 			return -EAGAIN;

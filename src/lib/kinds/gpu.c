@@ -14,6 +14,7 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "model/pci-addr.h"
 #include "kinds/gpu.h"
 
 /* ---- the state ---- */

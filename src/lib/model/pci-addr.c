@@ -80,3 +80,14 @@ int gp_pci_vf_addr(const struct gp_device *pf, int index, struct gp_pci_addr *ou
 	out->fn = (uint8_t)(rid & 7);
 	return 0;
 }
+
+int gp_vf_addr_at(const struct gp_device *pf, int index, char out[GP_ADDR_LEN])
+{
+	struct gp_pci_addr a;
+	int r = gp_pci_vf_addr(pf, index, &a);
+
+	*out = 0;
+	if (r == 0)
+		gp_pci_addr_format(&a, out);
+	return r;
+}

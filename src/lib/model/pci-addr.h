@@ -12,10 +12,7 @@
  * when the VF would fall off the bus range.
  */
 int gp_pci_vf_addr(const struct gp_device *pf, int index, struct gp_pci_addr *out);
-/*
- * The same, formatted ("" on error). Issue 9's merge: still defined in kinds/gpu-state.c;
- * the lead replaces that copy with a wrapper over gp_pci_vf_addr here.
- */
+/* The same, formatted into @out ("" on error). */
 int gp_vf_addr_at(const struct gp_device *pf, int index, char out[GP_ADDR_LEN]);
 
 #endif

@@ -45,7 +45,7 @@ int gp_journal_write(struct gp_ctx *ctx, const struct gp_journal *j)
 		return -ENOMEM;
 	fputs("# gpupart journal: a change in progress; `gpupart repair` undoes it (gpupart(8))\n"
 	      "journal " VERSION "\n", out.f);
-	fprintf(out.f, "pid %d %llu\n", j->pid, j->start);
+	gp_rec_printf(&out, "pid %d %llu", j->pid, j->start);
 	/* free text for people: a control character in an argument must not end the line */
 	cmd = strdup(j->command ? j->command : "");
 	if (!cmd) {
@@ -60,10 +60,10 @@ int gp_journal_write(struct gp_ctx *ctx, const struct gp_journal *j)
 	free(cmd);
 	for (i = 0; r == 0 && i < j->txn.n; i++)
 		r = j->txn.v[i]->kind->encode(j->txn.v[i], &out);
+	if (j->stuck_pid > 0)
+		gp_rec_printf(&out, "stuck %d %llu %s", j->stuck_pid, j->stuck_start, j->stuck_path);
 	if (r == 0 && out.err)
 		r = out.err;
-	if (j->stuck_pid > 0)
-		fprintf(out.f, "stuck %d %llu %s\n", j->stuck_pid, j->stuck_start, j->stuck_path);
 	/* last: a journal cut short (a full /run, a torn copy) lacks it and is refused */
 	fputs("end\n", out.f);
 	if (fclose(out.f) != 0 && r == 0)
@@ -85,6 +85,7 @@ struct parse {
 	struct gp_rec *group;       /* its records */
 	size_t n_group;
 	int bad_line;               /* where the reason below happened */
+	char split_why[160];        /* the record reader's reason, "line N: why" */
 };
 
 static const struct gp_kind *kind_of(const struct gp_kind *const *kinds, const char *tag)
@@ -119,6 +120,23 @@ static const char *close_group(struct parse *p)
 	return bad;
 }
 
+/* A record's tokens (txn/record.c: shared/record.h's rules), or why not. */
+static const char *split(struct parse *p, char *work, struct gp_rec *rec)
+{
+	const char *colon;
+	int r = gp_rec_split(work, rec, p->split_why, sizeof(p->split_why));
+
+	if (r == -E2BIG)
+		return "too many fields";
+	if (r == -ENOMEM)
+		return "out of memory";
+	if (r == 0)
+		return NULL;
+	/* the reader's reason, without its "line N: " (the caller adds it) */
+	colon = strstr(p->split_why, ": ");
+	return colon ? colon + 2 : p->split_why;
+}
+
 static const char *parse_line(struct parse *p, const char *line, char *work, int lineno)
 {
 	struct gp_journal *j = p->j;
@@ -141,8 +159,8 @@ static const char *parse_line(struct parse *p, const char *line, char *work, int
 		j->command = strdup(line[7] ? line + 8 : "");
 		return j->command ? NULL : "out of memory";
 	}
-	if (gp_rec_split(work, &rec) < 0)
-		return "too many fields";
+	if ((bad = split(p, work, &rec)))
+		return bad;
 	if (rec.n == 0)
 		return "an empty line";
 	if (p->state == 0) {
@@ -275,8 +293,10 @@ int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
 	int r;
 
 	memset(j, 0, sizeof(*j));
-	if (gp_hostfs_abspath(ctx, GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0)
-		snprintf(where, sizeof(where), "run/gpupart/journal");
+	/* for messages: the absolute path, else (a root too long to print) the relative one */
+	if (gp_hostfs_abspath(ctx, GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0 &&
+	    gp_hostfs_path(GP_HP_STATE_FILE, JOURNAL, where, sizeof(where)) < 0)
+		snprintf(where, sizeof(where), "%s", JOURNAL);
 	len = gp_hostfs_read_regular(ctx, GP_HP_STATE_DIR, JOURNAL, &text);
 	if (len == -ENOENT)
 		return 0;

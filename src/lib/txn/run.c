@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "base/internal.h"
+#include "host/kernel.h"
+#include "host/procfd.h"
 #include "txn/journal.h"
 
 struct gp_change *gp_change_new(const struct gp_kind *kind)

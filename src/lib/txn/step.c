@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "host/hostfs.h"
+#include "host/kernel.h"
 #include "base/internal.h"
 #include "txn/txn.h"
 

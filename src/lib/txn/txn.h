@@ -71,21 +71,28 @@ struct gp_rec_out {
 	FILE *f;
 	int err;
 };
-/* Appends one record (a line; the newline is added). A newline or a NUL in it: -EINVAL. */
+/* Appends one record (a line; the newline is added). -EINVAL when it would not read back as
+ * written (gp_rec_split's rules: a newline, a blank or control character in a field). */
 int gp_rec_printf(struct gp_rec_out *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
  * Strict token readers for decoders (record.c): exactly the form encoders print.
- *   gp_rec_uint   a decimal with no sign, space or leading zero, at most @max;
+ *   gp_rec_uint   a decimal with no sign, space or leading zero, at most @max
+ *                 (shared/str.h's gp_parse_dec, GP_DEC_CANONICAL);
  *   gp_rec_int    the same, into an int;
  *   gp_rec_kv     "key=value", *val NULL for "-" (none); -EINVAL otherwise.
  */
 int gp_rec_uint(const char *s, unsigned long long max, unsigned long long *out);
 int gp_rec_int(const char *s, int max, int *out);
 int gp_rec_kv(const char *tok, const char *key, const char **val);
-/* Splits @line (modified in place) on spaces into rec->tok; -E2BIG past GP_REC_MAX_TOK. */
-int gp_rec_split(char *line, struct gp_rec *rec);
+/*
+ * Reads @line (modified in place; rec->lineno set) as shared/record.h reads a record written
+ * by gpupart (one space between fields, none leading or trailing, no control character, no
+ * key twice) and splits it into rec->tok. 0 (rec->n 0 for an empty line); -EINVAL with
+ * "line N: why" in @why; -E2BIG past GP_REC_MAX_TOK tokens; -ENOMEM.
+ */
+int gp_rec_split(char *line, struct gp_rec *rec, char *why, size_t why_len);
 
 struct gp_change;
 struct gp_txn;
