@@ -20,9 +20,9 @@ enum {
 	EXIT_STUCK = 4, /* a kernel write never returned: the device is stuck, repair later */
 };
 
-struct gp_render;
+struct gp_op;
 struct gp_plan;
-struct gp_request;
+struct gp_render;
 
 struct gp_cli {
 	const char *root;
@@ -102,15 +102,15 @@ struct gp_render {
 		      const struct gp_findings *host_findings, const struct gp_survey_item *items,
 		      size_t n);
 	/*
-	 * set-count and apply (the plans or what was done) and repair: not wired yet, NULL in
-	 * both tables. Their printers are out-plan.c's gp_cli_print_plans and
-	 * gp_cli_print_repair, which choose the form from cli->json themselves; split each into
-	 * a text and a JSON function of these shapes and set them in gp_render_text and
-	 * gp_render_json, then call cli->render->plans / ->repair.
+	 * set-count and apply (out-plan.c): the plans of @op's GPUs, or what was done
+	 * (@applied). @op NULL: apply found no layout recorded (text says so; JSON is a
+	 * document with no GPU). The JSON document carries the operation's findings as
+	 * "refusals" (a refused dry run prints it too).
 	 */
-	int (*plans)(struct gp_cli *cli, const struct gp_gpu_view *views,
-		     const struct gp_plan *plans, const struct gp_request *rq, size_t n,
-		     bool applied);
+	int (*plans)(struct gp_cli *cli, const struct gp_op *op, bool applied);
+	/* repair: what it did (or, with --dry-run, would do): @plan from the host now back to
+	 * the journal, @journal whether there was one, @layout whether partitions.conf is put
+	 * back */
 	int (*repair)(struct gp_cli *cli, const struct gp_plan *plan, bool journal, bool layout);
 };
 

@@ -41,10 +41,7 @@ int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (gp_op_n_gpus(op) == 0 && !gp_op_skipped(op)) {
-		if (!cli->json)
-			printf("no layout recorded (%s): nothing to do\n",
-			       gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
-		ret = cli->json ? gp_cli_print_plans(cli, NULL, !cli->dry_run) : EXIT_OK;
+		ret = cli->render->plans(cli, NULL, !cli->dry_run);
 		goto out;
 	}
 	ret = gp_cli_operate(cli, op, "apply");
@@ -101,7 +98,7 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 		gp_plan_clear(&plan);
 		return EXIT_FAIL;
 	}
-	ret = gp_cli_print_repair(cli, &plan, found == 1, layout);
+	ret = cli->render->repair(cli, &plan, found == 1, layout);
 	gp_plan_clear(&plan);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "partition.h"
 
 static struct json_object *hex_or_null(int v, int width)
 {
@@ -180,7 +181,8 @@ static int json_survey(const struct gp_cli *cli, const struct gp_host *h,
 const struct gp_render gp_render_json = {
 	.list = json_list,
 	.survey = json_survey,
-	/* .plans, .repair: see struct gp_render */
+	.plans = gp_cli_json_plans,
+	.repair = gp_cli_json_repair,
 };
 
 /* Length of the well-formed UTF-8 sequence at @s (RFC 3629, Unicode Table 3-7: no overlong

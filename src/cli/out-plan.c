@@ -56,7 +56,8 @@ static struct json_object *json_refusals(const struct gp_op *op)
 	return a;
 }
 
-static int print_json(const struct gp_op *op, bool applied)
+/* The plans of set-count and apply as JSON: struct gp_render's plans, for gp_render_json. */
+int gp_cli_json_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 {
 	struct json_object *root = json_object_new_object(), *plan = json_object_new_array(),
 			   *gpus = json_object_new_array();
@@ -91,18 +92,20 @@ static int print_json(const struct gp_op *op, bool applied)
 	return gp_cli_emit_json(root);
 }
 
-int gp_cli_print_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
+/* ... as people read them, for gp_render_text (the refusals are on stderr already). */
+int gp_cli_text_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 {
 	size_t len = 0, i, k, n = op ? gp_op_n_gpus(op) : 0;
 	char *buf = NULL;
 	FILE *out;
 	int ret;
 
-	if (cli->json)
-		return print_json(op, applied);
 	out = open_memstream(&buf, &len);
 	if (!out)
 		return EXIT_FAIL;
+	if (!op) /* apply, with no layout recorded */
+		fprintf(out, "no layout recorded (%s): nothing to do\n",
+			gp_cli_path(cli, "/etc/gpupart/partitions.conf"));
 	for (i = 0; i < n; i++) {
 		const struct gp_op_gpu *g = gp_op_gpu(op, i);
 		const char *addr = g->view.dev->address;
@@ -134,8 +137,28 @@ int gp_cli_print_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 	return ret;
 }
 
-int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
-			bool layout)
+/* What repair did or would do, as JSON (struct gp_render's repair, for gp_render_json). */
+int gp_cli_json_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+		       bool layout)
+{
+	bool applied = !cli->dry_run, changed = journal && (plan->n > 0 || layout);
+	struct json_object *root = json_object_new_object(), *steps = json_object_new_array();
+	size_t k;
+
+	for (k = 0; k < plan->n; k++)
+		json_object_array_add(steps, json_step(&plan->steps[k]));
+	json_object_object_add(root, "schema_version", json_object_new_int(1));
+	json_object_object_add(root, "dry_run", json_object_new_boolean(!applied));
+	json_object_object_add(root, "journal", json_object_new_boolean(journal));
+	json_object_object_add(root, "changed", json_object_new_boolean(applied && changed));
+	json_object_object_add(root, "layout", json_object_new_boolean(layout));
+	json_object_object_add(root, "plan", steps);
+	return gp_cli_emit_json(root);
+}
+
+/* ... as people read it, for gp_render_text. */
+int gp_cli_text_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+		       bool layout)
 {
 	bool applied = !cli->dry_run, changed = journal && (plan->n > 0 || layout);
 	char *buf = NULL;
@@ -143,20 +166,6 @@ int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool jou
 	FILE *out;
 	int ret;
 
-	if (cli->json) {
-		struct json_object *root = json_object_new_object(),
-				   *steps = json_object_new_array();
-
-		for (k = 0; k < plan->n; k++)
-			json_object_array_add(steps, json_step(&plan->steps[k]));
-		json_object_object_add(root, "schema_version", json_object_new_int(1));
-		json_object_object_add(root, "dry_run", json_object_new_boolean(!applied));
-		json_object_object_add(root, "journal", json_object_new_boolean(journal));
-		json_object_object_add(root, "changed", json_object_new_boolean(applied && changed));
-		json_object_object_add(root, "layout", json_object_new_boolean(layout));
-		json_object_object_add(root, "plan", steps);
-		return gp_cli_emit_json(root);
-	}
 	out = open_memstream(&buf, &len);
 	if (!out)
 		return EXIT_FAIL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "partition.h"
 
 #define GIB (1024LL * 1024 * 1024)
 #define MIB (1024LL * 1024)
@@ -262,5 +263,6 @@ static int text_survey(const struct gp_cli *cli, const struct gp_host *h,
 const struct gp_render gp_render_text = {
 	.list = text_list,
 	.survey = text_survey,
-	/* .plans, .repair: see struct gp_render */
+	.plans = gp_cli_text_plans,
+	.repair = gp_cli_text_repair,
 };

@@ -173,11 +173,11 @@ int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd)
 	if (gp_op_verdict(op) != GP_OP_GO) {
 		/* --dry-run --json: the refusals as findings, with the plans made before them */
 		if (cli->dry_run && cli->json)
-			gp_cli_print_plans(cli, op, false);
+			cli->render->plans(cli, op, false);
 		return gp_op_verdict(op) == GP_OP_REFUSED_USAGE ? EXIT_USAGE : EXIT_FAIL;
 	}
 	if (cli->dry_run)
-		return gp_cli_print_plans(cli, op, false);
+		return cli->render->plans(cli, op, false);
 	r = gp_op_run(cli->ctx, op, cmd);
 	print_refusals(op, printed);
 	if (r == GP_APPLY_STUCK)
@@ -186,5 +186,5 @@ int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd)
 		return EXIT_FAIL;
 	/* success is said only once it is true: the host changed, the layout recorded, the
 	 * journal gone */
-	return gp_cli_print_plans(cli, op, true);
+	return cli->render->plans(cli, op, true);
 }

@@ -20,14 +20,14 @@ unsigned gp_cli_op_flags(const struct gp_cli *cli, bool record);
  * plan (--dry-run) or runs it and prints the outcome. Returns an exit status. */
 int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd);
 
-/* The plans of @op's GPUs (NULL: none), or what was done (@applied). With --json, the
- * document carries the operation's findings as "refusals" (a refused dry run prints it too). */
-int gp_cli_print_plans(struct gp_cli *cli, const struct gp_op *op, bool applied);
-
-/* What repair did (or, with --dry-run, would do): @plan from the host now back to the
- * journal, @journal whether there was one, @layout whether partitions.conf is put back. */
-int gp_cli_print_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
-			bool layout);
+/* The plans and repair printers of the renderer tables (out-plan.c; struct gp_render says
+ * what they print). */
+int gp_cli_text_plans(struct gp_cli *cli, const struct gp_op *op, bool applied);
+int gp_cli_json_plans(struct gp_cli *cli, const struct gp_op *op, bool applied);
+int gp_cli_text_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+		       bool layout);
+int gp_cli_json_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
+		       bool layout);
 
 void *gp_cli_push(void *v, size_t *n, size_t sz);
 #define GP_CLI_PUSH(arr, n) ((typeof(arr))gp_cli_push(&(arr), &(n), sizeof(*(arr))))
