@@ -20,7 +20,6 @@
 
 #include <gpupart/plan.h>
 #include <gpupart/policy.h>
-#include <gpupart/virt.h>
 
 /* One GPU and the count wanted for it. */
 struct gp_request {
@@ -100,6 +99,18 @@ bool gp_op_code_is_usage(const char *code);
 int gp_op_users(const struct gp_op *op, char ***pci, size_t *n_pci, char ***mdev,
 		size_t *n_mdev);
 
+/*
+ * A device a domain names, as the guard needs it: libvirt's answer is data the caller passes
+ * in (the CLI copies it from gp_virt_find_users' struct gp_virt_use; libvirt's qemu hook will
+ * from the domain XML it is given), so the operation needs nothing of gpupart/virt.h. The
+ * strings are borrowed.
+ */
+struct gp_op_use {
+	const char *domain; /* domain name */
+	bool active;        /* running, or only defined */
+	const char *device; /* a PCI address "dddd:bb:dd.f" or an mdev UUID */
+};
+
 /* What libvirt said, as data. */
 enum gp_virt_answer_kind {
 	GP_VIRT_ANSWERED,    /* uses[] is the whole answer (none: no domain names a device) */
@@ -114,12 +125,13 @@ enum gp_virt_answer_kind {
 struct gp_virt_answer {
 	enum gp_virt_answer_kind kind;
 	int error;                      /* -errno, for GP_VIRT_FAILED */
-	const struct gp_virt_use *uses; /* borrowed */
+	const struct gp_op_use *uses;   /* borrowed */
 	size_t n_uses;
 };
 
-/* The answer gp_virt_find_users' result @r means (@uri_named: --connect gave the URI). */
-void gp_virt_answer_from(int r, bool uri_named, const struct gp_virt_use *uses,
+/* The answer gp_virt_find_users' result @r means (@uri_named: --connect gave the URI), with
+ * @uses the @r devices it found. */
+void gp_virt_answer_from(int r, bool uri_named, const struct gp_op_use *uses,
 			 struct gp_virt_answer *out);
 
 /*

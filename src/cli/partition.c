@@ -115,6 +115,32 @@ static size_t print_refusals(const struct gp_op *op, size_t from)
 	return f->n;
 }
 
+/* libvirt's answer about @pci and @mdev: the devices its domains name, copied as the
+ * operation takes them (*ops, borrowing from *uses). 0 or -ENOMEM. */
+static int ask_libvirt(struct gp_cli *cli, char **pci, size_t n_pci, char **mdev,
+		       size_t n_mdev, struct gp_virt_use **uses, struct gp_op_use **ops,
+		       struct gp_virt_answer *answer)
+{
+	int k, r;
+
+	r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms,
+			       (const char *const *)pci, n_pci, (const char *const *)mdev, n_mdev,
+			       uses);
+	if (r > 0) {
+		*ops = calloc((size_t)r, sizeof(**ops));
+		if (!*ops) {
+			gp_virt_uses_free(*uses, (size_t)r);
+			*uses = NULL;
+			return -ENOMEM;
+		}
+		for (k = 0; k < r; k++)
+			(*ops)[k] = (struct gp_op_use){ (*uses)[k].domain, (*uses)[k].active,
+							(*uses)[k].device };
+	}
+	gp_virt_answer_from(r, cli->connect != NULL, *ops, answer);
+	return 0;
+}
+
 /*
  * libvirt's answer about the devices the operation names, asked once (one connection, one
  * warning) however many GPUs a command names, and only when a plan has steps.
@@ -123,9 +149,10 @@ static int guard(struct gp_cli *cli, struct gp_op *op, size_t *printed)
 {
 	struct gp_virt_answer answer = { .kind = GP_VIRT_SKIPPED };
 	struct gp_virt_use *uses = NULL;
+	struct gp_op_use *ops = NULL;
 	char **pci, **mdev;
 	size_t n_pci, n_mdev;
-	int n, r;
+	int n, r = 0;
 
 	n = gp_op_users(op, &pci, &n_pci, &mdev, &n_mdev);
 	if (n < 0)
@@ -135,21 +162,20 @@ static int guard(struct gp_cli *cli, struct gp_op *op, size_t *printed)
 	} else if (!cli->connect && strcmp(gp_ctx_root(cli->ctx), "/") != 0) {
 		answer.kind = GP_VIRT_NOT_ASKED;
 	} else {
-		r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms,
-				       (const char *const *)pci, n_pci,
-				       (const char *const *)mdev, n_mdev, &uses);
-		gp_virt_answer_from(r, cli->connect != NULL, uses, &answer);
+		r = ask_libvirt(cli, pci, n_pci, mdev, n_mdev, &uses, &ops, &answer);
 	}
 	gp_strv_free(pci, n_pci);
 	gp_strv_free(mdev, n_mdev);
 	/* what the answer says first (as before the guard logs what it finds), then the rest */
-	r = gp_op_answer(cli->ctx, op, &answer);
+	if (r == 0)
+		r = gp_op_answer(cli->ctx, op, &answer);
 	if (r == 0) {
 		*printed = print_refusals(op, *printed);
 		r = gp_op_guard(cli->ctx, op, &answer);
 	}
 	if (answer.kind == GP_VIRT_ANSWERED && answer.n_uses)
 		gp_virt_uses_free(uses, answer.n_uses);
+	free(ops);
 	return r;
 }
 

@@ -107,7 +107,7 @@ int gp_op_users(const struct gp_op *op, char ***pci, size_t *n_pci, char ***mdev
 	return (int)(*n_pci + *n_mdev);
 }
 
-void gp_virt_answer_from(int r, bool uri_named, const struct gp_virt_use *uses,
+void gp_virt_answer_from(int r, bool uri_named, const struct gp_op_use *uses,
 			 struct gp_virt_answer *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -212,7 +212,7 @@ static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 
 	r = collect_users(op->gpus[i].view.dev, &u);
 	for (k = 0; r == 0 && a && a->kind == GP_VIRT_ANSWERED && k < a->n_uses; k++) {
-		const struct gp_virt_use *use = &a->uses[k];
+		const struct gp_op_use *use = &a->uses[k];
 
 		if (named(&u, use->device))
 			r = gp_op_add(op, i, "assigned-to-vm", GP_SEV_ERROR,
