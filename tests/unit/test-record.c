@@ -3,6 +3,7 @@
  * src/shared: the line-record reader and writer (record.h), the strict number parser and the
  * array push. Expected values are worked out by hand from record.h's rules.
  */
+#include <stdarg.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
@@ -16,6 +17,24 @@
 
 #define STRICT 0
 #define PEOPLE (GP_RECORD_COMMENTS | GP_RECORD_BLANKS)
+
+/* Appends to the dump, cut at its end: the records may be longer than the dump (a line of
+ * GP_RECORD_LINE_MAX bytes), and an unclamped offset would write past it. */
+static void dump_add(char *dump, size_t dump_len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void dump_add(char *dump, size_t dump_len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= dump_len - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(dump + *used, dump_len - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used = *used + (size_t)n < dump_len ? *used + (size_t)n : dump_len - 1;
+}
 
 /* Reads every record of text, splitting each; the first error's message or "" and the
  * records as "tag|k=v|bare|..." lines. */
@@ -36,12 +55,11 @@ static int read_all(const char *text, size_t len, unsigned flags, const char *co
 			r = gp_record_known(&rec, known, why, why_len);
 		if (r < 0)
 			break;
-		used += (size_t)snprintf(dump + used, dump_len - used, "%d:%s", rec.line, rec.tag);
+		dump_add(dump, dump_len, &used, "%d:%s", rec.line, rec.tag);
 		for (i = 0; i < rec.n; i++)
-			used += (size_t)snprintf(dump + used, dump_len - used, "|%s%s%s",
-						 rec.f[i].key ? rec.f[i].key : "",
-						 rec.f[i].key ? "=" : "", rec.f[i].val);
-		used += (size_t)snprintf(dump + used, dump_len - used, "\n");
+			dump_add(dump, dump_len, &used, "|%s%s%s", rec.f[i].key ? rec.f[i].key : "",
+				 rec.f[i].key ? "=" : "", rec.f[i].val);
+		dump_add(dump, dump_len, &used, "\n");
 	}
 	gp_record_reader_free(&rd);
 	return r;
