@@ -76,7 +76,7 @@ static int check_homogeneous(struct gp_cli *cli, struct gp_host *h, struct gp_re
 			missing++;
 			continue;
 		}
-		r = GP_CLI_PUSH(*rq, *n);
+		r = GP_PUSH(*rq, *n);
 		if (!r)
 			return EXIT_FAIL;
 		*r = (*rq)[0];
@@ -149,7 +149,7 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 			goto out;
 		if (selected(rq, n, d))
 			continue;
-		q = GP_CLI_PUSH(rq, n);
+		q = GP_PUSH(rq, n);
 		if (!q) {
 			ret = EXIT_FAIL;
 			goto out;

@@ -15,20 +15,6 @@
 #include "cli.h"
 #include "partition.h"
 
-void *gp_cli_push(void *v, size_t *n, size_t sz)
-{
-	void **vp = v;
-	char *nv = realloc(*vp, (*n + 1) * sz);
-
-	if (!nv)
-		return NULL;
-	*vp = nv;
-	nv += *n * sz;
-	memset(nv, 0, sz);
-	(*n)++;
-	return nv;
-}
-
 int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
 {
 	int r;

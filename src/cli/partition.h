@@ -10,6 +10,7 @@
 #include <gpupart/plan.h>
 
 #include "cli.h"
+#include "shared/array.h"
 
 /* Takes the host lock and undoes an interrupted change first; an exit status. */
 int gp_cli_lock(struct gp_cli *cli, int *lock_fd);
@@ -29,7 +30,5 @@ int gp_cli_text_repair(struct gp_cli *cli, const struct gp_plan *plan, bool jour
 int gp_cli_json_repair(struct gp_cli *cli, const struct gp_plan *plan, bool journal,
 		       bool layout);
 
-void *gp_cli_push(void *v, size_t *n, size_t sz);
-#define GP_CLI_PUSH(arr, n) ((typeof(arr))gp_cli_push(&(arr), &(n), sizeof(*(arr))))
 
 #endif
