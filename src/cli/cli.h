@@ -74,6 +74,7 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv);
 int cmd_survey(struct gp_cli *cli, int argc, char **argv);
 int cmd_capture(struct gp_cli *cli, int argc, char **argv);
 int cmd_set_count(struct gp_cli *cli, int argc, char **argv);
+int cmd_set_count_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_apply(struct gp_cli *cli, int argc, char **argv);
 int cmd_repair(struct gp_cli *cli, int argc, char **argv);
 

@@ -17,16 +17,11 @@ int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 	struct gp_layout l = { 0 };
 	struct gp_host *h = NULL;
 	struct gp_op *op = NULL;
-	int r, ret = EXIT_FAIL, lock_fd = -1;
+	int r, ret = EXIT_FAIL;
 
 	(void)argc;
 	(void)argv;
-	if (!cli->dry_run) {
-		ret = gp_cli_lock(cli, &lock_fd);
-		if (ret != EXIT_OK)
-			goto out;
-		ret = EXIT_FAIL;
-	}
+	/* the dispatcher holds the host lock (unless --dry-run), the pending journal undone */
 	r = gp_layout_read(cli->ctx, &l);
 	if (r < 0)
 		goto out; /* the library logged the line */
@@ -51,7 +46,6 @@ out:
 	gp_op_free(op);
 	gp_host_free(h);
 	gp_layout_clear(&l);
-	gp_lock_release(cli->ctx, lock_fd);
 	return ret;
 }
 
@@ -64,18 +58,12 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_plan plan = { 0 };
 	bool layout = false;
-	int r, found, lock_fd = -1, ret;
+	int r, found, ret;
 
 	(void)argc;
 	(void)argv;
-	if (!cli->dry_run) {
-		r = gp_lock_take(cli->ctx, 120 * 1000);
-		if (r < 0) {
-			gp_cli_err("cannot take the host lock: %s", strerror(-r));
-			return EXIT_FAIL;
-		}
-		lock_fd = r;
-	}
+	/* the dispatcher holds the host lock unless --dry-run (GP_VERB_MUTATES, not RECOVERS:
+	 * this is the recovery, and it reports what it undid) */
 	/* the same checks repair makes (damage, writes in flight), and its plan; for the real
 	 * run the plan is only what it reports: a plan that cannot be made (an unreadable
 	 * state, a malformed partitions.conf) does not keep the host from being put back */
@@ -89,7 +77,6 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv)
 		if (r < 0)
 			found = r;
 	}
-	gp_lock_release(cli->ctx, lock_fd);
 	if (found == GP_APPLY_STUCK) {
 		gp_plan_clear(&plan);
 		return EXIT_STUCK;

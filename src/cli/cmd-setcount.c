@@ -109,6 +109,25 @@ static char *command_line(int argc, char **argv)
 	return s;
 }
 
+/* What a usage error refuses, before the dispatcher takes the lock (so it never waits for
+ * it nor undoes a journal): COUNT and every ADDR well-formed. */
+int cmd_set_count_check(struct gp_cli *cli, int argc, char **argv)
+{
+	struct gp_pci_addr *addrs = NULL;
+	int count, n;
+
+	(void)cli;
+	if (parse_count(argv[argc - 1], &count) < 0)
+		return EXIT_USAGE;
+	n = gp_cli_parse_addrs(argc - 1, argv, &addrs);
+	free(addrs);
+	if (n < 0)
+		return n == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	return EXIT_OK;
+}
+
+/* The dispatcher checked the arguments and, unless --dry-run, holds the host lock with any
+ * interrupted change undone (GP_VERB_MUTATES | GP_VERB_RECOVERS). */
 int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_pci_addr *addrs = NULL;
@@ -116,7 +135,7 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 	struct gp_host *h = NULL;
 	struct gp_op *op = NULL;
 	size_t n = 0;
-	int count, n_addrs, r, i, ret = EXIT_FAIL, lock_fd = -1;
+	int count, n_addrs, r, i, ret = EXIT_FAIL;
 	char *cmd = NULL;
 
 	if (parse_count(argv[argc - 1], &count) < 0)
@@ -124,12 +143,7 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv)
 	n_addrs = gp_cli_parse_addrs(argc - 1, argv, &addrs);
 	if (n_addrs < 0)
 		return n_addrs == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-	if (!cli->dry_run) {
-		ret = gp_cli_lock(cli, &lock_fd);
-		if (ret != EXIT_OK)
-			goto out;
-		ret = EXIT_FAIL;
-	} else if (gp_journal_pending(cli->ctx)) {
+	if (cli->dry_run && gp_journal_pending(cli->ctx)) {
 		gp_cli_warn("an interrupted change is pending; the next change undoes it first "
 			    "(or run `gpupart repair`)");
 	}
@@ -174,6 +188,5 @@ out:
 	free(rq);
 	gp_host_free(h);
 	free(addrs);
-	gp_lock_release(cli->ctx, lock_fd);
 	return ret;
 }

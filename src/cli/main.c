@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gpupart/plan.h>
+#include <gpupart/step.h>
+
 #include "cli.h"
 
 bool gp_cli_quiet;
@@ -51,21 +54,24 @@ enum {
 
 /*
  * Verb flags (printed by --dump-verbs, checked against the options by test-verbs.c):
- * GP_VERB_MUTATES: writes the host, under the host lock; set-count and apply undo a pending
- *   journal first (gp_cli_lock), repair is that undoing itself; none of them locks for
- *   --dry-run. The verbs take the lock themselves, not the dispatcher: set-count checks its
- *   COUNT and ADDRs (exit 2) before it locks, so a usage error never waits for the lock nor
- *   undoes a journal, and repair locks without recovering first.
+ * GP_VERB_MUTATES: writes the host, under the host lock: the dispatcher takes it (unless
+ *   --dry-run, which locks nothing) after the verb's argument check, so a usage error (exit
+ *   2) never waits for the lock nor undoes a journal, and holds it until the verb returns.
+ * GP_VERB_RECOVERS: undoes a pending journal first, under that lock (set-count, apply);
+ *   repair mutates without it: it is that undoing itself, with its own report.
  * GP_VERB_LIBVIRT: asks libvirt (unless --no-libvirt), so takes O_LIBVIRT.
  */
 enum {
 	GP_VERB_MUTATES = 1 << 0,
 	GP_VERB_LIBVIRT = 1 << 1,
+	GP_VERB_RECOVERS = 1 << 2,
 };
 
 struct verb {
 	const char *name;
 	int (*fn)(struct gp_cli *cli, int argc, char **argv);
+	/* the argument checks made before the lock (NULL: none): EXIT_OK or EXIT_USAGE */
+	int (*check)(struct gp_cli *cli, int argc, char **argv);
 	int min_args, max_args; /* -1: unlimited */
 	unsigned opts;          /* the options it takes: O(x) bits */
 	unsigned flags;         /* GP_VERB_* */
@@ -74,21 +80,21 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "list", cmd_list, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "list", cmd_list, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
 	  "partitionable GPUs: status, backend, valid partition counts, partitions" },
-	{ "survey", cmd_survey, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "survey", cmd_survey, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
 	/* a tar archive has no JSON form */
-	{ "capture", cmd_capture, 1, 1, O_COMMON, 0, "FILE.tar",
+	{ "capture", cmd_capture, NULL, 1, 1, O_COMMON, 0, "FILE.tar",
 	  "write the host state gpupart reads into a tar ('-' for stdout)" },
-	{ "set-count", cmd_set_count, 2, -1,
+	{ "set-count", cmd_set_count, cmd_set_count_check, 2, -1,
 	  O_COMMON | O(JSON) | O(SERIES) | O_CHANGE | O_LIBVIRT | O(RUNTIME) | O(ALL_HOMOGENEOUS),
-	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "ADDR... COUNT",
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR... COUNT",
 	  "partition GPUs into COUNT equal partitions (0 removes them) and record it" },
-	{ "apply", cmd_apply, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT,
-	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "",
+	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT,
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
-	{ "repair", cmd_repair, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
+	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
 
@@ -252,7 +258,7 @@ static void usage(FILE *out)
 /*
  * `gpupart --dump-verbs` (alone; not in --help): the verb table for tests/hosts/test-verbs.c,
  * which holds the completions and the man page against it. One line per verb, tab separated:
- * name, flags ("mutates,libvirt" or "-"), then each option it takes: its long name (with a
+ * name, flags ("mutates,recovers,libvirt" or "-"), then each option it takes: its long name (with a
  * trailing '=' when it takes an argument), then its short one.
  */
 static int dump_verbs(void)
@@ -266,6 +272,10 @@ static int dump_verbs(void)
 		printf("%s\t", v->name);
 		if (v->flags & GP_VERB_MUTATES) {
 			printf("%smutates", sep);
+			sep = ",";
+		}
+		if (v->flags & GP_VERB_RECOVERS) {
+			printf("%srecovers", sep);
 			sep = ",";
 		}
 		if (v->flags & GP_VERB_LIBVIRT) {
@@ -582,12 +592,39 @@ static int check_options(const struct verb *verb, const struct gp_cli *cli,
 	return 0;
 }
 
+/*
+ * The host lock for a GP_VERB_MUTATES verb, and for GP_VERB_RECOVERS the undoing of an
+ * interrupted change under it: EXIT_OK with *lock_fd, or the exit status (EXIT_STUCK while a
+ * write of that change is still blocked in the kernel).
+ */
+static int lock_host(struct gp_cli *cli, bool recover, int *lock_fd)
+{
+	int r;
+
+	*lock_fd = -1;
+	r = gp_lock_take(cli->ctx, 120 * 1000);
+	if (r < 0) {
+		gp_cli_err("cannot take the host lock (%s/run/gpupart/lock): %s",
+			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
+			   r == -EWOULDBLOCK ? "another gpupart command holds it" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	*lock_fd = r;
+	if (!recover)
+		return EXIT_OK;
+	r = gp_journal_recover(cli->ctx);
+	if (r == GP_APPLY_STUCK)
+		return EXIT_STUCK;
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 {
 	struct gp_cli cli = { 0 };
 	int seen[N_OPTIONS] = { 0 };
 	const struct verb *verb;
-	int r, nargs;
+	int r, nargs, lock_fd = -1;
+	char **args;
 
 	if (argc == 2 && strcmp(argv[1], "--dump-verbs") == 0)
 		return dump_verbs();
@@ -635,7 +672,13 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 				      cli.verbosity == 0 ? GP_LOG_WARNING :
 				      cli.verbosity == 1 ? GP_LOG_INFO :
 							   GP_LOG_DEBUG);
-	r = verb->fn(&cli, nargs, argv + optind + 1);
+	args = argv + optind + 1;
+	r = verb->check ? verb->check(&cli, nargs, args) : EXIT_OK;
+	if (r == EXIT_OK && (verb->flags & GP_VERB_MUTATES) && !cli.dry_run)
+		r = lock_host(&cli, verb->flags & GP_VERB_RECOVERS, &lock_fd);
+	if (r == EXIT_OK)
+		r = verb->fn(&cli, nargs, args);
+	gp_lock_release(cli.ctx, lock_fd);
 	gp_ctx_free(cli.ctx);
 	return r;
 }

@@ -15,27 +15,6 @@
 #include "cli.h"
 #include "partition.h"
 
-int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
-{
-	int r;
-
-	*lock_fd = -1;
-	r = gp_lock_take(cli->ctx, 120 * 1000);
-	if (r < 0) {
-		gp_cli_err("cannot take the host lock (%s/run/gpupart/lock): %s",
-			   strcmp(gp_ctx_root(cli->ctx), "/") ? gp_ctx_root(cli->ctx) : "",
-			   r == -EWOULDBLOCK ? "another gpupart command holds it" : strerror(-r));
-		return EXIT_FAIL;
-	}
-	*lock_fd = r;
-	r = gp_journal_recover(cli->ctx);
-	if (r == GP_APPLY_STUCK)
-		return EXIT_STUCK;
-	if (r < 0)
-		return EXIT_FAIL;
-	return EXIT_OK;
-}
-
 /*
  * Refusals that list what stands in the way print a line for the GPU, then one indented
  * line per finding: the domains and reservation records that hold its partitions, or the

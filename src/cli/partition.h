@@ -12,9 +12,6 @@
 #include "cli.h"
 #include "shared/array.h"
 
-/* Takes the host lock and undoes an interrupted change first; an exit status. */
-int gp_cli_lock(struct gp_cli *cli, int *lock_fd);
-
 /* The operation's flags for this command line (--dry-run), recording the layout when @record. */
 unsigned gp_cli_op_flags(const struct gp_cli *cli, bool record);
 /* Prints the refusals of @op (made by gp_op_*_new), asks libvirt when it must, then prints the

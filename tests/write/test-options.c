@@ -6,9 +6,13 @@
  * only the real repair then undoes the change.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "wrun.h"
 
@@ -53,4 +57,55 @@ Test(write_options, dry_run_repair_changes_nothing)
 	cr_assert_not(journal_present(root));
 	run_free(&r);
 	free(before);
+}
+
+/*
+ * The dispatcher takes the host lock for a verb that mutates, after the verb's argument
+ * check and never for --dry-run: with the lock held by someone else (this test) and a change
+ * pending, a usage error is exit 2 at once and a dry run answers, neither waiting for the
+ * lock (the suite's 60 s bound is far below the lock's 120 s wait) nor undoing the journal.
+ */
+Test(write_options, usage_errors_and_dry_runs_take_no_lock)
+{
+	static const char *const calls[][6] = {
+		{ "set-count", NVME, "2x", NULL },
+		{ "set-count", "0000:zz:00.0", "2", NULL },
+		{ "set-count", "-n", NVME, "2", "--no-libvirt", NULL },
+		{ "apply", "-n", "--no-libvirt", NULL },
+		{ "repair", "-n", NULL },
+	};
+	static const int want[] = { 2, 2, -1, -1, -1 }; /* -1: anything but 2, and no wait */
+	const char *env[] = { "GP_FAKE_KILL_AFTER=2", NULL };
+	char *root = wtree("sriov-off"), *lock = NULL;
+	struct run r;
+	int fd;
+
+	gpf_env(&r, env, root, "set-count", NVME, "2", "--runtime", "--no-libvirt", NULL);
+	cr_assert_eq(r.status, 128 + 9, "exit %d: %s", r.status, r.err);
+	run_free(&r);
+	cr_assert(journal_present(root));
+	cr_assert_geq(asprintf(&lock, "%s/run/gpupart/lock", root), 0);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", lock, strerror(errno));
+	cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0, "%s", strerror(errno));
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		fklog_reset(root);
+		gpf_v(&r, NULL, root, calls[i]);
+		if (want[i] >= 0)
+			cr_expect_eq(r.status, want[i], "%s %s: exit %d: %s", calls[i][0],
+				     calls[i][1], r.status, r.err);
+		else
+			cr_expect_neq(r.status, 2, "%s %s: %s", calls[i][0], calls[i][1], r.err);
+		cr_expect_eq(fklog_ops(root), 0, "%s %s wrote:\n%s", calls[i][0], calls[i][1],
+			     fklog(root));
+		cr_expect(journal_present(root), "%s %s undid the journal", calls[i][0],
+			  calls[i][1]);
+		run_free(&r);
+	}
+	close(fd);
+	/* with the lock free, the next change undoes the journal first */
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	cr_assert_not(journal_present(root));
+	run_free(&r);
+	free(lock);
 }
