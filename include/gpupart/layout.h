@@ -61,23 +61,5 @@ int gp_layout_entry_for(const struct gp_device *dev, int count, char series,
 int gp_layout_match(const struct gp_host *host, const struct gp_layout_entry *e,
 		    struct gp_device **out);
 
-/*
- * Homogeneity, as Windows Admin Center enforces it: two GPUs are of one configuration when
- * vendor, device and subsystem IDs, VRAM (BAR-derived framebuffer) and the vGPU type list
- * match. Pure.
- */
-bool gp_policy_same_config(const struct gp_host *host, const struct gp_device *a,
-			   const struct gp_device *b);
-/* Partitions gpus[0..n) into homogeneous sets: set_of[i] gets the index (0..k-1, numbered in
- * order of first appearance) of the set gpus[i] belongs to. Returns k, or -ENOMEM. Pure. */
-int gp_policy_homogeneous_sets(const struct gp_host *host, const struct gp_device *const *gpus,
-			       size_t n, int *set_of);
-
-struct gp_gpu_view;
-/* For every homogeneous set among the views' GPUs whose members have different partition
- * counts, logs one warning (through host->ctx) naming the GPUs and their counts. Returns the
- * number of warnings, or -ENOMEM. */
-int gp_policy_warn_uneven_counts(const struct gp_host *host, const struct gp_gpu_view *views,
-				 size_t n);
 
 #endif

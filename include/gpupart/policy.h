@@ -108,4 +108,22 @@ int64_t gp_policy_mmio64_required(const struct gp_device *dev);
 /* NVIDIA's published MMIO requirement for this model (seeds/003), or GP_UNKNOWN. */
 int64_t gp_policy_mmio_table_lookup(const struct gp_device *dev, const char **model);
 
+/*
+ * Homogeneity, as Windows Admin Center enforces it: two GPUs are of one configuration when
+ * vendor, device and subsystem IDs, VRAM (BAR-derived framebuffer) and the vGPU type list
+ * match. Pure.
+ */
+bool gp_policy_same_config(const struct gp_host *host, const struct gp_device *a,
+			   const struct gp_device *b);
+/* Partitions gpus[0..n) into homogeneous sets: set_of[i] gets the index (0..k-1, numbered in
+ * order of first appearance) of the set gpus[i] belongs to. Returns k, or -ENOMEM. Pure. */
+int gp_policy_homogeneous_sets(const struct gp_host *host, const struct gp_device *const *gpus,
+			       size_t n, int *set_of);
+
+/* For every homogeneous set among the views' GPUs whose members have different partition
+ * counts, adds one warning finding (uneven-partition-counts) to @out naming the GPUs and their
+ * counts. Returns the number added, or -ENOMEM. Pure. */
+int gp_policy_uneven_counts(const struct gp_host *host, const struct gp_gpu_view *views,
+			    size_t n, struct gp_findings *out);
+
 #endif

@@ -70,6 +70,10 @@ int gp_cli_scan_exit(int r);
 int gp_cli_emit(const char *buf, size_t len);
 int gp_cli_emit_json(struct json_object *root);
 
+/* Admin Center's warning: a homogeneous set whose GPUs have different partition counts, one
+ * "warning:" line per set on stderr (cmd-list.c; list and survey). */
+void gp_cli_warn_uneven_counts(const struct gp_host *h, const struct gp_gpu_view *views,
+			       size_t n);
 int cmd_list(struct gp_cli *cli, int argc, char **argv);
 int cmd_survey(struct gp_cli *cli, int argc, char **argv);
 int cmd_capture(struct gp_cli *cli, int argc, char **argv);

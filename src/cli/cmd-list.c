@@ -33,6 +33,19 @@ static int check_named(const struct gp_cli *cli, const struct gp_host *h,
 	return EXIT_OK;
 }
 
+void gp_cli_warn_uneven_counts(const struct gp_host *h, const struct gp_gpu_view *views,
+			       size_t n)
+{
+	struct gp_findings uneven = { 0 };
+	size_t i;
+
+	if (gp_policy_uneven_counts(h, views, n, &uneven) < 0)
+		gp_cli_err("out of memory");
+	for (i = 0; i < uneven.n; i++)
+		gp_cli_warn("%s", uneven.v[i].detail);
+	gp_findings_clear(&uneven);
+}
+
 int cmd_list(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_pci_addr *addrs = NULL;
@@ -80,7 +93,7 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 		n++;
 	}
 	/* Admin Center's rule: one homogeneous set, one partition count (stderr only) */
-	gp_policy_warn_uneven_counts(h, views, n);
+	gp_cli_warn_uneven_counts(h, views, n);
 	ret = cli->render->list(cli, h, views, n);
 out:
 	for (i = 0; i < n; i++)

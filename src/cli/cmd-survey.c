@@ -73,7 +73,7 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 		it->mmio64_bytes = mmio_needed(d);
 		it->reset_method = gp_policy_reset_method(d);
 	}
-	gp_policy_warn_uneven_counts(h, views, n_views);
+	gp_cli_warn_uneven_counts(h, views, n_views);
 	r = cli->render->survey(cli, h, &hf, items, n_items);
 	ret = r != EXIT_OK ? r : any_bad ? EXIT_NOT_ASSIGNABLE : EXIT_OK;
 out:

@@ -117,11 +117,6 @@ EXCEPTIONS = [
     ('lib/host/pciacc.h', 'include', '<gpupart/model.h>',
      'libpci decodes config space into the model\'s gp_config_facts: a struct of the model'),
     ('lib/host/capture.c', 'include', '<gpupart/model.h>', 'a capture names devices by gp_pci_addr'),
-    # -- policy/: homogeneity is declared in layout.h and warns through the context --
-    ('lib/policy/homogeneous.c', 'include', '<gpupart/layout.h>',
-     'homogeneity is declared in layout.h (design note 5): move it to policy.h'),
-    ('lib/policy/homogeneous.c', 'include', '"base/internal.h"',
-     'gp_policy_warn_uneven_counts logs: return findings and let the caller log them'),
     # -- virt/: the child that asks libvirt --
     ('lib/virt/virt-bounded.c', 'path', '/dev/null', 'the child\'s stdin/stdout on the live host'),
     ('lib/virt/virt.c', 'path', '4:file:/dev/null', 'libvirt\'s log outputs in the child: none'),

@@ -755,26 +755,25 @@ Test(same, warning_names_the_set_and_counts)
 	struct gp_device *d[3];
 	struct gp_gpu_view v[3];
 	struct gp_host h = host_vfio;
-	struct gp_ctx *ctx;
+	struct gp_findings f = { 0 };
 	int i;
 
-	cr_assert_eq(gp_ctx_new("/", &ctx), 0);
-	gp_ctx_set_log(ctx, capture_log, NULL);
-	h.ctx = ctx;
 	d[0] = mk_vfio_gpu("0000:12:00.0", 0, false);
 	d[1] = mk_vfio_gpu("0000:13:00.0", 1150, false);
 	d[2] = mk_vfio_gpu("0000:14:00.0", 0, false);
 	for (i = 0; i < 3; i++)
 		cr_assert_eq(gp_gpu_view_build(&h, d[i], 0, &v[i]), 0);
-	logged[0] = 0;
-	cr_assert_eq(gp_policy_warn_uneven_counts(&h, v, 3), 1);
-	cr_assert_str_eq(logged, "GPUs 0000:12:00.0, 0000:13:00.0, 0000:14:00.0 are one "
-				 "configuration but have different partition counts (0, 1, 0)");
+	/* pure: a finding for the caller to print, nothing logged */
+	cr_assert_eq(gp_policy_uneven_counts(&h, v, 3, &f), 1);
+	cr_assert_eq(f.n, 1);
+	cr_assert_str_eq(f.v[0].code, "uneven-partition-counts");
+	cr_assert_eq(f.v[0].severity, GP_SEV_WARNING);
+	cr_assert_str_eq(f.v[0].detail, "GPUs 0000:12:00.0, 0000:13:00.0, 0000:14:00.0 are one "
+					"configuration but have different partition counts (0, 1, 0)");
+	gp_findings_clear(&f);
 	/* the same counts: nothing */
-	logged[0] = 0;
-	cr_assert_eq(gp_policy_warn_uneven_counts(&h, (struct gp_gpu_view[]){ v[0], v[2] }, 2), 0);
-	cr_assert_str_eq(logged, "");
+	cr_assert_eq(gp_policy_uneven_counts(&h, (struct gp_gpu_view[]){ v[0], v[2] }, 2, &f), 0);
+	cr_assert_eq(f.n, 0);
 	for (i = 0; i < 3; i++)
 		gp_gpu_view_clear(&v[i]);
-	gp_ctx_free(ctx);
 }

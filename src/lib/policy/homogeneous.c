@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Homogeneity, as Windows Admin Center enforces it (gpupart/layout.h): GPUs are of one
+ * Homogeneity, as Windows Admin Center enforces it (gpupart/policy.h): GPUs are of one
  * configuration when vendor, device and subsystem IDs, VRAM and the vGPU type list match.
- * Pure, but for the one warning gp_policy_warn_uneven_counts logs through the context.
+ * Pure: uneven counts come back as findings for the caller to report.
  *
  * VRAM is the gpu view's vram_bytes (policy.c). The type list is the set of type names that
  * policy.c takes as the GPU's catalogue: the mdev types of the PF (or of the first VF that has
@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include <gpupart/layout.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <gpupart/policy.h>
 
-#include "base/internal.h"
+#include "shared/array.h"
 #include "policy/catalogue.h"
 
 struct config_key {
@@ -201,8 +203,8 @@ out:
 	return r;
 }
 
-int gp_policy_warn_uneven_counts(const struct gp_host *host, const struct gp_gpu_view *views,
-				 size_t n)
+int gp_policy_uneven_counts(const struct gp_host *host, const struct gp_gpu_view *views,
+			    size_t n, struct gp_findings *out)
 {
 	const struct gp_device **devs;
 	int *set_of, k, s, warned = 0;
@@ -260,13 +262,14 @@ int gp_policy_warn_uneven_counts(const struct gp_host *host, const struct gp_gpu
 		}
 		fclose(fa);
 		fclose(fc);
-		if (addrs && counts) {
-			WARN(host->ctx,
-			     "GPUs %s are one configuration but have different partition counts "
-			     "(%s)",
-			     addrs, counts);
+		if (addrs && counts &&
+		    gp_findings_add(out, "uneven-partition-counts", GP_SEV_WARNING,
+				    "GPUs %s are one configuration but have different partition "
+				    "counts (%s)",
+				    addrs, counts) < 0)
+			k = -ENOMEM;
+		else if (addrs && counts)
 			warned++;
-		}
 		free(addrs);
 		free(counts);
 	}
