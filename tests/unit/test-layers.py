@@ -60,7 +60,7 @@ PUBLIC = {
     'gpupart.h': 'base',    # the context and its log
     'model.h': 'model',     # the host model
     'policy.h': 'policy',   # statuses, backends, findings, views
-    'layout.h': 'conf',     # partitions.conf (and, today, homogeneity: see EXCEPTIONS)
+    'layout.h': 'conf',     # partitions.conf
     'step.h': 'txn',       # steps and plans, the journal's public face (no PCI)
     'plan.h': 'kinds',      # the gpu kind's states and plans (and, today, six more concerns)
     'kernel.h': 'host',     # the kernel ops a test may replace
