@@ -83,7 +83,7 @@ static void same(const struct words *a, const struct words *b, const char *what)
 /* The verb table as `gpupart --dump-verbs` prints it. */
 struct verb {
 	char name[32];
-	bool mutates, libvirt;
+	bool mutates, recovers, libvirt;
 	struct words opts;  /* long and short names, as a user types them: --root -r */
 	struct words longs; /* long names only */
 	struct words args;  /* the names (long and short) of those that take an argument */
@@ -117,6 +117,7 @@ static void load_table(void)
 		snprintf(v->name, sizeof(v->name), "%s", line);
 		add(&verb_names, line, strlen(line));
 		v->mutates = strstr(flags, "mutates") != NULL;
+		v->recovers = strstr(flags, "recovers") != NULL;
 		v->libvirt = strstr(flags, "libvirt") != NULL;
 		for (tok = strtok_r(opts, " ", &s2); tok; tok = strtok_r(NULL, " ", &s2)) {
 			size_t len = strlen(tok);
@@ -171,7 +172,9 @@ static char *source_file(const char *rel)
 }
 
 /* The flags say what the options say: a verb that asks libvirt takes the libvirt options, a
- * verb that writes takes --dry-run and --write-timeout, and no other does. */
+ * verb that writes takes --dry-run and --write-timeout, and no other does; a verb that undoes
+ * a pending journal first writes (the lock it undoes it under is the mutating verbs'), and
+ * repair, the undoing itself, does not undo first. */
 Test(verbs, flags_match_options)
 {
 	load_table();
@@ -183,6 +186,9 @@ Test(verbs, flags_match_options)
 			     v->libvirt, "%s: libvirt flag and libvirt options disagree", v->name);
 		cr_expect_eq(has(&v->longs, "--dry-run") && has(&v->longs, "--write-timeout"),
 			     v->mutates, "%s: mutates flag and change options disagree", v->name);
+		cr_expect(!v->recovers || v->mutates, "%s: recovers without mutates", v->name);
+		cr_expect_eq(v->recovers, v->mutates && strcmp(v->name, "repair") != 0,
+			     "%s: every mutating verb but repair recovers first", v->name);
 	}
 }
 
