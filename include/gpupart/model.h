@@ -184,7 +184,6 @@ struct gp_host {
 	bool acs_override;                    /* pcie_acs_override= on the cmdline */
 	enum gp_tri unsafe_interrupts;        /* vfio_iommu_type1 allow_unsafe_interrupts */
 	bool nvidia_vgpu_manager;             /* nvidia_vgpu_vfio module present */
-	bool mdev_bus;                        /* /sys/class/mdev_bus exists */
 
 	struct gp_device **devs;              /* every PCI function, sorted by address */
 	size_t n_devs;
@@ -223,6 +222,9 @@ int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_inst
 int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *fb_bytes);
 /* Parses creatable_vgpu_types text into a new array; returns count or -errno. */
 int gp_parse_creatable_types(const char *text, struct gp_vgpu_type **out);
+/* Interrupt isolation from /proc/interrupts' text (IR- on x86, ITS on arm64); unknown for an
+ * architecture it does not read. Pure. */
+enum gp_tri gp_interrupts_remapping(const char *text);
 void gp_vgpu_types_free(struct gp_vgpu_type *types, size_t n);
 
 #endif

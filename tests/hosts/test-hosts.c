@@ -57,6 +57,15 @@ ParameterizedTestParameters(hosts, expectations)
 		  "no-flr,not-pcie,no-msi,acs-missing-upstream" },
 		{ "insecure-host", "0000:03:00.0", "ready-for-dda", "", 0, "", "not-assignable",
 		  "", "" },
+		/* arm64: ITS MSIs are isolated, so no interrupt-remapping-disabled; an H100 with
+		 * no vGPU manager and no SR-IOV capability is plain DDA */
+		{ "arm64-its", "0009:01:00.0", "ready-for-dda", "", 0, "", "assignable", "",
+		  "interrupt-remapping-disabled,partitioned" },
+		/* an empty mdev_bus is not mdev: no VFs yet and no types of its own, so vendor
+		 * VFIO stands until sriov-manage -e shows the VFs; with no VF enabled nothing
+		 * is partitioned yet and the whole GPU can still go to a VM (48 GiB BAR1) */
+		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
+		  "assignable", "large-bar", "partitioned" },
 	};
 	return cr_make_param_array(struct expect, e, sizeof(e) / sizeof(e[0]));
 }
@@ -177,6 +186,23 @@ Test(hosts, insecure_host_findings)
 	cr_assert(has_code(f, "unsafe-interrupts"));
 	json_object_put(o);
 	run_free(&r);
+}
+
+/* arm64: ITS chips mean isolated MSIs (what VFIO checks), though no chip says "IR-" */
+Test(hosts, arm64_its_interrupt_remapping)
+{
+	char *root = test_scenario("arm64-its");
+	struct json_object *o, *h, *v;
+	struct run r;
+
+	cr_assert_eq(run_gpupart(&r, root, "list", "--json", NULL), 0, "%s", r.err);
+	o = parse(r.out);
+	run_free(&r);
+	cr_assert(json_object_object_get_ex(o, "host", &h));
+	cr_assert(json_object_object_get_ex(h, "interrupt_remapping", &v));
+	cr_assert(v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v),
+		  "interrupt_remapping: %s", v ? json_object_get_string(v) : "null");
+	json_object_put(o);
 }
 
 Test(hosts, no_gpu)

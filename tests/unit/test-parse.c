@@ -150,3 +150,60 @@ Test(parse, creatable_types)
 	cr_assert_eq(gp_parse_creatable_types("ID    : vGPU Name\n", &t), 0);
 	gp_vgpu_types_free(t, 0);
 }
+
+/* /proc/interrupts -> interrupt isolation. Lines are real formats: x86 with and without VT-d
+ * remapping (old global and per-device MSI domains), arm64 GICv3 ITS (Ampere, Grace), and an
+ * architecture gpupart does not read (RISC-V IMSIC, arm64 GICv2m): unknown, never off. */
+struct irq_case {
+	char what[32];
+	char text[400];
+	enum gp_tri want;
+};
+
+ParameterizedTestParameters(parse, interrupts_remapping)
+{
+	static struct irq_case cases[] = {
+		{ "x86 VT-d remapping",
+		  "           CPU0       CPU1\n"
+		  "  0:         31          0  IR-IO-APIC    2-edge      timer\n"
+		  " 24:      12000      13000  IR-PCI-MSIX-0000:00:1f.6    0-edge      eno1\n"
+		  " LOC:    123456     123456   Local timer interrupts\n", GP_TRI_YES },
+		{ "x86 old global MSI domain",
+		  "  0:         31  IR-IO-APIC    2-edge      timer\n"
+		  " 25:          1  IR-PCI-MSI 524288-edge      nvme0q0\n", GP_TRI_YES },
+		{ "x86 without remapping",
+		  "  0:         31          0   IO-APIC    2-edge      timer\n"
+		  " 24:          1          0   PCI-MSIX-0000:03:00.0   0-edge      nvme0q0\n"
+		  " NMI:         3          0   Non-maskable interrupts\n"
+		  " LOC:    123456     123456   Local timer interrupts\n", GP_TRI_NO },
+		{ "x86 MSI, LOC row only",
+		  " 24:          1   PCI-MSI 524288-edge      ahci\n"
+		  "LOC:     123456   Local timer interrupts\n", GP_TRI_NO },
+		{ "arm64 GICv3 ITS",
+		  "           CPU0       CPU1\n"
+		  " 10:     123456     123456     GICv3  27 Level     arch_timer\n"
+		  " 396:      1411          0 ITS-PCI-MSIX-0000:01:00.0   1 Edge      mlx5_comp7\n"
+		  "IPI0:      4242       4242       Rescheduling interrupts\n", GP_TRI_YES },
+		{ "arm64 ITS, old global domain",
+		  " 64:          5          0   ITS-MSI 524288 Edge      nvme0q0\n", GP_TRI_YES },
+		{ "riscv IMSIC",
+		  " 10:     123456     123456  RISC-V INTC   5 Edge      riscv-timer\n"
+		  " 24:          1          0  IMSIC-PCI-MSIX-0000:00:01.0   0 Edge  nvme0q0\n"
+		  "IPI0:        10         10  Rescheduling interrupts\n", GP_TRI_UNKNOWN },
+		{ "arm64 GICv2m, no x86 rows",
+		  " 40:          1          0   GICv2m-PCI-MSIX-0000:01:00.0   0 Edge  nvme0q0\n"
+		  "IPI0:        10         10       Rescheduling interrupts\n", GP_TRI_UNKNOWN },
+		{ "unprefixed MSI, unknown arch",
+		  " 24:          1          0   PCI-MSI 524288 Edge      nvme0q0\n"
+		  "IPI0:        10         10       Rescheduling interrupts\n", GP_TRI_UNKNOWN },
+		{ "x86, no MSI chips",
+		  "  0:         31   IO-APIC    2-edge      timer\n", GP_TRI_UNKNOWN },
+		{ "empty", "", GP_TRI_UNKNOWN },
+	};
+	return cr_make_param_array(struct irq_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct irq_case *c, parse, interrupts_remapping)
+{
+	cr_assert_eq(gp_interrupts_remapping(c->text), c->want, "%s", c->what);
+}

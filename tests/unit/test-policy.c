@@ -304,9 +304,21 @@ Test(backend, nvidia_without_vfs)
 	set_sriov(pf, 32, 0x2235);
 	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_SRIOV, "no vGPU manager");
 	h.nvidia_vgpu_manager = true;
-	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_NVIDIA_VFIO);
-	h.mdev_bus = true;
-	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_NVIDIA_MDEV);
+	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_NVIDIA_VFIO,
+		     "no VFs and no types of its own: vendor VFIO until the VFs show otherwise");
+	/* its own evidence decides: VFs with mdev types, or the PF's own types */
+	struct gp_device *vf = mk_dev("0000:41:00.4", 0x10de, 0x2235, 0x030200, GP_PCIE_ENDPOINT);
+	vf->is_vf = true;
+	vf->n_mdev_types = 1;
+	pf->vfs = keep(calloc(1, sizeof(*pf->vfs)));
+	pf->vfs[0] = vf;
+	pf->n_vfs = 1;
+	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_NVIDIA_MDEV, "mdev types on a VF");
+	vf->n_mdev_types = 0;
+	vf->has_nvidia_dir = true;
+	cr_assert_eq(gp_policy_backend(&h, pf), GP_BACKEND_NVIDIA_VFIO, "a VF's nvidia/");
+	pf->vfs = NULL;
+	pf->n_vfs = 0;
 	/* T4: an SR-IOV capability whose VF device ID reads 0000 is not SR-IOV vGPU */
 	pf->device = 0x1eb8;
 	pf->sriov_total_vfs = -1;
@@ -391,6 +403,14 @@ Test(survey, host_findings)
 	cr_assert(has(&f, "iommu-disabled", GP_SEV_ERROR));
 	cr_assert(!gp_findings_has(&f, "interrupt-remapping-disabled"),
 		  "no IOMMU: remapping is implied, not a second error");
+	gp_findings_clear(&f);
+	/* an architecture whose chips the scan does not read: a warning, never the error */
+	h = host_on;
+	h.interrupt_remapping = GP_TRI_UNKNOWN;
+	cr_assert_eq(gp_survey_host(&h, &f), 0);
+	cr_assert(has(&f, "interrupt-remapping-unknown", GP_SEV_WARNING));
+	cr_assert(!gp_findings_has(&f, "interrupt-remapping-disabled"));
+	cr_assert_eq(f.n, 1);
 	gp_findings_clear(&f);
 }
 

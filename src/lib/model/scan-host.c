@@ -42,20 +42,42 @@ static bool cmdline_has(const char *cmdline, const char *prefix)
 }
 
 /*
- * Interrupt remapping leaves its mark on every remapped interrupt chip ("IR-PCI-MSI",
- * "IR-IO-APIC") in /proc/interrupts; MSI chips without the prefix mean it is off. Without
- * either we only know what the command line forbids.
+ * Whether MSIs are isolated, from the chip column of /proc/interrupts. Pure: text in.
+ *  - x86: a remapped chip carries the IR domain's prefix, "IR-PCI-MSI..." / "IR-IO-APIC"
+ *    (kernel/irq/msi.c, msi_create_device_irq_domain(): "$(PREFIX)$(CHIPNAME)-$(DEVNAME)",
+ *    the prefix from the parent's msi_parent_ops, "IR-" for drivers/iommu/intel/irq_remapping.c
+ *    and amd/iommu.c); " PCI-MSI" with no prefix means MSIs go straight to the APIC: off.
+ *  - arm64: the GICv3 ITS translates every MSI by its device ID and marks its domain
+ *    IRQ_DOMAIN_FLAG_ISOLATED_MSI (drivers/irqchip/irq-gic-v3-its.c), which is what VFIO
+ *    checks (iommu_group_has_isolated_msi(), drivers/vfio/vfio_iommu_type1.c); its chips are
+ *    "ITS-PCI-MSIX-dddd:bb:dd.f" / "ITS-MSI" with no "IR-": on.
+ *  - Only x86 prints the "LOC:" row, "Local timer interrupts" (arch/x86/kernel/irq.c,
+ *    arch_show_interrupts()), and IO-APIC chips, so unprefixed PCI-MSI chips say "off" only
+ *    beside them; any other architecture's chips (GICv2m, RISC-V IMSIC, s390, POWER XIVE)
+ *    are not read here: unknown, never "off".
  */
+enum gp_tri gp_interrupts_remapping(const char *text)
+{
+	bool x86;
+
+	if (!text)
+		return GP_TRI_UNKNOWN;
+	if (strstr(text, " IR-") || strstr(text, " ITS-"))
+		return GP_TRI_YES;
+	x86 = strstr(text, "Local timer interrupts") || strstr(text, " IO-APIC");
+	if (x86 && strstr(text, " PCI-MSI"))
+		return GP_TRI_NO;
+	return GP_TRI_UNKNOWN;
+}
+
+/* Without the chips we only know what the (x86) command line forbids. */
 static enum gp_tri interrupt_remapping(struct gp_ctx *ctx, const char *cmdline)
 {
 	char *text = NULL;
 	enum gp_tri r = GP_TRI_UNKNOWN;
 
 	if (gp_hostfs_read_all(ctx, GP_HP_INTERRUPTS, NULL, &text) >= 0) {
-		if (strstr(text, " IR-"))
-			r = GP_TRI_YES;
-		else if (strstr(text, "PCI-MSI"))
-			r = GP_TRI_NO;
+		r = gp_interrupts_remapping(text);
 		free(text);
 	}
 	if (r == GP_TRI_UNKNOWN && cmdline &&
@@ -96,10 +118,6 @@ int gp_scan_host_facts(struct gp_scan *s)
 	}
 	fd = gp_hostfs_open_dir(ctx, GP_HP_MODULE, "nvidia_vgpu_vfio");
 	h->nvidia_vgpu_manager = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	fd = gp_hostfs_open_dir(ctx, GP_HP_CLASS_MDEV_BUS, NULL);
-	h->mdev_bus = fd >= 0;
 	if (fd >= 0)
 		close(fd);
 	return 0;

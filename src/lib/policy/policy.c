@@ -95,13 +95,19 @@ enum gp_backend gp_policy_backend(const struct gp_host *host, const struct gp_de
 			return GP_BACKEND_NVIDIA_VFIO;
 		if (dev->n_mdev_types || dev->n_mdevs || any_vf(dev, vf_has_mdev))
 			return GP_BACKEND_NVIDIA_MDEV;
-		if (hw_sriov(dev) && dev->n_vfs == 0 && driver_is(dev, "nvidia")) {
-			/* VFs not enabled yet: the kernel's mdev bus tells which manager it is */
-			if (host->nvidia_vgpu_manager && host->mdev_bus)
-				return GP_BACKEND_NVIDIA_MDEV;
-			if (host->nvidia_vgpu_manager)
-				return GP_BACKEND_NVIDIA_VFIO;
-		}
+		/*
+		 * VFs not enabled yet and nothing of this GPU's own says mdev (the PF lists no
+		 * types): which shape the VFs get is the driver's build-time choice
+		 * (NV_USE_VFIO_PCI_CORE in nv-vgpu-vfio-interface.h: vendor-specific VFIO where
+		 * the kernel lacks mdev_set_iommu_device, Linux 5.16+), invisible until they
+		 * exist. nvidia-vfio stands until then; set-count enables the VFs, scans again
+		 * and plans from what they show (kinds/gpu-state.c: -EAGAIN). /sys/class/mdev_bus
+		 * is no evidence: since Linux 6.5 (commit ff598081e5b9, mdev_init()) it exists
+		 * whenever mdev.ko is loaded, with or without parents.
+		 */
+		if (hw_sriov(dev) && dev->n_vfs == 0 && driver_is(dev, "nvidia") &&
+		    host->nvidia_vgpu_manager)
+			return GP_BACKEND_NVIDIA_VFIO;
 	}
 	if (hw_sriov(dev))
 		return GP_BACKEND_SRIOV;

@@ -80,6 +80,12 @@ int gp_survey_host(const struct gp_host *h, struct gp_findings *out)
 		r |= gp_findings_add(out, "interrupt-remapping-disabled", GP_SEV_ERROR,
 				     "the IOMMU does not remap interrupts: a VM could forge MSIs to "
 				     "other devices");
+	/* chips of an architecture the scan does not read (model/scan-host.c): say so, not "off" */
+	if (h->iommu_enabled && h->interrupt_remapping == GP_TRI_UNKNOWN)
+		r |= gp_findings_add(out, "interrupt-remapping-unknown", GP_SEV_WARNING,
+				     "/proc/interrupts does not tell whether MSIs are isolated "
+				     "(neither x86 IR- nor arm64 ITS chips): check that VFIO "
+				     "refuses no device before relying on it");
 	if (h->acs_override)
 		r |= gp_findings_add(out, "acs-override", GP_SEV_WARNING,
 				     "pcie_acs_override on the kernel command line: IOMMU groups "
