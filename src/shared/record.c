@@ -310,38 +310,44 @@ void gp_record_kv(struct gp_record_out *o, const char *key, const char *val)
 	put(o, val);
 }
 
+/* Formats into @buf, or marks @o too long (-E2BIG): false then. */
+static bool format(struct gp_record_out *o, char *buf, size_t len, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static bool format(struct gp_record_out *o, char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, len, fmt, ap);
+
+	if (n >= 0 && (size_t)n < len)
+		return true;
+	if (!o->err)
+		o->err = -E2BIG;
+	return false;
+}
+
 void gp_record_addf(struct gp_record_out *o, const char *fmt, ...)
 {
 	char buf[GP_RECORD_LINE_MAX + 1];
 	va_list ap;
-	int n;
+	bool ok;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	ok = format(o, buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		if (!o->err)
-			o->err = -E2BIG;
-		return;
-	}
-	gp_record_add(o, buf);
+	if (ok)
+		gp_record_add(o, buf);
 }
 
 void gp_record_kvf(struct gp_record_out *o, const char *key, const char *fmt, ...)
 {
 	char buf[GP_RECORD_LINE_MAX + 1];
 	va_list ap;
-	int n;
+	bool ok;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	ok = format(o, buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		if (!o->err)
-			o->err = -E2BIG;
-		return;
-	}
-	gp_record_kv(o, key, buf);
+	if (ok)
+		gp_record_kv(o, key, buf);
 }
 
 int gp_record_end(struct gp_record_out *o, FILE *f)
