@@ -106,6 +106,21 @@ struct gp_vgpu_type {
 	int available;           /* available_instances (mdev), or GP_UNKNOWN */
 };
 
+/*
+ * Where a GPU's vGPU catalogue came from (model/scan-catalogue.c tries them in this order for
+ * the vendor-specific VFIO shape; the mdev shapes read their own complete list). JSON
+ * "vgpu_catalogue": gp_catalogue_source_str(), null for NONE.
+ */
+enum gp_catalogue_source {
+	GP_CATALOGUE_NONE,       /* not an NVIDIA vGPU GPU, or nothing lists a type */
+	GP_CATALOGUE_VGPUCONFIG, /* ROOT/usr/share/nvidia/vgpu/vgpuConfig.xml (the vGPU manager's) */
+	GP_CATALOGUE_NVML,       /* libnvidia-ml.so.1 on the live root */
+	GP_CATALOGUE_RECORDED,   /* what gpupart recorded when the sysfs lists were complete */
+	GP_CATALOGUE_SYSFS,      /* the VFs' creatable_vgpu_types: a lower bound, said so */
+	GP_CATALOGUE_MDEV,       /* mdev_supported_types: the driver's complete list */
+};
+const char *gp_catalogue_source_str(enum gp_catalogue_source s); /* NULL for NONE */
+
 struct gp_mdev {
 	char uuid[37];
 	char *type_key;          /* its mdev_supported_types dir name */
@@ -159,6 +174,15 @@ struct gp_device {
 	struct gp_vgpu_type *creatable;       /* nvidia/creatable_vgpu_types */
 	size_t n_creatable;
 	int current_vgpu_type;                /* nvidia/current_vgpu_type, 0 none, GP_UNKNOWN */
+
+	/* PFs: the driver's vGPU catalogue for this board, every type it supports with its
+	 * framebuffer, series and maximum per GPU, whatever is in force (owned copies) */
+	struct gp_vgpu_type *catalogue;
+	size_t n_catalogue;
+	enum gp_catalogue_source catalogue_source;
+	char *board_name;                     /* the driver's name for the board, or NULL */
+	enum gp_tri mig_mode;                 /* MIG mode on; unknown where nothing tells */
+	int n_gpu_instances;                  /* MIG GPU instances, GP_UNKNOWN */
 
 	char **drm_nodes;                     /* "card0", "renderD128" */
 	size_t n_drm_nodes;
@@ -216,6 +240,18 @@ bool gp_device_is_display(const struct gp_device *dev);
 bool gp_device_is_below(const struct gp_device *dev, const struct gp_device *ancestor);
 /* A display-class physical function, or an SR-IOV PF when @any_class. */
 bool gp_device_is_gpu_like(const struct gp_device *dev, bool any_class);
+
+/*
+ * The function whose mdev_supported_types are @pf's mdev catalogue: the PF, or when it lists
+ * none (an SR-IOV GPU's driver lists them on its VFs) the first VF that lists any; every VF
+ * lists the same, so the scan reads them once per GPU. NULL when nothing lists a type.
+ */
+const struct gp_device *gp_catalogue_mdev_source(const struct gp_device *pf);
+
+/* Sets @pf's catalogue from the lists the scan read of it (its mdev catalogue, else the union
+ * of its VFs' creatable_vgpu_types), when it has none yet: the scan's last resort, and how
+ * tests give a hand-built model its catalogue. Pure. 0 or -ENOMEM. */
+int gp_catalogue_from_lists(struct gp_device *pf);
 
 /* Parse helpers shared with tests (pure). */
 int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_instance);

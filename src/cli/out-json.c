@@ -89,6 +89,8 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 	json_object_object_add(o, "backend", str_or_null(gp_backend_str(v->backend)));
 	json_object_object_add(o, "sriov", sriov(d));
 	json_object_object_add(o, "vgpu_series", v->series ? json_object_new_string(series) : NULL);
+	json_object_object_add(o, "vgpu_catalogue",
+			       str_or_null(gp_catalogue_source_str(d->catalogue_source)));
 	a = json_object_new_array();
 	for (i = 0; i < v->n_valid_counts; i++)
 		json_object_array_add(a, json_object_new_int(v->valid_counts[i]));

@@ -137,6 +137,10 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 		if (v->series)
 			fprintf(out, " (%c series)", v->series);
 		fputc('\n', out);
+		if (gp_catalogue_source_str(d->catalogue_source)) {
+			FIELD(out, "VgpuCatalogue");
+			fprintf(out, "%s\n", gp_catalogue_source_str(d->catalogue_source));
+		}
 		FIELD(out, "PartitionCount");
 		fprintf(out, "%d\n", v->partition_count);
 		if (d->sriov_total_vfs >= 0) {

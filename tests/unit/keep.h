@@ -66,4 +66,11 @@ static inline void keep_types(struct gp_vgpu_type *t, size_t n)
 	kept_types[n_kept_types++].n = n;
 }
 
+/* A hand-built GPU's catalogue from its lists, as the scan's last resort builds it. */
+static inline void keep_catalogue(struct gp_device *pf)
+{
+	cr_assert_eq(gp_catalogue_from_lists(pf), 0);
+	keep_types(pf->catalogue, pf->n_catalogue);
+}
+
 #endif

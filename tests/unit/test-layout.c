@@ -569,6 +569,7 @@ static struct gp_device *mk_mdev_gpu(const char *addr, int device, int sub_devic
 						    .fb_bytes = fb16 * GIB, .max_instances = 1,
 						    .available = 1 };
 	d->n_mdev_types = n;
+	keep_catalogue(d);
 	return d;
 }
 
@@ -686,6 +687,7 @@ static struct gp_device *mk_vfio_gpu(const char *addr, int in_force, bool extra_
 			vf->creatable[vf->n_creatable++] = vt(1999, "NVIDIA L40S-99Q", 4);
 		pf->vfs[i] = vf;
 	}
+	keep_catalogue(pf);
 	return pf;
 }
 

@@ -253,6 +253,7 @@ static struct gp_device *a16_gpu(int n_vfs, int set_type)
 		pf->vfs[i] = vf;
 	}
 	pf->n_vfs = (size_t)n_vfs;
+	keep_catalogue(pf);
 	return pf;
 }
 
@@ -357,6 +358,7 @@ Test(backend, t4_mdev_on_pf)
 	pf->mdevs[0].type_key = "nvidia-224";
 	pf->mdevs[1].type_key = "nvidia-224";
 	pf->n_mdevs = 2;
+	keep_catalogue(pf);
 	cr_assert_eq(gp_policy_backend(&host_on, pf), GP_BACKEND_NVIDIA_MDEV);
 	cr_assert_eq(gp_policy_status(&host_on, pf), GP_STATUS_PARTITIONED);
 	cr_assert_eq(gp_policy_status(&host_off, pf), GP_STATUS_PARAVIRTUALIZATION);

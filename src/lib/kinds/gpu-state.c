@@ -16,7 +16,6 @@
 #include "base/internal.h"
 #include "model/mdev-bus.h"
 #include "model/pci-addr.h"
-#include "policy/catalogue.h"
 
 void gp_gpu_state_clear(struct gp_gpu_state *s)
 {

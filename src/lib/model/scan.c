@@ -92,6 +92,8 @@ static void device_free(struct gp_device *d)
 	free(d->bars);
 	gp_vgpu_types_free(d->mdev_types, d->n_mdev_types);
 	gp_vgpu_types_free(d->creatable, d->n_creatable);
+	gp_vgpu_types_free(d->catalogue, d->n_catalogue);
+	free(d->board_name);
 	for (i = 0; i < d->n_mdevs; i++) {
 		free(d->mdevs[i].type_key);
 		free(d->mdevs[i].parent);
@@ -524,6 +526,8 @@ static int list_devices(struct gp_scan *s)
 		d->current_vgpu_type = GP_UNKNOWN;
 		d->vf_index = GP_UNKNOWN;
 		d->boot_vga = GP_TRI_UNKNOWN;
+		d->mig_mode = GP_TRI_UNKNOWN;
+		d->n_gpu_instances = GP_UNKNOWN;
 		d->open_by_host = GP_TRI_UNKNOWN;
 		d->cfg.pcie_type = GP_PCIE_UNKNOWN;
 		d->cfg.msi = d->cfg.flr = d->cfg.af_flr = GP_TRI_UNKNOWN;
@@ -673,6 +677,13 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	r = gp_scan_host_facts(&s);
 	if (r < 0)
 		goto fail;
+	/* after the VFs (the sysfs lists are theirs) and the host facts (the vGPU manager) */
+	for (i = 0; i < n_tv; i++)
+		if (tv[i]->full && !tv[i]->is_vf) {
+			r = gp_scan_catalogue(&s, tv[i]);
+			if (r < 0)
+				goto fail;
+		}
 	mark_no_reset(s.host);
 	count_bus_siblings(s.host);
 	if (flags & GP_SCAN_OPEN_FILES)

@@ -21,7 +21,6 @@
 #include <gpupart/policy.h>
 
 #include "shared/array.h"
-#include "policy/catalogue.h"
 
 struct config_key {
 	const struct gp_device *dev;
@@ -78,10 +77,12 @@ static int key_build(const struct gp_host *host, const struct gp_device *dev,
 		return r;
 	k->vram = v.vram_bytes;
 	k->exact = true;
-	/* the catalogue's names (policy/catalogue.h says which list that is) */
-	r = gp_catalogue_each(dev, v.backend, add_type, k);
-	if (v.backend == GP_BACKEND_NVIDIA_VFIO) {
-		/* the types in force are offered too, where their names are known */
+	/* the catalogue's names (model/scan-catalogue.c says which list that is) */
+	r = 0;
+	for (i = 0; r == 0 && i < dev->n_catalogue; i++)
+		r = add_type(k, &dev->catalogue[i]);
+	if (dev->catalogue_source == GP_CATALOGUE_SYSFS) {
+		/* a lower bound: the types in force are offered too, where their names are known */
 		for (i = 0; r == 0 && i < v.n_partitions; i++)
 			r = add_name(k, v.partitions[i].vgpu_type);
 		k->exact = v.n_partitions == 0;

@@ -11,7 +11,6 @@
 
 #include "shared/array.h"
 #include "shared/str.h"
-#include "policy/catalogue.h"
 
 #define GIB (1024LL * 1024 * 1024)
 
@@ -269,44 +268,18 @@ static const struct gp_vgpu_type *find_type_key(const struct gp_vgpu_type *t, si
 	return NULL;
 }
 
-struct collect {
-	enum gp_backend b;
-	struct gp_vgpu_type *v;
-	size_t n;
-};
-
-static int collect_one(void *data, const struct gp_vgpu_type *t)
+/* The GPU's catalogue (model/scan-catalogue.c), as shallow copies the caller may amend. */
+static int collect_types(const struct gp_device *dev, struct gp_vgpu_type **out, size_t *n_out)
 {
-	struct collect *c = data;
-	struct gp_vgpu_type *slot;
-
-	/* the VFs' lists overlap: a type once (mdev lists are one function's, no repeats) */
-	if (c->b == GP_BACKEND_NVIDIA_VFIO && find_type_id(c->v, c->n, t->type_id))
-		return 0;
-	slot = GP_PUSH(c->v, c->n);
-	if (!slot)
-		return -ENOMEM;
-	*slot = *t;
-	return 0;
-}
-
-/* The GPU's catalogue (policy/catalogue.h), a type once. */
-static int collect_types(const struct gp_device *dev, enum gp_backend b,
-			 struct gp_vgpu_type **out, size_t *n_out)
-{
-	struct collect c = { .b = b };
-	int r;
-
 	*out = NULL;
 	*n_out = 0;
-	r = gp_catalogue_each(dev, b, collect_one, &c);
-	if (r < 0) {
-		free(c.v);
-		return r;
-	}
-	/* shallow copies: names and keys stay owned by the model */
-	*out = c.v;
-	*n_out = c.n;
+	if (!dev->n_catalogue)
+		return 0;
+	*out = malloc(dev->n_catalogue * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, dev->catalogue, dev->n_catalogue * sizeof(**out));
+	*n_out = dev->n_catalogue;
 	return 0;
 }
 
@@ -413,15 +386,18 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 static int catalogue(const struct gp_device *dev, enum gp_backend b, struct gp_vgpu_type **cat,
 		     size_t *n_cat, int64_t *vram)
 {
+	bool lower_bound = dev->catalogue_source == GP_CATALOGUE_SYSFS ||
+			   dev->catalogue_source == GP_CATALOGUE_RECORDED;
 	size_t i;
 	int r;
 
-	r = collect_types(dev, b, cat, n_cat);
+	r = collect_types(dev, cat, n_cat);
 	if (r < 0)
 		return r;
 	*vram = catalogue_fb(*cat, *n_cat);
-	if (b == GP_BACKEND_NVIDIA_VFIO) {
-		/* the driver publishes no maxima here: divide the framebuffer (research §3.3) */
+	if (b == GP_BACKEND_NVIDIA_VFIO && lower_bound) {
+		/* the sysfs lists publish no maxima: divide the framebuffer (research §3.3), and
+		 * only here; a source with the driver's maxima is never divided */
 		int64_t fb = table_fb(dev);
 
 		if (fb > *vram)

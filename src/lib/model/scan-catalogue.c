@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A GPU's vGPU catalogue: every type the driver supports on this board, with its framebuffer,
+ * series, MIG backing and NVIDIA's maximum per GPU, whatever is in force. Hyper-V's
+ * ValidPartitionCounts is a property of the GPU; it must not change as partitions are made.
+ *
+ * The mdev shapes (a, b) are easy: mdev_supported_types lists every supported type with its
+ * max_instance, used or not (research/real-hosts/01: all 22 types stay listed, available 0).
+ *
+ * The vendor-specific VFIO shape (c) is not: nvidia/creatable_vgpu_types lists "only types that
+ * can be created at the time of reading" (NVIDIA vgpu-device-manager, pkg/vgpu/vfio/vfio.go),
+ * and a full GPU lists its header only (real-hosts/03). Its sources, best first:
+ *   1. vgpuConfig.xml, the vGPU manager's own table of types and per-board maxima;
+ *   2. NVML's supported (not creatable) types, on the live root only;
+ *   3. the catalogue gpupart recorded when the sysfs lists were complete;
+ *   4. the sysfs lists themselves, a lower bound while partitions exist (said so in JSON).
+ */
+#include <errno.h>
+
+#include "model/scan.h"
+
+const char *gp_catalogue_source_str(enum gp_catalogue_source s)
+{
+	switch (s) {
+	case GP_CATALOGUE_VGPUCONFIG:
+		return "vgpuconfig";
+	case GP_CATALOGUE_NVML:
+		return "nvml";
+	case GP_CATALOGUE_RECORDED:
+		return "recorded";
+	case GP_CATALOGUE_SYSFS:
+		return "sysfs";
+	case GP_CATALOGUE_MDEV:
+		return "mdev";
+	case GP_CATALOGUE_NONE:
+		break;
+	}
+	return NULL;
+}
+
+const struct gp_device *gp_catalogue_mdev_source(const struct gp_device *pf)
+{
+	size_t i;
+
+	if (pf->n_mdev_types)
+		return pf;
+	for (i = 0; i < pf->n_vfs; i++)
+		if (pf->vfs[i]->n_mdev_types)
+			return pf->vfs[i];
+	return NULL;
+}
+
+static const struct gp_vgpu_type *find_id(const struct gp_vgpu_type *t, size_t n, int id)
+{
+	size_t i;
+
+	for (i = 0; id > 0 && i < n; i++)
+		if (t[i].type_id == id)
+			return &t[i];
+	return NULL;
+}
+
+/* A deep copy of @t appended to the PF's catalogue. */
+static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
+{
+	struct gp_vgpu_type *c = GP_PUSH(pf->catalogue, pf->n_catalogue);
+
+	if (!c)
+		return -ENOMEM;
+	*c = *t;
+	c->key = strdup(t->key);
+	c->name = t->name ? strdup(t->name) : NULL;
+	if (!c->key || (t->name && !c->name)) {
+		free(c->key);
+		free(c->name);
+		pf->n_catalogue--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Shapes a and b: the one function whose mdev_supported_types are the GPU's. */
+static int from_mdev(struct gp_device *pf)
+{
+	const struct gp_device *src = gp_catalogue_mdev_source(pf);
+	size_t i;
+	int r;
+
+	for (i = 0; src && i < src->n_mdev_types; i++) {
+		r = catalogue_add(pf, &src->mdev_types[i]);
+		if (r < 0)
+			return r;
+	}
+	if (pf->n_catalogue)
+		pf->catalogue_source = GP_CATALOGUE_MDEV;
+	return 0;
+}
+
+static bool vendor_vfio(const struct gp_device *pf)
+{
+	size_t i;
+
+	for (i = 0; i < pf->n_vfs; i++)
+		if (pf->vfs[i]->has_nvidia_dir)
+			return true;
+	return false;
+}
+
+/* Shape c, last resort: the union of what the VFs offer now, a type once. */
+static int from_sysfs(struct gp_device *pf)
+{
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < pf->n_vfs; i++)
+		for (j = 0; j < pf->vfs[i]->n_creatable; j++) {
+			const struct gp_vgpu_type *t = &pf->vfs[i]->creatable[j];
+
+			if (find_id(pf->catalogue, pf->n_catalogue, t->type_id))
+				continue;
+			r = catalogue_add(pf, t);
+			if (r < 0)
+				return r;
+		}
+	/* a full GPU lists its header only: still the sysfs lists, empty */
+	if (pf->n_catalogue || vendor_vfio(pf))
+		pf->catalogue_source = GP_CATALOGUE_SYSFS;
+	return 0;
+}
+
+int gp_catalogue_from_lists(struct gp_device *pf)
+{
+	if (pf->n_catalogue)
+		return 0;
+	if (gp_catalogue_mdev_source(pf))
+		return from_mdev(pf);
+	return from_sysfs(pf);
+}
+
+int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
+{
+	(void)s;
+	if (pf->vendor != 0x10de)
+		return 0;
+	if (gp_catalogue_mdev_source(pf))
+		return from_mdev(pf);
+	if (!vendor_vfio(pf))
+		return 0;
+	/* sources 1-3 (vgpuConfig.xml, NVML, recorded) go here, best first */
+	return from_sysfs(pf);
+}
