@@ -183,6 +183,8 @@ struct gp_device {
 	char *board_name;                     /* the driver's name for the board, or NULL */
 	enum gp_tri mig_mode;                 /* MIG mode on; unknown where nothing tells */
 	int n_gpu_instances;                  /* MIG GPU instances, GP_UNKNOWN */
+	enum gp_tri mixed_size;               /* the driver says mixed-size (heterogeneous) vGPU
+					       * mode; unknown where it does not say */
 
 	char **drm_nodes;                     /* "card0", "renderD128" */
 	size_t n_drm_nodes;

@@ -22,12 +22,21 @@ enum gp_backend {
 	GP_BACKEND_SRIOV,       /* any other SR-IOV function: VFs go to vfio-pci */
 };
 
+/* How the NVIDIA driver shares the GPU (real-hosts/11: equal-size is the default mode). */
+enum gp_vgpu_mode {
+	GP_VGPU_MODE_NONE,  /* no NVIDIA vGPU backend: JSON null */
+	GP_VGPU_MODE_EQUAL, /* "equal-size": every vGPU has the same framebuffer size */
+	GP_VGPU_MODE_MIXED, /* "mixed-size": time-sliced vGPUs of different sizes */
+	GP_VGPU_MODE_MIG,   /* "mig": MIG-backed vGPUs on GPU instances */
+};
+
 enum gp_severity { GP_SEV_INFO, GP_SEV_WARNING, GP_SEV_ERROR };
 
 enum gp_verdict { GP_VERDICT_ASSIGNABLE, GP_VERDICT_WITH_WARNINGS, GP_VERDICT_NOT_ASSIGNABLE };
 
 const char *gp_status_str(enum gp_status s);
 const char *gp_backend_str(enum gp_backend b); /* NULL for GP_BACKEND_NONE */
+const char *gp_vgpu_mode_str(enum gp_vgpu_mode m); /* NULL for GP_VGPU_MODE_NONE */
 const char *gp_severity_str(enum gp_severity s);
 const char *gp_verdict_str(enum gp_verdict v);
 
@@ -66,6 +75,7 @@ struct gp_gpu_view {
 	const struct gp_device *dev;
 	enum gp_status status;
 	enum gp_backend backend;
+	enum gp_vgpu_mode vgpu_mode;
 	char series;                  /* the vGPU series the counts are for, 0 for none */
 	int *valid_counts;            /* descending */
 	size_t n_valid_counts;

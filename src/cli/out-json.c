@@ -67,6 +67,19 @@ static struct json_object *sriov(const struct gp_device *d)
 	return o;
 }
 
+/* null unless the driver shares the GPU through vGPU (MIG is one of its modes) */
+static struct json_object *mig(const struct gp_gpu_view *v)
+{
+	struct json_object *o;
+
+	if (v->vgpu_mode == GP_VGPU_MODE_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "enabled", tri(v->dev->mig_mode));
+	json_object_object_add(o, "gpu_instances", int_or_null(v->dev->n_gpu_instances));
+	return o;
+}
+
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 {
 	const struct gp_device *d = v->dev;
@@ -91,6 +104,8 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 	json_object_object_add(o, "vgpu_series", v->series ? json_object_new_string(series) : NULL);
 	json_object_object_add(o, "vgpu_catalogue",
 			       str_or_null(gp_catalogue_source_str(d->catalogue_source)));
+	json_object_object_add(o, "vgpu_mode", str_or_null(gp_vgpu_mode_str(v->vgpu_mode)));
+	json_object_object_add(o, "mig", mig(v));
 	a = json_object_new_array();
 	for (i = 0; i < v->n_valid_counts; i++)
 		json_object_array_add(a, json_object_new_int(v->valid_counts[i]));

@@ -526,7 +526,7 @@ static int list_devices(struct gp_scan *s)
 		d->current_vgpu_type = GP_UNKNOWN;
 		d->vf_index = GP_UNKNOWN;
 		d->boot_vga = GP_TRI_UNKNOWN;
-		d->mig_mode = GP_TRI_UNKNOWN;
+		d->mig_mode = d->mixed_size = GP_TRI_UNKNOWN;
 		d->n_gpu_instances = GP_UNKNOWN;
 		d->open_by_host = GP_TRI_UNKNOWN;
 		d->cfg.pcie_type = GP_PCIE_UNKNOWN;

@@ -44,6 +44,21 @@ const char *gp_backend_str(enum gp_backend b)
 	return NULL;
 }
 
+const char *gp_vgpu_mode_str(enum gp_vgpu_mode m)
+{
+	switch (m) {
+	case GP_VGPU_MODE_EQUAL:
+		return "equal-size";
+	case GP_VGPU_MODE_MIXED:
+		return "mixed-size";
+	case GP_VGPU_MODE_MIG:
+		return "mig";
+	case GP_VGPU_MODE_NONE:
+		break;
+	}
+	return NULL;
+}
+
 static bool is_nvidia(const struct gp_device *d)
 {
 	return d->vendor == 0x10de;
@@ -443,6 +458,16 @@ int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device 
 	return best ? 0 : -ERANGE;
 }
 
+/* What the driver says of the GPU's mode; equal-size, its default, where it says nothing. */
+static enum gp_vgpu_mode vgpu_mode(const struct gp_device *dev)
+{
+	if (dev->mig_mode == GP_TRI_YES)
+		return GP_VGPU_MODE_MIG;
+	if (dev->mixed_size == GP_TRI_YES)
+		return GP_VGPU_MODE_MIXED;
+	return GP_VGPU_MODE_EQUAL;
+}
+
 int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, char series,
 		      struct gp_gpu_view *v)
 {
@@ -465,6 +490,7 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 		cap = 0; /* mdevs on the PF: no VF limit */
 
 	if (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV) {
+		v->vgpu_mode = vgpu_mode(dev);
 		v->series = series ? series : gp_policy_default_series(cat, n_cat);
 		r = gp_policy_valid_counts(cat, n_cat, v->series, cap, &v->valid_counts,
 					   &v->n_valid_counts);
