@@ -62,13 +62,16 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 /*
  * The state @count partitions mean for the GPU @view describes (@cur is its state now):
  *   sriov        @count VFs, each bound to vfio-pci through driver_override;
- *   nvidia-vfio  @count VFs carrying the type whose max instances equal @count (the type in
- *                force is kept where it already is), the other VFs 0;
- *   nvidia-mdev  @count mdevs of that type with UUIDs derived from the GPU's identity and the
- *                partition id (gp_partition_uuid), on the PF or one per VF.
- * Returns 0; -ERANGE when no type of the view's series has @count instances; -EAGAIN when the
- * NVIDIA VFs must be enabled first (the driver publishes its types only on VFs): the target
- * then only asks for the VFs, and the plan ends with a rescan step.
+ *   nvidia-vfio  @count VFs carrying the type of the view's series whose max instances equal
+ *                @count (vGPUs in force of that type's size and series are kept where they
+ *                are), the other VFs 0;
+ *   nvidia-mdev  @count mdevs of that type (those in force of its size and series kept), the
+ *                others with UUIDs derived from the GPU's identity and the partition id
+ *                (gp_partition_uuid), on the PF or one per VF.
+ * On NVIDIA's backends the count in force (gp_policy_count_in_force) is @cur itself. Returns 0;
+ * -ERANGE when no type of the view's series has @count instances; -EAGAIN when the NVIDIA VFs
+ * must be enabled first (the driver publishes its types only on VFs): the target then only
+ * asks for the VFs, and the plan ends with a rescan step.
  */
 int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
 			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out);

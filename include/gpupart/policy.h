@@ -65,6 +65,7 @@ struct gp_partition {
 	const char *driver;
 	const char *vgpu_type;        /* type name, NULL for plain SR-IOV */
 	int vgpu_type_id;             /* GP_UNKNOWN when none */
+	char series;                  /* its type's series, 0 when unknown */
 	const char *mdev_uuid;
 	int iommu_group;              /* the VF's, or the mdev's own */
 	int64_t fb_bytes;             /* framebuffer of its type, GP_UNKNOWN */
@@ -76,8 +77,9 @@ struct gp_gpu_view {
 	enum gp_status status;
 	enum gp_backend backend;
 	enum gp_vgpu_mode vgpu_mode;
-	char series;                  /* the vGPU series the counts are for, 0 for none */
-	int *valid_counts;            /* descending */
+	char series;                  /* the vGPU series the counts are for: the one asked for,
+				       * else the partitions', else the default; 0 for none */
+	int *valid_counts;            /* descending; none in mixed-size mode */
 	size_t n_valid_counts;
 	int partition_count;
 	int64_t vram_bytes;           /* GP_UNKNOWN */
@@ -86,7 +88,8 @@ struct gp_gpu_view {
 	size_t n_partitions;
 };
 
-/* @series: 0 for "the series with the most types", or 'Q','C','B','A'. Returns 0 / -ENOMEM. */
+/* @series: 'Q','C','B','A', or 0 for the series of the partitions in force, else the series
+ * with the most types. Returns 0 / -ENOMEM. */
 int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, char series,
 		      struct gp_gpu_view *out);
 void gp_gpu_view_clear(struct gp_gpu_view *v);
@@ -103,6 +106,12 @@ int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device 
 			     char series, int count, struct gp_vgpu_type *out);
 /* The series with the most (non-MIG) types; ties go to Q, C, B, A in that order. */
 char gp_policy_default_series(const struct gp_vgpu_type *types, size_t n);
+/* The series every partition in force whose type is known has; 0 when none, or two differ. */
+char gp_policy_partitions_series(const struct gp_gpu_view *v);
+/* @count is the NVIDIA GPU's count in force: that many partitions, not in mixed-size mode, none
+ * of another series than the view's. set-count then changes nothing (it changes counts, not
+ * the size of partitions already made). */
+bool gp_policy_count_in_force(const struct gp_gpu_view *v, int count);
 
 /* SurveyDDA */
 int gp_survey_host(const struct gp_host *host, struct gp_findings *out);

@@ -93,7 +93,7 @@ int fk_mdev_remove_store(struct fk *fk, const char *uuid, const char *val);
 /* nvidia's probe/remove side of a VF: the vGPU files (shape per host). */
 int fk_nv_vf_probe(struct fk *fk, const char *vf);
 int fk_nv_vf_remove(struct fk *fk, const char *vf);
-/* Rewrites the homogeneous-mode files (creatable lists, available_instances) of a GPU. */
+/* Rewrites the vGPU files (creatable lists, available_instances) of a GPU from its model. */
 int fk_nv_gpu_refresh(struct fk *fk, const char *pf);
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * NVIDIA vGPU: vendor-specific VFIO (<VF>/nvidia/current_vgpu_type, creatable_vgpu_types) and
- * mdev (create, remove, available_instances), both in homogeneous mode (nvidia-linux.md 1.4,
- * 2.4, 2.6). The rule lives in the fixture (fx_vgpu_creatable_text, fx_mdev_available): the
- * physical GPU is loaded back from disk into the fixture's model and its files rewritten.
+ * mdev (create, remove, available_instances), in equal-size mode (every vGPU of one framebuffer
+ * size, any series) or mixed-size mode (real-hosts/11; nvidia-linux.md 1.4, 2.4, 2.6). The rule
+ * lives in the fixture (fx_vgpu_room): the physical GPU is loaded back from disk into the
+ * fixture's model and its files rewritten.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -76,6 +77,7 @@ static int fk_gpu_load(struct fk *fk, const char *addr, const char *probe, struc
 	g->pf = fk_pf_load(fk, g->t, g->pfaddr);
 	if (!g->pf)
 		fk_unmodelled(fk, "%s (cannot model GPU %s)", fk->what, g->pfaddr);
+	g->pf->vgpu_mixed_size = fk_marker(fk, "vgpu-mixed-size", g->pfaddr);
 	dir = fk_dev_dir(fk, g->pfaddr);
 	g->pf->vgpu = fk_shape_on_disk(fk, dir) == FX_VGPU_MDEV ? FX_VGPU_MDEV : FX_VGPU_NONE;
 	fk_mdevs_load(fk, g->pf, dir);
@@ -105,7 +107,7 @@ static int fk_gpu_load(struct fk *fk, const char *addr, const char *probe, struc
 	return 0;
 }
 
-/* Rewrites every vGPU file of the GPU from the model: the homogeneous rule in one place. */
+/* Rewrites every vGPU file of the GPU from the model: the driver's rule in one place. */
 static int fk_gpu_write(struct fk *fk, struct fk_gpu *g)
 {
 	struct fx_dev *d = g->pf;
@@ -247,8 +249,10 @@ int fk_nv_current_type_store(struct fk *fk, const char *vf, const char *val)
 	cur = fk_read_int(fk, 0, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", vf);
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", vf);
 	if (id == 0) {
+		/* nv_vfio_pci_remove(): "Failed to remove vGPU. No vGPU exists on current
+		 * device", -EPERM (NVIDIA 525 vgpu-vfio-pci-core.c, real-hosts/06) */
 		if (!cur)
-			return 0;
+			return -EPERM;
 		/* a VM holds the VF: "Operation not permitted" (hypeman's log) */
 		if (fk_group_held(fk, fk_dev_group(fk, vf)))
 			return -EPERM;

@@ -561,7 +561,8 @@ Test(fakekernel, held_vfio_group_blocks_and_refuses, .timeout = 30)
 		char path[128];
 
 		snprintf(path, sizeof(path), DEV "%s/nvidia/current_vgpu_type", vf);
-		cr_assert_eq(fkw(r, path, "0"), 0, "no type: nothing to clear");
+		/* nv_vfio_pci_remove() on an idle VF: "No vGPU exists", -EPERM (real-hosts/06) */
+		cr_assert_eq(fkw(r, path, "0"), -EPERM, "an idle VF refuses 0");
 		cr_assert_eq(fkw(r, path, "684"), 0);
 		cr_assert_eq(fkw(r, path, "0"), -EPERM);
 		cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vf), "684\n");
@@ -695,10 +696,13 @@ static bool creatable(const char *r, const char *vf, const char *id)
 	return strstr(txt, want) != NULL;
 }
 
-Test(fakekernel, current_vgpu_type_homogeneous)
+/* Equal-size mode (real-hosts/11): once a vGPU exists, every type of its framebuffer size, of
+ * any series, stays creatable while one more fits; no other size is. */
+Test(fakekernel, current_vgpu_type_equal_size)
 {
 	char *r = tree("sixteen-sriov");
-	/* GPU 0000:12:00.0, VFs 12:00.4 .. 12:02.3; A16-4Q (684) allows 4 per GPU */
+	/* GPU 0000:12:00.0, VFs 12:00.4 .. 12:02.3; the 4 GiB types of an A16 (16 GiB, so 4 per
+	 * GPU): 684 A16-4Q, 689 A16-4A, 692 A16-4C; 683 is A16-2Q */
 	const char *vfs[] = { "0000:12:00.4", "0000:12:00.5", "0000:12:00.6", "0000:12:00.7",
 			      "0000:12:01.0" };
 
@@ -708,20 +712,43 @@ Test(fakekernel, current_vgpu_type_homogeneous)
 	cr_assert_eq(set_type(r, vfs[0], "684"), 0);
 	cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vfs[0]), "684\n");
 	cr_assert_eq(set_type(r, vfs[0], "683"), -EPERM, "a configured VF");
-	/* siblings now offer 684 only; another GPU is untouched */
-	cr_assert(creatable(r, vfs[1], "684"));
+	/* siblings now offer the 4 GiB types of every series; another GPU is untouched */
+	cr_assert(creatable(r, vfs[1], "684") && creatable(r, vfs[1], "689") &&
+		  creatable(r, vfs[1], "692"));
 	cr_assert_not(creatable(r, vfs[1], "683"));
 	cr_assert(creatable(r, "0000:13:00.4", "683"));
 	cr_assert_eq(set_type(r, vfs[1], "683"), -EINVAL);
-	for (int i = 1; i < 4; i++)
+	/* another series of the same size shares the GPU */
+	cr_assert_eq(set_type(r, vfs[1], "689"), 0);
+	for (int i = 2; i < 4; i++)
 		cr_assert_eq(set_type(r, vfs[i], "684"), 0);
 	cr_assert_str_eq(rd(r, DEV "%s/nvidia/creatable_vgpu_types", vfs[4]), "ID    : vGPU Name\n",
 			 "a full GPU offers nothing");
 	cr_assert_eq(set_type(r, vfs[4], "684"), -EINVAL);
 	cr_assert_eq(set_type(r, vfs[0], "0"), 0);
 	cr_assert_str_eq(rd(r, DEV "%s/nvidia/current_vgpu_type", vfs[0]), "0\n");
-	cr_assert(creatable(r, vfs[4], "684"));
+	cr_assert(creatable(r, vfs[4], "684") && creatable(r, vfs[4], "689"));
 	cr_assert_not(creatable(r, vfs[4], "683"));
+	/* and an idle VF cannot be cleared (nv_vfio_pci_remove: -EPERM) */
+	cr_assert_eq(set_type(r, vfs[0], "0"), -EPERM);
+}
+
+/* Mixed-size mode: any type whose framebuffer still fits, whatever the sizes in force. */
+Test(fakekernel, current_vgpu_type_mixed_size)
+{
+	char *r = tree("mixed-size");
+	/* L40S (48 GiB) 0000:01:00.0 with 1152 L40S-8Q on VF 0 and 1154 L40S-16Q on VF 1: 24 GiB
+	 * left, so 1155 L40S-24Q fits, 1159 L40S-48Q does not */
+	const char *vf2 = "0000:01:00.6", *vf3 = "0000:01:00.7";
+
+	cr_assert(creatable(r, vf2, "1147") && creatable(r, vf2, "1152") &&
+		  creatable(r, vf2, "1155") && creatable(r, vf2, "1175"));
+	cr_assert_not(creatable(r, vf2, "1159"));
+	cr_assert_eq(set_type(r, vf2, "1155"), 0);
+	cr_assert_str_eq(rd(r, DEV "%s/nvidia/creatable_vgpu_types", vf3), "ID    : vGPU Name\n",
+			 "48 GiB used: nothing fits");
+	cr_assert_eq(set_type(r, "0000:01:00.5", "0"), 0);
+	cr_assert(creatable(r, vf3, "1154") && !creatable(r, vf3, "1155"), "16 GiB left");
 }
 
 Test(fakekernel, sriov_manage_enable_disable)

@@ -290,19 +290,50 @@ static int target_sriov(const struct gp_device *pf, int count, struct gp_gpu_sta
 	return 0;
 }
 
-static int target_nvidia_vfio(const struct gp_vgpu_type *ty, int count, struct gp_gpu_state *out)
+/* The catalogue's type with numeric id @id (an mdev key's tail: "nvidia-562", "vfio-pci-562"). */
+static const struct gp_vgpu_type *catalogue_type(const struct gp_device *pf, int id)
+{
+	size_t i;
+
+	for (i = 0; id > 0 && i < pf->n_catalogue; i++)
+		if (pf->catalogue[i].type_id == id)
+			return &pf->catalogue[i];
+	return NULL;
+}
+
+static int key_type_id(const char *key)
+{
+	const char *dash = key ? strrchr(key, '-') : NULL;
+
+	return dash ? atoi(dash + 1) : 0;
+}
+
+/* A vGPU of type @id is what @ty makes: the same framebuffer size and series (not
+ * necessarily the same id: GRID T4-2B and T4-2B4 are both 2 GiB B-series). set-count never
+ * clears one of these. */
+static bool same_kind(const struct gp_device *pf, int id, const struct gp_vgpu_type *ty)
+{
+	const struct gp_vgpu_type *t = id == ty->type_id ? ty : catalogue_type(pf, id);
+
+	return t && !t->mig && !ty->mig && t->series == ty->series && t->fb_bytes > 0 &&
+	       t->fb_bytes == ty->fb_bytes;
+}
+
+static int target_nvidia_vfio(const struct gp_device *pf, const struct gp_vgpu_type *ty,
+			      int count, struct gp_gpu_state *out)
 {
 	size_t i;
 	int have = 0;
 
-	/* VFs already carrying the type keep it (up to count); others of that type are cleared
-	 * from the highest index down; free VFs take the rest, lowest index first */
+	/* VFs already carrying a vGPU of the target's size and series keep it (up to count,
+	 * lowest index first); the other vGPUs are cleared; free VFs take the rest, lowest
+	 * index first. An idle VF keeps its 0: the driver refuses to clear one (-EPERM). */
 	for (i = 0; i < out->n_vfs; i++) {
 		struct gp_vf_state *vf = &out->vfs[i];
 
-		if (vf->vgpu_type == ty->type_id && have < count)
+		if (vf->vgpu_type > 0 && same_kind(pf, vf->vgpu_type, ty) && have < count)
 			have++;
-		else if (vf->vgpu_type != GP_UNKNOWN)
+		else if (vf->vgpu_type > 0)
 			vf->vgpu_type = 0;
 	}
 	for (i = 0; i < out->n_vfs && have < count; i++) {
@@ -314,30 +345,66 @@ static int target_nvidia_vfio(const struct gp_vgpu_type *ty, int count, struct g
 	return have == count ? 0 : -ERANGE;
 }
 
+static bool uuid_kept(const struct gp_gpu_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_mdevs; i++)
+		if (strcasecmp(s->mdevs[i].uuid, uuid) == 0)
+			return true;
+	return false;
+}
+
+/* The next VF (from *@next on) that holds no mdev of @s: one vGPU per VF. */
+static const char *free_vf(const struct gp_gpu_state *cur, const struct gp_gpu_state *s,
+			   size_t *next)
+{
+	size_t k;
+
+	for (; *next < cur->n_vfs; (*next)++) {
+		const char *a = cur->vfs[*next].address;
+
+		for (k = 0; k < s->n_mdevs && strcmp(s->mdevs[k].parent, a); k++)
+			;
+		if (k == s->n_mdevs)
+			return cur->vfs[(*next)++].address;
+	}
+	return NULL;
+}
+
 static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty,
 		       const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
 {
-	char path[128];
-	int i;
+	bool on_vfs = gp_catalogue_mdev_source(pf) != pf;
+	size_t i, kept = 0, next_vf = 0;
+	char path[128], uuid[37];
+	int id;
 
 	if (gp_device_path_id(pf, path, sizeof(path)) < 0)
 		return -EINVAL;
-	for (i = 0; i < (int)out->n_mdevs; i++)
-		free(out->mdevs[i].type_key);
-	out->n_mdevs = 0;
-	for (i = 0; i < count; i++) {
-		struct gp_mdev_state *m = GP_PUSH(out->mdevs, out->n_mdevs);
+	/* mdevs of the target's size and series stay (up to count); the others go */
+	for (i = 0; i < out->n_mdevs; i++) {
+		if (kept < (size_t)count && same_kind(pf, key_type_id(out->mdevs[i].type_key), ty))
+			out->mdevs[kept++] = out->mdevs[i];
+		else
+			free(out->mdevs[i].type_key);
+	}
+	out->n_mdevs = kept;
+	/* the rest get the GPU's partition UUIDs, lowest partition id first */
+	for (id = 0; out->n_mdevs < (size_t)count; id++) {
 		const char *parent = pf->address;
+		struct gp_mdev_state *m;
 
+		gp_partition_uuid(path, pf, id, uuid);
+		if (uuid_kept(out, uuid))
+			continue;
+		/* the catalogue lives on the VFs: one partition per VF */
+		if (on_vfs && !(parent = free_vf(cur, out, &next_vf)))
+			return -ERANGE;
+		m = GP_PUSH(out->mdevs, out->n_mdevs);
 		if (!m)
 			return -ENOMEM;
-		if (gp_catalogue_mdev_source(pf) != pf) {
-			/* the catalogue lives on the VFs: one partition per VF */
-			if ((size_t)i >= cur->n_vfs)
-				return -ERANGE;
-			parent = cur->vfs[i].address;
-		}
-		gp_partition_uuid(path, pf, i, m->uuid);
+		strcpy(m->uuid, uuid);
 		snprintf(m->parent, sizeof(m->parent), "%s", parent);
 		if (!(m->type_key = strdup(ty->key)))
 			return -ENOMEM;
@@ -382,14 +449,14 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 			out->n_mdevs = 0;
 			return 0;
 		}
+		if (gp_policy_count_in_force(view, count))
+			return 0; /* the count in force: as is, whatever the catalogue says */
 		r = gp_policy_type_for_count(host, pf, view->series, count, &ty);
-		if (r == -ERANGE && view->backend == GP_BACKEND_NVIDIA_VFIO &&
-		    view->partition_count == count && view->n_valid_counts == 1 &&
-		    view->valid_counts[0] == count)
-			return 0; /* fully consumed (no VF lists a type) at this very count: as is */
 		if (r < 0)
 			break;
-		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(&ty, count, out) :
+		/* between two counts: the vGPUs that differ are cleared, then the new ones set,
+		 * the VFs staying enabled (gpu-plan.c) */
+		r = view->backend == GP_BACKEND_NVIDIA_VFIO ? target_nvidia_vfio(pf, &ty, count, out) :
 							      target_mdev(pf, &ty, cur, count, out);
 		break;
 	default:

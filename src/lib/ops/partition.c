@@ -103,8 +103,15 @@ static int check_count(struct gp_op *op, size_t i)
 	char list[512] = "";
 	size_t k, len = 0;
 
-	if (count == 0)
-		return 0;
+	if (count == 0 || gp_policy_count_in_force(v, count))
+		return 0; /* removing them all, or the count in force: nothing to check */
+	if (v->vgpu_mode == GP_VGPU_MODE_MIXED)
+		return gp_op_add(op, i, "mixed-size-mode", GP_SEV_ERROR,
+				 "%s is in mixed-size vGPU mode (vGPUs of different framebuffer "
+				 "sizes may share it): partition counts are equal sizes and do not "
+				 "apply; remove its vGPUs (set-count %s 0) and return it to "
+				 "equal-size mode (nvidia-smi vgpu -shm 0) to partition it by count",
+				 d->address, d->address);
 	if (!v->n_valid_counts && d->sriov_num_vfs == 0 && d->sriov_total_vfs >= count &&
 	    (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV))
 		/* NVIDIA lists its types on VFs only: the count is checked once they exist,
@@ -120,8 +127,12 @@ static int check_count(struct gp_op *op, size_t i)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", k ? ", " : "",
 					v->valid_counts[k]);
 	return gp_op_add(op, i, "invalid-count", GP_SEV_ERROR,
-			 "%d is not a valid partition count for %s; valid counts: %s%s0", count,
-			 d->address, list, *list ? ", " : "");
+			 "%d is not a valid partition count for %s; valid counts: %s%s0%s", count,
+			 d->address, list, *list ? ", " : "",
+			 d->catalogue_source == GP_CATALOGUE_SYSFS && v->n_partitions ?
+				 " (the driver's creatable lists name only the types that still "
+				 "fit while partitions are in force: set 0 first)" :
+				 "");
 }
 
 /* The GPU as a whole: handed to a VM whole, or not partitionable here. */
@@ -382,6 +393,19 @@ enum gp_op_verdict gp_op_verdict(const struct gp_op *op)
 
 /* ---- running ---- */
 
+/* The series a layout entry records: the one asked for; else, when the partitions in force
+ * chose another than the catalogue's default (an L40S-8A GPU set to 6), theirs, so that
+ * `apply` after a reboot makes the same licence class again. */
+static char layout_series(const struct gp_op_gpu *g)
+{
+	const struct gp_device *d = g->view.dev;
+
+	if (g->series || !g->count ||
+	    g->view.series == gp_policy_default_series(d->catalogue, d->n_catalogue))
+		return g->series;
+	return g->view.series;
+}
+
 /* The layout entries the requests mean (free with entries_free). */
 static int layout_entries(const struct gp_op *op, struct gp_layout_entry **out)
 {
@@ -394,7 +418,7 @@ static int layout_entries(const struct gp_op *op, struct gp_layout_entry **out)
 		return -ENOMEM;
 	for (i = 0; r == 0 && i < op->n; i++)
 		r = gp_layout_entry_for(op->gpus[i].view.dev, op->gpus[i].count,
-					op->gpus[i].series, &v[i]);
+					layout_series(&op->gpus[i]), &v[i]);
 	return r;
 }
 

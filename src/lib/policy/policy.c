@@ -333,6 +333,7 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 		p->iommu_group = m->iommu_group;
 		p->vgpu_type = t ? t->name : NULL;
 		p->vgpu_type_id = t ? t->type_id : GP_UNKNOWN;
+		p->series = t ? t->series : 0;
 		p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
 	}
 	return 0;
@@ -363,6 +364,7 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 			p->iommu_group = vf->iommu_group;
 			p->vgpu_type = t ? t->name : NULL;
 			p->vgpu_type_id = vf->current_vgpu_type;
+			p->series = t ? t->series : 0;
 			p->fb_bytes = t ? t->fb_bytes : GP_UNKNOWN;
 		}
 		break;
@@ -397,12 +399,23 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 	return 0;
 }
 
+/* A vGPU type is set on some VF (vendor-specific VFIO): a partition is in force. */
+static bool vf_type_in_force(const struct gp_device *dev)
+{
+	size_t i;
+
+	for (i = 0; i < dev->n_vfs; i++)
+		if (dev->vfs[i]->current_vgpu_type > 0)
+			return true;
+	return false;
+}
+
 /* The GPU's types with their maxima (derived where the driver gives none) and its VRAM. */
 static int catalogue(const struct gp_device *dev, enum gp_backend b, struct gp_vgpu_type **cat,
 		     size_t *n_cat, int64_t *vram)
 {
-	bool lower_bound = dev->catalogue_source == GP_CATALOGUE_SYSFS ||
-			   dev->catalogue_source == GP_CATALOGUE_RECORDED;
+	bool no_maxima = dev->catalogue_source == GP_CATALOGUE_SYSFS ||
+			 dev->catalogue_source == GP_CATALOGUE_RECORDED;
 	size_t i;
 	int r;
 
@@ -410,12 +423,17 @@ static int catalogue(const struct gp_device *dev, enum gp_backend b, struct gp_v
 	if (r < 0)
 		return r;
 	*vram = catalogue_fb(*cat, *n_cat);
-	if (b == GP_BACKEND_NVIDIA_VFIO && lower_bound) {
+	if (b == GP_BACKEND_NVIDIA_VFIO && no_maxima) {
 		/* the sysfs lists publish no maxima: divide the framebuffer (research §3.3), and
 		 * only here; a source with the driver's maxima is never divided */
 		int64_t fb = table_fb(dev);
 
-		if (fb > *vram)
+		/* while a partition is in force the sysfs lists name only the types that still
+		 * fit (real-hosts/03, 11): their largest is not the GPU's framebuffer, and a
+		 * share of it would give counts the driver never takes */
+		if (dev->catalogue_source == GP_CATALOGUE_SYSFS && vf_type_in_force(dev))
+			*vram = fb;
+		else if (fb > *vram)
 			*vram = fb;
 		for (i = 0; i < *n_cat; i++) {
 			struct gp_vgpu_type *t = &(*cat)[i];
@@ -458,14 +476,134 @@ int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device 
 	return best ? 0 : -ERANGE;
 }
 
-/* What the driver says of the GPU's mode; equal-size, its default, where it says nothing. */
-static enum gp_vgpu_mode vgpu_mode(const struct gp_device *dev)
+/* The framebuffer size every partition in force has: 0 when none has a known size,
+ * GP_UNKNOWN when two differ. */
+static int64_t partitions_size(const struct gp_gpu_view *v)
+{
+	int64_t size = 0;
+	size_t i;
+
+	for (i = 0; i < v->n_partitions; i++) {
+		int64_t fb = v->partitions[i].fb_bytes;
+
+		if (fb <= 0)
+			continue;
+		if (size && fb != size)
+			return GP_UNKNOWN;
+		size = fb;
+	}
+	return size;
+}
+
+/* A type of a size other than @size that can still be created (an mdev type only when it
+ * has instances available). */
+static bool offers_other_size(const struct gp_vgpu_type *t, size_t n, int64_t size, bool mdev)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!t[i].mig && t[i].fb_bytes > 0 && t[i].fb_bytes != size &&
+		    (!mdev || t[i].available > 0))
+			return true;
+	return false;
+}
+
+/*
+ * Mixed-size mode from what sysfs shows (real-hosts/11: in equal-size mode, NVIDIA's default,
+ * "all vGPUs on the GPU must have the same amount of frame buffer"): partitions of two sizes in
+ * force, or, next to partitions in force, a list that still offers another size.
+ */
+static bool mixed_evidence(const struct gp_device *dev, const struct gp_gpu_view *v)
+{
+	int64_t size = partitions_size(v);
+	size_t i;
+
+	if (size == GP_UNKNOWN)
+		return true;
+	if (size == 0)
+		return false;
+	if (offers_other_size(dev->mdev_types, dev->n_mdev_types, size, true))
+		return true;
+	for (i = 0; i < dev->n_vfs; i++) {
+		const struct gp_device *vf = dev->vfs[i];
+
+		if (offers_other_size(vf->mdev_types, vf->n_mdev_types, size, true) ||
+		    (vf->current_vgpu_type <= 0 &&
+		     offers_other_size(vf->creatable, vf->n_creatable, size, false)))
+			return true;
+	}
+	return false;
+}
+
+/* What the driver says of the GPU's mode, or the partitions show; equal-size, its default,
+ * where nothing says otherwise. */
+static enum gp_vgpu_mode vgpu_mode(const struct gp_device *dev, const struct gp_gpu_view *v)
 {
 	if (dev->mig_mode == GP_TRI_YES)
 		return GP_VGPU_MODE_MIG;
-	if (dev->mixed_size == GP_TRI_YES)
+	if (dev->mixed_size == GP_TRI_YES || mixed_evidence(dev, v))
 		return GP_VGPU_MODE_MIXED;
 	return GP_VGPU_MODE_EQUAL;
+}
+
+char gp_policy_partitions_series(const struct gp_gpu_view *v)
+{
+	char series = 0;
+	size_t i;
+
+	for (i = 0; i < v->n_partitions; i++) {
+		char s = v->partitions[i].series;
+
+		if (s && series && s != series)
+			return 0;
+		if (s)
+			series = s;
+	}
+	return series;
+}
+
+bool gp_policy_count_in_force(const struct gp_gpu_view *v, int count)
+{
+	size_t i;
+
+	if (count <= 0 || count != v->partition_count || v->vgpu_mode == GP_VGPU_MODE_MIXED ||
+	    (v->backend != GP_BACKEND_NVIDIA_VFIO && v->backend != GP_BACKEND_NVIDIA_MDEV))
+		return false;
+	/* a partition of another series than asked for is not "in force" (--series) */
+	for (i = 0; i < v->n_partitions; i++)
+		if (v->partitions[i].series && v->partitions[i].series != v->series)
+			return false;
+	return true;
+}
+
+/* The NVIDIA view's mode, series and counts, once its partitions are known. */
+static int nvidia_counts(const struct gp_device *dev, const struct gp_vgpu_type *cat,
+			 size_t n_cat, char series, int cap, struct gp_gpu_view *v)
+{
+	size_t i;
+
+	v->vgpu_mode = vgpu_mode(dev, v);
+	/* the series of a partitioned GPU is its partitions' (an L40S-8A stays A) */
+	v->series = series ? series : gp_policy_partitions_series(v);
+	if (!v->series)
+		v->series = gp_policy_default_series(cat, n_cat);
+	if (v->vgpu_mode == GP_VGPU_MODE_MIXED)
+		return 0; /* equal-size counts do not apply: none are offered */
+	if (v->backend == GP_BACKEND_NVIDIA_VFIO && !n_cat && v->n_partitions) {
+		/* Fully consumed: no VF offers any type, so the type in force fills the GPU and
+		 * its count is the one in force; each partition holds an equal share. */
+		v->valid_counts = malloc(sizeof(int));
+		if (!v->valid_counts)
+			return -ENOMEM;
+		v->valid_counts[0] = v->partition_count;
+		v->n_valid_counts = 1;
+		if (v->vram_bytes > 0)
+			for (i = 0; i < v->n_partitions; i++)
+				v->partitions[i].fb_bytes = v->vram_bytes / v->partition_count;
+		return 0;
+	}
+	return gp_policy_valid_counts(cat, n_cat, v->series, cap, &v->valid_counts,
+				      &v->n_valid_counts);
 }
 
 int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, char series,
@@ -489,12 +627,12 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 	if (v->backend == GP_BACKEND_NVIDIA_MDEV && !dev->n_vfs)
 		cap = 0; /* mdevs on the PF: no VF limit */
 
-	if (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV) {
-		v->vgpu_mode = vgpu_mode(dev);
-		v->series = series ? series : gp_policy_default_series(cat, n_cat);
-		r = gp_policy_valid_counts(cat, n_cat, v->series, cap, &v->valid_counts,
-					   &v->n_valid_counts);
-	} else if (v->backend == GP_BACKEND_SRIOV && dev->sriov_total_vfs > 0) {
+	r = build_partitions(dev, v->backend, cat, n_cat, v);
+	v->partition_count = (int)v->n_partitions;
+	if (r == 0 &&
+	    (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV)) {
+		r = nvidia_counts(dev, cat, n_cat, series, cap, v);
+	} else if (r == 0 && v->backend == GP_BACKEND_SRIOV && dev->sriov_total_vfs > 0) {
 		/* no driver publishes profiles in sysfs we can read: every count up to TotalVFs */
 		v->valid_counts = calloc((size_t)dev->sriov_total_vfs, sizeof(int));
 		if (!v->valid_counts)
@@ -503,30 +641,14 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 			v->valid_counts[i] = dev->sriov_total_vfs - (int)i;
 		v->n_valid_counts = v->valid_counts ? (size_t)dev->sriov_total_vfs : 0;
 	}
-	if (r == 0)
-		r = build_partitions(dev, v->backend, cat, n_cat, v);
 	free(cat);
 	if (r < 0) {
 		gp_gpu_view_clear(v);
 		return r;
 	}
-	v->partition_count = (int)v->n_partitions;
-	if (v->backend == GP_BACKEND_NVIDIA_VFIO && !n_cat && v->n_partitions) {
-		/* Fully consumed: no VF offers any type, so the type in force fills the GPU and
-		 * its count is the one in force; each partition holds an equal share. */
-		int *one = malloc(sizeof(int));
-
-		if (one) {
-			*one = v->partition_count;
-			free(v->valid_counts);
-			v->valid_counts = one;
-			v->n_valid_counts = 1;
-		}
-		if (v->vram_bytes > 0)
-			for (i = 0; i < v->n_partitions; i++)
-				v->partitions[i].fb_bytes = v->vram_bytes / v->partition_count;
-	}
-	if (v->n_partitions && v->partitions[0].fb_bytes > 0)
+	/* one size for all only outside mixed-size mode */
+	if (v->n_partitions && v->partitions[0].fb_bytes > 0 &&
+	    v->vgpu_mode != GP_VGPU_MODE_MIXED)
 		v->partition_vram_bytes = v->partitions[0].fb_bytes;
 	else if (v->n_partitions && v->backend == GP_BACKEND_SRIOV && v->vram_bytes > 0)
 		v->partition_vram_bytes = v->vram_bytes / (int64_t)v->n_partitions;
