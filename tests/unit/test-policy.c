@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gpupart/plan.h>
 #include <gpupart/policy.h>
 
 #include "keep.h"
@@ -641,4 +642,439 @@ Test(survey, reset_method)
 	cr_assert_str_eq(gp_policy_reset_method(d), "bus");
 	d->bus_siblings = 1; /* its HDMI audio function shares the bus */
 	cr_assert_str_eq(gp_policy_reset_method(d), "none");
+}
+
+/* ---- counts that match the driver (equal size by framebuffer, mixed size, count in force) ---- */
+
+/* An L40S's types with NVIDIA's published maxima per GPU (research nvidia-linux.md §3.2: Q and
+ * A 32,24,16,12,8,6,4,3,2,1; C capped at 12 vGPUs; B 1B:32 2B:24). IDs as in the fixture. */
+static const struct l40s_type {
+	int id;
+	const char *name;
+	int max;
+} l40s_types[] = {
+	{ 1145, "NVIDIA L40S-1B", 32 },  { 1146, "NVIDIA L40S-2B", 24 },
+	{ 1147, "NVIDIA L40S-1Q", 32 },  { 1148, "NVIDIA L40S-2Q", 24 },
+	{ 1149, "NVIDIA L40S-3Q", 16 },  { 1150, "NVIDIA L40S-4Q", 12 },
+	{ 1151, "NVIDIA L40S-6Q", 8 },   { 1152, "NVIDIA L40S-8Q", 6 },
+	{ 1153, "NVIDIA L40S-12Q", 4 },  { 1154, "NVIDIA L40S-16Q", 3 },
+	{ 1155, "NVIDIA L40S-24Q", 2 },  { 1159, "NVIDIA L40S-48Q", 1 },
+	{ 1162, "NVIDIA L40S-4C", 12 },  { 1163, "NVIDIA L40S-6C", 8 },
+	{ 1164, "NVIDIA L40S-8C", 6 },   { 1165, "NVIDIA L40S-12C", 4 },
+	{ 1166, "NVIDIA L40S-16C", 3 },  { 1167, "NVIDIA L40S-24C", 2 },
+	{ 1168, "NVIDIA L40S-48C", 1 },  { 1170, "NVIDIA L40S-1A", 32 },
+	{ 1171, "NVIDIA L40S-2A", 24 },  { 1172, "NVIDIA L40S-3A", 16 },
+	{ 1173, "NVIDIA L40S-4A", 12 },  { 1174, "NVIDIA L40S-6A", 8 },
+	{ 1175, "NVIDIA L40S-8A", 6 },   { 1176, "NVIDIA L40S-12A", 4 },
+	{ 1177, "NVIDIA L40S-16A", 3 },  { 1178, "NVIDIA L40S-24A", 2 },
+	{ 1179, "NVIDIA L40S-48A", 1 },
+};
+#define N_L40S (sizeof(l40s_types) / sizeof(l40s_types[0]))
+
+static struct gp_vgpu_type l40s_type(const struct l40s_type *d, bool maxima)
+{
+	struct gp_vgpu_type t = { .type_id = d->id, .max_instances = GP_UNKNOWN,
+				  .available = GP_UNKNOWN };
+
+	cr_assert_geq(asprintf(&t.key, "%d", d->id), 0);
+	keep(t.key);
+	t.name = keep(strdup(d->name));
+	cr_assert_eq(gp_vgpu_type_parse_name(t.name, &t.series, &t.mig, &t.fb_bytes), 0);
+	if (maxima) {
+		t.max_instances = d->max;
+		t.max_from_driver = true;
+	}
+	return t;
+}
+
+/* Vendor-VFIO L40S (device @device: 26b9, or a board the framebuffer table lacks) with 32 VFs:
+ * VF i carries in_force[i]; every idle VF lists @listed (0-terminated type IDs). Its catalogue:
+ * @src GP_CATALOGUE_SYSFS builds it from the lists as the scan does; any other source is the
+ * driver's whole table with its maxima, as vgpuConfig.xml or NVML give it. */
+static struct gp_device *l40s_gpu(int device, enum gp_catalogue_source src, const int *in_force,
+				  const int *listed)
+{
+	struct gp_device *pf = mk_dev("0000:01:00.0", 0x10de, device, 0x030200, GP_PCIE_ENDPOINT);
+	size_t i, k, n_force = 0;
+
+	while (in_force && in_force[n_force])
+		n_force++;
+	pf->driver = "nvidia";
+	set_sriov(pf, 32, device);
+	pf->sriov_num_vfs = 32;
+	pf->vfs = keep(calloc(32, sizeof(*pf->vfs)));
+	pf->n_vfs = 32;
+	for (i = 0; i < 32; i++) {
+		struct gp_device *vf;
+		char a[16];
+
+		snprintf(a, sizeof(a), "0000:01:%02zx.%zu", (i + 4) / 8, (i + 4) % 8);
+		vf = mk_dev(a, 0x10de, device, 0x030200, GP_PCIE_ENDPOINT);
+		vf->is_vf = true;
+		vf->physfn = pf;
+		vf->vf_index = (int)i;
+		vf->driver = "nvidia";
+		vf->has_nvidia_dir = true;
+		vf->current_vgpu_type = i < n_force ? in_force[i] : 0;
+		vf->creatable = keep(calloc(N_L40S, sizeof(*vf->creatable)));
+		for (k = 0; vf->current_vgpu_type == 0 && listed && listed[k]; k++) {
+			size_t j;
+
+			for (j = 0; j < N_L40S && l40s_types[j].id != listed[k]; j++)
+				;
+			cr_assert_lt(j, N_L40S);
+			vf->creatable[vf->n_creatable++] = l40s_type(&l40s_types[j], false);
+		}
+		pf->vfs[i] = vf;
+	}
+	if (src == GP_CATALOGUE_SYSFS) {
+		keep_catalogue(pf);
+		return pf;
+	}
+	pf->catalogue = keep(calloc(N_L40S, sizeof(*pf->catalogue)));
+	for (i = 0; i < N_L40S; i++)
+		pf->catalogue[i] = l40s_type(&l40s_types[i], true);
+	pf->n_catalogue = N_L40S;
+	pf->catalogue_source = src;
+	return pf;
+}
+
+static struct gp_host host_nv = { .iommu_enabled = true, .nvidia_vgpu_manager = true,
+				  .interrupt_remapping = GP_TRI_YES };
+
+/* every type: what each VF lists before any vGPU exists (real-hosts/11) */
+static const int all_types[] = { 1145, 1146, 1147, 1148, 1149, 1150, 1151, 1152, 1153, 1154,
+				 1155, 1159, 1162, 1163, 1164, 1165, 1166, 1167, 1168, 1170,
+				 1171, 1172, 1173, 1174, 1175, 1176, 1177, 1178, 1179, 0 };
+/* the 8 GiB types: what idle VFs list once one 8 GiB vGPU is in force, in equal-size mode */
+static const int types_8g[] = { 1152, 1164, 1175, 0 };
+static const int types_12g[] = { 1153, 1165, 1176, 0 };
+static const int q_counts[] = { 32, 24, 16, 12, 8, 6, 4, 3, 2, 1 };
+
+/* With a stable catalogue the counts are the GPU's: the same idle, partly used and full. */
+Test(driver_counts, stable_catalogue_whatever_is_in_force)
+{
+	static const int four_12q[] = { 1153, 1153, 1153, 1153, 0 }, one_48q[] = { 1159, 0 };
+	static const int none[] = { 0 };
+	struct {
+		const int *in_force, *listed;
+		int partitions;
+	} cases[] = { { NULL, all_types, 0 }, { four_12q, types_12g, 4 }, { one_48q, none, 1 } };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, cases[i].in_force,
+						cases[i].listed);
+		struct gp_gpu_view v;
+
+		cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+		cr_assert_eq(v.vgpu_mode, GP_VGPU_MODE_EQUAL);
+		cr_assert_eq(v.series, 'Q', "case %zu", i);
+		expect_counts(v.valid_counts, v.n_valid_counts, q_counts, 10);
+		cr_assert_eq(v.partition_count, cases[i].partitions);
+		cr_assert_eq(v.vram_bytes, 48 * GIB, "case %zu: the whole-GPU type's", i);
+		gp_gpu_view_clear(&v);
+	}
+}
+
+/* The series of a partitioned GPU is its partitions' (an 8A GPU counts A types), unless one
+ * is asked for. A and Q tie at 10 types: the default would be Q. */
+Test(driver_counts, series_of_the_partitions_in_force)
+{
+	static const int one_8a[] = { 1175, 0 }, mixed_series[] = { 1175, 1152, 0 };
+	static const int c_counts[] = { 12, 8, 6, 4, 3, 2, 1 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, one_8a, types_8g);
+	struct gp_gpu_view v;
+
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.series, 'A');
+	cr_assert_eq(gp_policy_partitions_series(&v), 'A');
+	cr_assert_eq(v.partitions[0].series, 'A');
+	expect_counts(v.valid_counts, v.n_valid_counts, q_counts, 10); /* A's are Q's */
+	gp_gpu_view_clear(&v);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 'C', &v), 0);
+	cr_assert_eq(v.series, 'C');
+	expect_counts(v.valid_counts, v.n_valid_counts, c_counts, 7);
+	gp_gpu_view_clear(&v);
+
+	/* an 8A and an 8Q (equal size, two series): no series of their own, the default */
+	pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, mixed_series, types_8g);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(gp_policy_partitions_series(&v), 0);
+	cr_assert_eq(v.series, 'Q');
+	cr_assert_eq(v.vgpu_mode, GP_VGPU_MODE_EQUAL, "one size: equal-size");
+	gp_gpu_view_clear(&v);
+}
+
+/* Only the sysfs lists: a lower bound while partitions are in force. One 8A in force: the idle
+ * VFs list 8Q, 8C, 8A, so the A-series count is 48 GiB (the table's L40S) / 8 = 6 and nothing
+ * else can be told. On a board the table lacks (10de:2bb5, RTX PRO 6000) the lists' largest
+ * type (8 GiB) is not the GPU's framebuffer: VRAM unknown, no count derived (not {1}). */
+Test(driver_counts, sysfs_lists_are_a_lower_bound)
+{
+	static const int one_8a[] = { 1175, 0 }, six[] = { 6 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_SYSFS, one_8a, types_8g);
+	struct gp_gpu_view v;
+
+	cr_assert_eq(pf->catalogue_source, GP_CATALOGUE_SYSFS);
+	cr_assert_eq(pf->n_catalogue, 3);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.series, 'A');
+	expect_counts(v.valid_counts, v.n_valid_counts, six, 1);
+	cr_assert_eq(v.vram_bytes, 48 * GIB);
+	cr_assert_eq(v.partition_vram_bytes, 8 * GIB);
+	gp_gpu_view_clear(&v);
+
+	pf = l40s_gpu(0x2bb5, GP_CATALOGUE_SYSFS, one_8a, types_8g);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.vram_bytes, -1, "8 GiB is what is left to list, not the GPU");
+	cr_assert_eq(v.n_valid_counts, 0);
+	cr_assert_eq(v.partition_vram_bytes, 8 * GIB, "the type's own size");
+	cr_assert(gp_policy_count_in_force(&v, 1), "the count in force stays accepted");
+	gp_gpu_view_clear(&v);
+
+	/* idle, the lists are complete: the whole-GPU type is the framebuffer */
+	pf = l40s_gpu(0x2bb5, GP_CATALOGUE_SYSFS, NULL, all_types);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.vram_bytes, 48 * GIB);
+	cr_assert_eq(v.n_valid_counts, 10, "Q: 48 / 1..48, capped at 32 VFs");
+	gp_gpu_view_clear(&v);
+}
+
+/* Mixed-size mode, from what the host shows (real-hosts/11: equal-size mode offers only the
+ * size in force once a vGPU exists) or from the driver. */
+struct mode_case {
+	const char *what;
+	int in_force[4], listed[8];
+	enum gp_tri mixed_size, mig;
+	enum gp_vgpu_mode want;
+};
+
+static struct mode_case mode_cases[] = {
+	{ "idle, every type listed", { 0 }, { 1147, 1152, 1155, 1159, 0 }, GP_TRI_UNKNOWN,
+	  GP_TRI_UNKNOWN, GP_VGPU_MODE_EQUAL },
+	{ "one 8Q, 8 GiB types listed", { 1152, 0 }, { 1152, 1164, 1175, 0 }, GP_TRI_UNKNOWN,
+	  GP_TRI_UNKNOWN, GP_VGPU_MODE_EQUAL },
+	{ "8Q and 8A in force: one size", { 1152, 1175, 0 }, { 1152, 0 }, GP_TRI_UNKNOWN,
+	  GP_TRI_UNKNOWN, GP_VGPU_MODE_EQUAL },
+	{ "8Q and 16Q in force", { 1152, 1154, 0 }, { 0 }, GP_TRI_UNKNOWN, GP_TRI_UNKNOWN,
+	  GP_VGPU_MODE_MIXED },
+	{ "one 8Q, a 16Q still offered", { 1152, 0 }, { 1152, 1154, 0 }, GP_TRI_UNKNOWN,
+	  GP_TRI_UNKNOWN, GP_VGPU_MODE_MIXED },
+	{ "full with one 48Q", { 1159, 0 }, { 0 }, GP_TRI_UNKNOWN, GP_TRI_UNKNOWN,
+	  GP_VGPU_MODE_EQUAL },
+	{ "the driver says mixed-size, idle", { 0 }, { 1147, 1159, 0 }, GP_TRI_YES,
+	  GP_TRI_UNKNOWN, GP_VGPU_MODE_MIXED },
+	{ "MIG mode first", { 1152, 1154, 0 }, { 0 }, GP_TRI_YES, GP_TRI_YES, GP_VGPU_MODE_MIG },
+};
+
+ParameterizedTestParameters(driver_counts, modes)
+{
+	return cr_make_param_array(struct mode_case, mode_cases,
+				   sizeof(mode_cases) / sizeof(mode_cases[0]));
+}
+
+ParameterizedTest(struct mode_case *c, driver_counts, modes)
+{
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, c->in_force, c->listed);
+	struct gp_gpu_view v;
+
+	pf->mixed_size = c->mixed_size;
+	pf->mig_mode = c->mig;
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.vgpu_mode, c->want, "%s: mode %d, want %d", c->what, v.vgpu_mode, c->want);
+	if (c->want == GP_VGPU_MODE_MIXED) {
+		/* equal-size counts are not offered, nor one partition size */
+		cr_assert_eq(v.n_valid_counts, 0, "%s", c->what);
+		cr_assert_eq(v.partition_vram_bytes, -1, "%s", c->what);
+		cr_assert_not(gp_policy_count_in_force(&v, v.partition_count ? v.partition_count
+									     : 1));
+	} else if (c->want == GP_VGPU_MODE_EQUAL) {
+		cr_assert_eq(v.n_valid_counts, 10, "%s", c->what);
+	}
+	gp_gpu_view_clear(&v);
+}
+
+/* The count in force is a no-op; any other count, a series asked for that the partitions do
+ * not have, or another backend is not. */
+Test(driver_counts, count_in_force)
+{
+	static const int four_8q[] = { 1152, 1152, 1152, 1152, 0 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, four_8q, types_8g);
+	struct gp_gpu_view v;
+
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 0, &v), 0);
+	cr_assert_eq(v.partition_count, 4);
+	cr_assert(gp_policy_count_in_force(&v, 4), "4 x 8Q: 4 in force (8Q's max is 6)");
+	cr_assert_not(gp_policy_count_in_force(&v, 6));
+	cr_assert_not(gp_policy_count_in_force(&v, 0), "0 removes them: a change");
+	gp_gpu_view_clear(&v);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, 'A', &v), 0);
+	cr_assert_not(gp_policy_count_in_force(&v, 4), "A asked, Q in force");
+	v.series = 'Q';
+	v.backend = GP_BACKEND_SRIOV;
+	cr_assert_not(gp_policy_count_in_force(&v, 4), "not an NVIDIA backend");
+	gp_gpu_view_clear(&v);
+}
+
+/* The GPU's partition state as gp_gpu_state_read would find it in the model's tree. */
+static void state_of(const struct gp_device *pf, struct gp_gpu_state *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	strcpy(s->address, pf->address);
+	s->backend = GP_BACKEND_NVIDIA_VFIO;
+	s->numvfs = (int)pf->n_vfs;
+	s->autoprobe = 1;
+	s->vfs = keep(calloc(pf->n_vfs, sizeof(*s->vfs)));
+	s->n_vfs = pf->n_vfs;
+	for (i = 0; i < pf->n_vfs; i++) {
+		s->vfs[i].index = (int)i;
+		strcpy(s->vfs[i].address, pf->vfs[i]->address);
+		s->vfs[i].driver = keep(strdup("nvidia"));
+		s->vfs[i].vgpu_type = pf->vfs[i]->current_vgpu_type;
+	}
+}
+
+/* Target and plan of @count; the VFs' types after it in @types (32). Returns the plan's steps
+ * as "op path value" lines, the way test-plan.c renders them, in @plan_text. */
+static int target_types(const struct gp_device *pf, char series, int count, int *types,
+			char **plan_text)
+{
+	struct gp_gpu_state cur, want;
+	struct gp_gpu_view v;
+	struct gp_plan p = { 0 };
+	size_t len = 0, i;
+	FILE *f;
+	int r;
+
+	state_of(pf, &cur);
+	cr_assert_eq(gp_gpu_view_build(&host_nv, pf, series, &v), 0);
+	r = gp_gpu_state_target(&host_nv, &v, &cur, count, &want);
+	gp_gpu_view_clear(&v);
+	*plan_text = NULL;
+	if (r < 0)
+		return r;
+	for (i = 0; i < want.n_vfs; i++)
+		types[i] = want.vfs[i].vgpu_type;
+	cr_assert_eq(gp_plan_diff(&cur, &want, &p), 0);
+	f = open_memstream(plan_text, &len);
+	for (i = 0; i < p.n; i++)
+		fprintf(f, "%s %s %s\n", gp_step_op_str(p.steps[i].op), p.steps[i].path,
+			p.steps[i].value);
+	fclose(f);
+	keep(*plan_text);
+	gp_plan_clear(&p);
+	gp_gpu_state_clear(&want);
+	/* cur's strings are kept; only its own arrays are the state's */
+	return 0;
+}
+
+/* The steps (writes and verifies) that put @value in a current_vgpu_type. */
+static int steps_of(const char *plan, const char *value)
+{
+	char pat[64];
+	int n = 0;
+
+	snprintf(pat, sizeof(pat), "current_vgpu_type %s\n", value);
+	for (const char *p = plan; (p = strstr(p, pat)); p++)
+		n++;
+	return n;
+}
+
+/* One L40S-8A in force, set-count 6: it stays and five more 8A come (48 / 8 = 6, A series:
+ * not 8Q, another licence class); nothing is cleared, no VF enabled or disabled. */
+Test(driver_targets, an_8a_gpu_grows_in_its_series)
+{
+	static const int one_8a[] = { 1175, 0 };
+	int types[32], i;
+	char *plan;
+
+	for (int src = 0; src < 2; src++) {
+		struct gp_device *pf = l40s_gpu(0x26b9, src ? GP_CATALOGUE_SYSFS :
+						     GP_CATALOGUE_VGPUCONFIG, one_8a, types_8g);
+
+		cr_assert_eq(target_types(pf, 0, 6, types, &plan), 0);
+		for (i = 0; i < 32; i++)
+			cr_assert_eq(types[i], i < 6 ? 1175 : 0, "src %d VF %d: %d", src, i,
+				     types[i]);
+		cr_assert_null(strstr(plan, "current_vgpu_type 0\n"), "%s", plan);
+		cr_assert_null(strstr(plan, "sriov"), "%s", plan);
+		/* five writes and their verifies, VFs 1..5 (01:00.5 .. 01:01.1) */
+		cr_assert_null(strstr(plan, "0000:01:00.4/"), "VF 0 keeps its 8A\n%s", plan);
+		cr_assert(strstr(plan, "write sys/bus/pci/devices/0000:01:01.1/nvidia/"
+				       "current_vgpu_type 1175\n"), "%s", plan);
+		cr_assert_eq(steps_of(plan, "1175"), 10, "%s", plan); /* 5 writes + 5 verifies */
+	}
+}
+
+/* Another type of the same size and series is what the target makes too: never cleared. */
+Test(driver_targets, same_size_and_series_stays)
+{
+	static const int variant[] = { 1180, 0 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, variant, types_8g);
+	static const struct l40s_type v8a = { 1180, "NVIDIA L40S-8A", 6 };
+	int types[32];
+	char *plan;
+
+	/* a second 8 GiB A type (as GRID T4-2B4 is a second 2B), in the driver's catalogue */
+	struct gp_vgpu_type *cat = keep(calloc(pf->n_catalogue + 1, sizeof(*cat)));
+
+	memcpy(cat, pf->catalogue, pf->n_catalogue * sizeof(*cat));
+	cat[pf->n_catalogue] = l40s_type(&v8a, true);
+	pf->catalogue = cat;
+	pf->n_catalogue++;
+	cr_assert_eq(target_types(pf, 'A', 6, types, &plan), 0);
+	cr_assert_eq(types[0], 1180, "the variant in force stays");
+	/* the type the count names is the catalogue's first 8A of max 6 with the most
+	 * framebuffer (equal: the first found), 1175 */
+	for (int i = 1; i < 6; i++)
+		cr_assert_eq(types[i], 1175);
+	cr_assert_null(strstr(plan, "current_vgpu_type 0\n"), "%s", plan);
+}
+
+/* Between two counts: 4 x 12Q -> 2 (24Q): the four clear, two set, the VFs stay enabled
+ * (no sriov-manage) and no idle VF is written 0 (the driver: -EPERM). */
+Test(driver_targets, count_to_count_clears_then_creates)
+{
+	static const int four_12q[] = { 1153, 1153, 1153, 1153, 0 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, four_12q, types_12g);
+	int types[32];
+	char *plan, *first_set, *last_clear;
+
+	cr_assert_eq(target_types(pf, 0, 2, types, &plan), 0);
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(types[i], i < 2 ? 1155 : 0, "VF %d: %d", i, types[i]);
+	cr_assert_null(strstr(plan, "sriov"), "%s", plan);
+	cr_assert_eq(steps_of(plan, "0"), 8, "%s", plan); /* VFs 0..3: write + verify each */
+	cr_assert_null(strstr(plan, "0000:01:01.0"), "VF 4 is idle: untouched\n%s", plan);
+	first_set = strstr(plan, "current_vgpu_type 1155");
+	last_clear = strstr(plan, "0000:01:00.7/nvidia/current_vgpu_type 0");
+	cr_assert(first_set && last_clear && last_clear < first_set, "clears first:\n%s", plan);
+
+	/* 4, the count in force: nothing to do */
+	cr_assert_eq(target_types(pf, 0, 4, types, &plan), 0);
+	cr_assert_eq(plan[0], 0, "4 in force: no step\n%s", plan);
+}
+
+/* The count in force changes nothing, whatever size the partitions have (4 x 8Q; 8Q's
+ * maximum is 6): set-count changes counts, not partitions already made. With only the
+ * sysfs lists a full GPU (its types unnamed) keeps its count the same way. */
+Test(driver_targets, count_in_force_is_as_is)
+{
+	static const int four_8q[] = { 1152, 1152, 1152, 1152, 0 };
+	static const int none[] = { 0 }, full[] = { 1159, 0 };
+	struct gp_device *pf = l40s_gpu(0x26b9, GP_CATALOGUE_VGPUCONFIG, four_8q, types_8g);
+	int types[32];
+	char *plan;
+
+	cr_assert_eq(target_types(pf, 0, 4, types, &plan), 0);
+	cr_assert_eq(plan[0], 0, "%s", plan);
+	pf = l40s_gpu(0x26b9, GP_CATALOGUE_SYSFS, full, none);
+	cr_assert_eq(target_types(pf, 0, 1, types, &plan), 0);
+	cr_assert_eq(plan[0], 0, "%s", plan);
+	/* with the sysfs lists a count no listed type has cannot be planned */
+	pf = l40s_gpu(0x26b9, GP_CATALOGUE_SYSFS, four_8q, types_8g);
+	cr_assert_eq(target_types(pf, 0, 2, types, &plan), -ERANGE);
 }
