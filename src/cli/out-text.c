@@ -134,7 +134,9 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 		for (k = 0; k < v->n_valid_counts; k++)
 			fprintf(out, "%s%d", k ? ", " : "", v->valid_counts[k]);
 		fputc('}', out);
-		if (v->series)
+		if (v->vgpu_mode == GP_VGPU_MODE_MIXED)
+			fputs(" (mixed-size mode: counts of equal partitions do not apply)", out);
+		else if (v->series)
 			fprintf(out, " (%c series)", v->series);
 		fputc('\n', out);
 		if (gp_catalogue_source_str(d->catalogue_source)) {

@@ -66,6 +66,13 @@ ParameterizedTestParameters(hosts, expectations)
 		 * is partitioned yet and the whole GPU can still go to a VM (48 GiB BAR1) */
 		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
 		  "assignable", "large-bar", "partitioned" },
+		/* one L40S-8A in force: the idle VFs list the 8 GiB types (8Q, 8C, 8A), the
+		 * series is the partition's (A), 48 GiB / 8 = 6 */
+		{ "l40s-8a", "0000:01:00.0", "partitioned", "nvidia-vfio", 1, "6", "not-assignable",
+		  "partitioned", "" },
+		/* an 8Q and a 16Q in force: mixed-size, no equal-size counts offered */
+		{ "mixed-size", "0000:01:00.0", "partitioned", "nvidia-vfio", 2, "",
+		  "not-assignable", "partitioned", "" },
 	};
 	return cr_make_param_array(struct expect, e, sizeof(e) / sizeof(e[0]));
 }
@@ -205,6 +212,44 @@ Test(hosts, arm64_its_interrupt_remapping)
 	json_object_put(o);
 }
 
+/* What the two modes look like (values from the scenarios' descriptions: an L40S is 48 GiB). */
+static struct json_object *first_gpu(const char *scenario, struct json_object **list)
+{
+	char *root = test_scenario(scenario);
+	struct json_object *v;
+	struct run r;
+
+	cr_assert_eq(run_gpupart(&r, root, "list", "--json", "0000:01:00.0", NULL), 0, "%s",
+		     r.err);
+	*list = parse(r.out);
+	run_free(&r);
+	cr_assert(json_object_object_get_ex(*list, "gpus", &v));
+	return json_object_array_get_idx(v, 0);
+}
+
+Test(hosts, equal_size_and_mixed_size)
+{
+	struct json_object *list, *gpu, *v;
+
+	/* one 8A in force: its series; each partition 8 GiB */
+	gpu = first_gpu("l40s-8a", &list);
+	cr_assert_str_eq(str_of(gpu, "vgpu_series"), "A");
+	cr_assert_str_eq(str_of(gpu, "vgpu_mode"), "equal-size");
+	cr_assert_str_eq(str_of(gpu, "vgpu_catalogue"), "sysfs");
+	cr_assert(json_object_object_get_ex(gpu, "partition_vram_bytes", &v));
+	cr_assert_eq(json_object_get_int64(v), 8LL << 30);
+	json_object_put(list);
+
+	/* an 8Q and a 16Q: mixed-size, no one partition size */
+	gpu = first_gpu("mixed-size", &list);
+	cr_assert_str_eq(str_of(gpu, "vgpu_mode"), "mixed-size");
+	cr_assert(json_object_object_get_ex(gpu, "partition_vram_bytes", &v));
+	cr_assert_null(v);
+	cr_assert(json_object_object_get_ex(gpu, "vram_bytes", &v));
+	cr_assert_eq(json_object_get_int64(v), 48LL << 30);
+	json_object_put(list);
+}
+
 Test(hosts, no_gpu)
 {
 	char *root = test_scenario("no-gpu");
@@ -246,7 +291,7 @@ static void golden(const char *scenario, const char *verb)
 static char scenario_names[][24] = { "no-gpu", "a16-vfio", "a40-mdev-vf", "t4-mdev-pf",
 				     "intel-sriov", "gpu-audio-group", "switch-no-acs",
 				     "sriov-zero", "iommu-off", "pci-vga", "nonroot-config",
-				     "insecure-host" };
+				     "insecure-host", "l40s-8a", "mixed-size" };
 #define SCENARIOS cr_make_param_array(char[24], scenario_names, \
 				      sizeof(scenario_names) / sizeof(scenario_names[0]))
 
