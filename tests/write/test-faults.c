@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "wrun.h"
 
 TestSuite(write_faults, .init = wsetup, .fini = wteardown, .timeout = 300);
@@ -187,6 +188,52 @@ Test(write_faults, t4_mdev_1_to_4)
 {
 	static const char *const args[] = { "set-count", T4, "4", "--runtime", NULL };
 	struct plan_case c = { wtree("t4-mdev-pf"), args, 3 };
+
+	matrix(&c);
+}
+
+/* count to count, keeping the partition in force: one L40S-8A, 5 x current_vgpu_type 1175 */
+Test(write_faults, l40s_8a_1_to_6_keeps_it)
+{
+	static const char *const args[] = { "set-count", L40S, "6", NULL };
+	struct plan_case c = { wtree("l40s-8a"), args, 5 };
+
+	matrix(&c);
+}
+
+/* The a40-mdev-vf host without its two hand-made mdevs (gpupart removes no mdev it did not
+ * make), at 2 partitions of gpupart's own: A40-24Q, one on each of VFs 0 and 1. */
+static char *a40_at_2(void)
+{
+	struct fx_tree *t = fx_scenario_build("a40-mdev-vf");
+	struct fx_dev *pf;
+	struct run r;
+	char *root;
+
+	cr_assert_not_null(t);
+	pf = fx_dev_find(t, A40);
+	cr_assert_not_null(pf);
+	for (int i = 0; i < pf->sriov_numvfs; i++)
+		while (pf->vfs[i]->mdevs) {
+			struct fx_mdev *m = pf->vfs[i]->mdevs;
+
+			pf->vfs[i]->mdevs = m->next;
+			free(m);
+		}
+	root = wtree_of(t, "a40-no-mdevs");
+	fx_tree_free(t);
+	cr_assert_eq(gpf(&r, root, "set-count", A40, "2", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+	return root;
+}
+
+/* count to count through no zero count: 2 x A40-24Q to 1 x 48Q, the VFs staying: 2 removes,
+ * 1 create, and nothing else (no sriov-manage: an exec would be a fourth) */
+Test(write_faults, a40_mdev_2_to_1)
+{
+	static const char *const args[] = { "set-count", A40, "1", "--runtime", NULL };
+	struct plan_case c = { a40_at_2(), args, 3 };
 
 	matrix(&c);
 }

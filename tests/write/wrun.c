@@ -54,6 +54,14 @@ char *wtree(const char *scenario)
 	return d;
 }
 
+char *wtree_of(struct fx_tree *t, const char *name)
+{
+	char *d = fresh_dir(name);
+
+	cr_assert_eq(fx_tree_write(t, d), 0, "fixture %s", name);
+	return d;
+}
+
 char *wcopy(const char *src)
 {
 	char *d = fresh_dir("copy"), *from;

@@ -22,6 +22,9 @@ const char *fake_bin(void);
 
 /* A fixture scenario in a fresh directory (removed after the test). */
 char *wtree(const char *scenario);
+/* A fixture model a test changed, written to a fresh directory (removed after the test). */
+struct fx_tree;
+char *wtree_of(struct fx_tree *t, const char *name);
 /* A copy (cp -a) of a tree into a fresh directory (removed after the test). */
 char *wcopy(const char *src);
 /* NVIDIA's sriov-manage, which the tool checks for before running it through the fake. */

@@ -233,11 +233,25 @@ static int note_mdev(void *data, const struct gp_mdev_link *l)
 	return (m->type_key = strdup(type)) ? 0 : -ENOMEM;
 }
 
+static int mdev_cmp(const void *a, const void *b)
+{
+	const struct gp_mdev_state *x = a, *y = b;
+	int c = strcmp(x->parent, y->parent);
+
+	return c ? c : strcmp(x->uuid, y->uuid);
+}
+
+/* In parent (VF) order, then by UUID, not in the bus directory's order: an undo then
+ * recreates them in the order they were made, one per VF, so that the kernel's lowest-free
+ * IOMMU group numbers (an ida) come back where they were. */
 static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 {
 	struct mdev_walk w = { ctx, s };
+	int r = gp_mdev_bus_each(ctx, note_mdev, &w);
 
-	return gp_mdev_bus_each(ctx, note_mdev, &w);
+	if (r == 0 && s->n_mdevs > 1)
+		qsort(s->mdevs, s->n_mdevs, sizeof(*s->mdevs), mdev_cmp);
+	return r;
 }
 
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Counts that match the NVIDIA driver, end to end through gpupart-fake: the count in force is
+ * a no-op (no write, no journal), a count between two others keeps the partitions of the
+ * target's size and series and never passes through 0 (no sriov-manage), the series of a
+ * partitioned GPU is its partitions', and a GPU in mixed-size mode is refused any count but 0.
+ * Expectations come from each scenario's description (tests/fixture/fx-scenarios.c) and the
+ * driver's rules (real-hosts/06, 11), derived by hand.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wrun.h"
+
+TestSuite(write_counts, .init = wsetup, .fini = wteardown, .timeout = 120);
+
+/* current_vgpu_type of each of the PF's @n first VFs. */
+static void vf_types(const char *root, const char *pf, int n, int *types)
+{
+	char vf[16];
+
+	for (int i = 0; i < n; i++) {
+		char *t;
+
+		vf_addr(root, pf, i, vf);
+		t = rd(root, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", vf);
+		cr_assert_not_null(t, "%s has no current_vgpu_type", vf);
+		types[i] = atoi(t);
+		free(t);
+	}
+}
+
+static char *layout_of(const char *root)
+{
+	char *p, *s;
+
+	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
+	s = slurp(p);
+	free(p);
+	return s;
+}
+
+/* set-count COUNT on @addr, exit @status; the run's output for the caller (run_free). */
+static void count(struct run *r, const char *root, const char *addr, const char *n, int status,
+		  const char *extra)
+{
+	fklog_reset(root);
+	if (extra)
+		gpf(r, root, "set-count", addr, n, extra, NULL);
+	else
+		gpf(r, root, "set-count", addr, n, NULL);
+	cr_assert_eq(r->status, status, "set-count %s %s: exit %d, want %d\n%s%s", addr, n,
+		     r->status, status, r->out, r->err);
+}
+
+/* One L40S-8A in force (VF 0): the count in force changes nothing; 6 (48 GiB / 8) keeps it
+ * and sets five more 8A, never 8Q (the default series, another licence class). */
+Test(write_counts, l40s_8a_stays_in_its_series)
+{
+	char *root = wtree("l40s-8a"), *before, *after, *conf;
+	int types[32];
+	struct run r;
+
+	/* the count in force, not recorded: no write to the host, no journal left */
+	before = manifest(root, M_STATE);
+	count(&r, root, L40S, "1", 0, "--runtime");
+	cr_assert(strstr(r.out, "1 partition already; nothing to do"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "%s", fklog(root));
+	cr_assert_not(journal_present(root));
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "set-count of the count in force");
+	free(after);
+	free(before);
+
+	/* 1 -> 6: five writes of 1175 (L40S-8A) on VFs 1..5, VF 0 untouched */
+	count(&r, root, L40S, "6", 0, NULL);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 5, "%s", fklog(root));
+	cr_assert_null(strstr(fklog(root), "sriov-manage"));
+	cr_assert_null(strstr(fklog(root), "0000:01:00.4/"), "VF 0 was touched");
+	vf_types(root, L40S, 32, types);
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(types[i], i < 6 ? 1175 : 0, "VF %d: %d", i, types[i]);
+	/* the layout keeps the series, so that apply after a reboot makes 8A again */
+	conf = layout_of(root);
+	cr_assert(conf && strstr(conf, " count=6") && strstr(conf, " series=A"), "%s", conf);
+	free(conf);
+
+	/* the GPU is full now (six 8 GiB in 48): the count in force is still a no-op */
+	count(&r, root, L40S, "6", 0, NULL);
+	cr_assert(strstr(r.out, "6 partitions already; nothing to do"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+	cr_assert_not(journal_present(root));
+}
+
+/* An A16 GPU with four 2Q in force and only the sysfs lists (2B, 2Q, 2A): 4 is the count in
+ * force, 8 (16 GiB / 2) the only count the lists tell, 2 cannot be planned from them. */
+Test(write_counts, a16_sysfs_lists_do_what_they_can)
+{
+	char *root = wtree("a16-vfio"), *before, *after;
+	const char *gpu = "0000:03:00.0";
+	int types[16];
+	struct run r;
+
+	count(&r, root, gpu, "4", 0, "--runtime");
+	cr_assert(strstr(r.out, "4 partitions already; nothing to do"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+
+	before = manifest(root, M_STATE);
+	count(&r, root, gpu, "2", 2, "--runtime");
+	cr_assert(strstr(r.err, "valid counts: 8, 0") && strstr(r.err, "set 0 first"), "%s",
+		  r.err);
+	run_free(&r);
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "a refused count");
+	free(after);
+	free(before);
+
+	/* 4 -> 8: four more 2Q (683) on VFs 4..7, the four in force stay */
+	count(&r, root, gpu, "8", 0, "--runtime");
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 4, "%s", fklog(root));
+	vf_types(root, gpu, 16, types);
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(types[i], i < 8 ? 683 : 0, "VF %d: %d", i, types[i]);
+}
+
+/* Mixed-size mode (an 8Q and a 16Q in force): no count but 0; 0 removes both, and writes 0
+ * only where a vGPU is (an idle VF refuses it: -EPERM). */
+Test(write_counts, mixed_size_refuses_counts)
+{
+	char *root = wtree("mixed-size"), *before, *after, *log;
+	int types[4];
+	struct run r;
+
+	before = manifest(root, M_STATE);
+	count(&r, root, L40S, "2", 1, NULL);
+	cr_assert(strstr(r.err, "mixed-size vGPU mode") && strstr(r.err, "-shm 0"), "%s", r.err);
+	run_free(&r);
+	gpf(&r, root, "--json", "set-count", L40S, "4", "--dry-run", NULL);
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.out, "\"code\": \"mixed-size-mode\""), "%s", r.out);
+	run_free(&r);
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "a refused mixed-size count");
+	free(after);
+	free(before);
+
+	count(&r, root, L40S, "0", 0, "--runtime");
+	run_free(&r);
+	log = fklog(root);
+	cr_assert_eq(fklog_ops(root), 2, "%s", log);
+	cr_assert_null(strstr(log, "= -1"), "%s", log);
+	free(log);
+	vf_types(root, L40S, 4, types);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(types[i], 0);
+}
