@@ -161,3 +161,26 @@ Test(write_counts, mixed_size_refuses_counts)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(types[i], 0);
 }
+
+/* Between two counts the GPU is still refused while any of its partitions is given to a VM
+ * (here by a reservation record), even one the change would keep; the count in force is not
+ * a change, so it is not refused. */
+Test(write_counts, count_to_count_refused_while_assigned)
+{
+	char *root = wtree("l40s-8a"), *before, *after;
+	struct run r;
+
+	mkdirs(root, "run/gpupart/reservations");
+	put(root, "run/gpupart/reservations/0000:01:00.4", "vm-a\n");
+	before = manifest(root, M_STATE);
+	count(&r, root, L40S, "6", 1, "--runtime");
+	cr_assert(strstr(r.err, "0000:01:00.4") && strstr(r.err, "vm-a"), "%s", r.err);
+	run_free(&r);
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "a count refused for a reservation");
+	free(after);
+	count(&r, root, L40S, "1", 0, "--runtime");
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+	free(before);
+}
