@@ -99,17 +99,6 @@ static int gpus(const char *root, char addrs[][16])
 	return n;
 }
 
-static char *conf_of(const char *root)
-{
-	char *p, *s;
-
-	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
-	s = slurp(p);
-	free(p);
-	cr_assert_not_null(s, "no partitions.conf");
-	return s;
-}
-
 Test(write_concurrency, sixteen_gpus_at_once)
 {
 	char *root = wtree("sixteen-sriov"), addrs[20][16], *conf;

@@ -32,16 +32,6 @@ static void vf_types(const char *root, const char *pf, int n, int *types)
 	}
 }
 
-static char *layout_of(const char *root)
-{
-	char *p, *s;
-
-	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
-	s = slurp(p);
-	free(p);
-	return s;
-}
-
 /* set-count COUNT on @addr, exit @status; the run's output for the caller (run_free). */
 static void count(struct run *r, const char *root, const char *addr, const char *n, int status,
 		  const char *extra)
@@ -53,6 +43,22 @@ static void count(struct run *r, const char *root, const char *addr, const char 
 		gpf(r, root, "set-count", addr, n, NULL);
 	cr_assert_eq(r->status, status, "set-count %s %s: exit %d, want %d\n%s%s", addr, n,
 		     r->status, status, r->out, r->err);
+}
+
+/* set-count refused with exit @status and a message holding @a and @b; the host untouched. */
+static void refused(const char *root, const char *addr, const char *n, int status,
+		    const char *a, const char *b)
+{
+	char *before = manifest(root, M_STATE), *after;
+	struct run r;
+
+	count(&r, root, addr, n, status, "--runtime");
+	cr_assert(strstr(r.err, a) && strstr(r.err, b), "%s", r.err);
+	run_free(&r);
+	after = manifest(root, M_STATE);
+	assert_manifest_eq(after, before, "a refused count");
+	free(after);
+	free(before);
 }
 
 /* One L40S-8A in force (VF 0): the count in force changes nothing; 6 (48 GiB / 8) keeps it
@@ -85,8 +91,8 @@ Test(write_counts, l40s_8a_stays_in_its_series)
 	for (int i = 0; i < 32; i++)
 		cr_assert_eq(types[i], i < 6 ? 1175 : 0, "VF %d: %d", i, types[i]);
 	/* the layout keeps the series, so that apply after a reboot makes 8A again */
-	conf = layout_of(root);
-	cr_assert(conf && strstr(conf, " count=6") && strstr(conf, " series=A"), "%s", conf);
+	conf = conf_of(root);
+	cr_assert(strstr(conf, " count=6") && strstr(conf, " series=A"), "%s", conf);
 	free(conf);
 
 	/* the GPU is full now (six 8 GiB in 48): the count in force is still a no-op */
@@ -101,7 +107,7 @@ Test(write_counts, l40s_8a_stays_in_its_series)
  * force, 8 (16 GiB / 2) the only count the lists tell, 2 cannot be planned from them. */
 Test(write_counts, a16_sysfs_lists_do_what_they_can)
 {
-	char *root = wtree("a16-vfio"), *before, *after;
+	char *root = wtree("a16-vfio");
 	const char *gpu = "0000:03:00.0";
 	int types[16];
 	struct run r;
@@ -111,15 +117,7 @@ Test(write_counts, a16_sysfs_lists_do_what_they_can)
 	run_free(&r);
 	cr_assert_eq(fklog_ops(root), 0);
 
-	before = manifest(root, M_STATE);
-	count(&r, root, gpu, "2", 2, "--runtime");
-	cr_assert(strstr(r.err, "valid counts: 8, 0") && strstr(r.err, "set 0 first"), "%s",
-		  r.err);
-	run_free(&r);
-	after = manifest(root, M_STATE);
-	assert_manifest_eq(after, before, "a refused count");
-	free(after);
-	free(before);
+	refused(root, gpu, "2", 2, "valid counts: 8, 0", "set 0 first");
 
 	/* 4 -> 8: four more 2Q (683) on VFs 4..7, the four in force stay */
 	count(&r, root, gpu, "8", 0, "--runtime");
@@ -134,22 +132,15 @@ Test(write_counts, a16_sysfs_lists_do_what_they_can)
  * only where a vGPU is (an idle VF refuses it: -EPERM). */
 Test(write_counts, mixed_size_refuses_counts)
 {
-	char *root = wtree("mixed-size"), *before, *after, *log;
+	char *root = wtree("mixed-size"), *log;
 	int types[4];
 	struct run r;
 
-	before = manifest(root, M_STATE);
-	count(&r, root, L40S, "2", 1, NULL);
-	cr_assert(strstr(r.err, "mixed-size vGPU mode") && strstr(r.err, "-shm 0"), "%s", r.err);
-	run_free(&r);
+	refused(root, L40S, "2", 1, "mixed-size vGPU mode", "-shm 0");
 	gpf(&r, root, "--json", "set-count", L40S, "4", "--dry-run", NULL);
 	cr_assert_eq(r.status, 1);
 	cr_assert(strstr(r.out, "\"code\": \"mixed-size-mode\""), "%s", r.out);
 	run_free(&r);
-	after = manifest(root, M_STATE);
-	assert_manifest_eq(after, before, "a refused mixed-size count");
-	free(after);
-	free(before);
 
 	count(&r, root, L40S, "0", 0, "--runtime");
 	run_free(&r);
@@ -167,20 +158,13 @@ Test(write_counts, mixed_size_refuses_counts)
  * a change, so it is not refused. */
 Test(write_counts, count_to_count_refused_while_assigned)
 {
-	char *root = wtree("l40s-8a"), *before, *after;
+	char *root = wtree("l40s-8a");
 	struct run r;
 
 	mkdirs(root, "run/gpupart/reservations");
 	put(root, "run/gpupart/reservations/0000:01:00.4", "vm-a\n");
-	before = manifest(root, M_STATE);
-	count(&r, root, L40S, "6", 1, "--runtime");
-	cr_assert(strstr(r.err, "0000:01:00.4") && strstr(r.err, "vm-a"), "%s", r.err);
-	run_free(&r);
-	after = manifest(root, M_STATE);
-	assert_manifest_eq(after, before, "a count refused for a reservation");
-	free(after);
+	refused(root, L40S, "6", 1, "0000:01:00.4", "vm-a");
 	count(&r, root, L40S, "1", 0, "--runtime");
 	run_free(&r);
 	cr_assert_eq(fklog_ops(root), 0);
-	free(before);
 }

@@ -156,16 +156,6 @@ Test(write_dryrun, text_plan)
 
 /* ---- idempotency, apply, the layout ---- */
 
-static char *conf_of(const char *root)
-{
-	char *p, *s;
-
-	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
-	s = slurp(p);
-	free(p);
-	return s;
-}
-
 static int count_lines_with(const char *s, const char *needle)
 {
 	int n = 0;

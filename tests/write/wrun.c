@@ -532,6 +532,17 @@ void fklog_reset(const char *root)
 	free(p);
 }
 
+char *conf_of(const char *root)
+{
+	char *p, *s;
+
+	cr_assert_geq(asprintf(&p, "%s/etc/gpupart/partitions.conf", root), 0);
+	s = slurp(p);
+	free(p);
+	cr_assert_not_null(s, "no partitions.conf");
+	return s;
+}
+
 bool journal_present(const char *root)
 {
 	return ex(root, "run/gpupart/journal");

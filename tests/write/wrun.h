@@ -75,6 +75,8 @@ char *fklog(const char *root);
 int fklog_ops(const char *root);
 void fklog_reset(const char *root);
 bool journal_present(const char *root);
+/* ROOT/etc/gpupart/partitions.conf (the test fails when there is none). */
+char *conf_of(const char *root);
 
 /* The VF address of index I of a PF, from the PF's sriov_offset/sriov_stride files (the routing
  * ID arithmetic of the SR-IOV spec). */
