@@ -67,10 +67,10 @@ ParameterizedTestParameters(hosts, expectations)
 		 * is partitioned yet and the whole GPU can still go to a VM (48 GiB BAR1) */
 		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
 		  "assignable", "large-bar", "partitioned" },
-		/* one L40S-8A in force: the idle VFs list the 8 GiB types (8Q, 8C, 8A), the
-		 * series is the partition's (A), 48 GiB / 8 = 6 */
-		{ "l40s-8a", "0000:01:00.0", "partitioned", "nvidia-vfio", 1, "6", "not-assignable",
-		  "partitioned", "" },
+		/* one L40S-8A in force: the series is the partition's (A), and vgpuConfig.xml
+		 * gives NVIDIA's A maxima, the same as the Q ones (nvidia-linux.md §3.2) */
+		{ "l40s-8a", "0000:01:00.0", "partitioned", "nvidia-vfio", 1,
+		  "32,24,16,12,8,6,4,3,2,1", "not-assignable", "partitioned", "" },
 		/* an 8Q and a 16Q in force: mixed-size, no equal-size counts offered */
 		{ "mixed-size", "0000:01:00.0", "partitioned", "nvidia-vfio", 2, "",
 		  "not-assignable", "partitioned", "" },
@@ -239,7 +239,7 @@ Test(hosts, equal_size_and_mixed_size)
 	gpu = first_gpu("l40s-8a", &list);
 	cr_assert_str_eq(str_of(gpu, "vgpu_series"), "A");
 	cr_assert_str_eq(str_of(gpu, "vgpu_mode"), "equal-size");
-	cr_assert_str_eq(str_of(gpu, "vgpu_catalogue"), "sysfs");
+	cr_assert_str_eq(str_of(gpu, "vgpu_catalogue"), "vgpuconfig");
 	cr_assert(json_object_object_get_ex(gpu, "partition_vram_bytes", &v));
 	cr_assert_eq(json_object_get_int64(v), 8LL << 30);
 	json_object_put(list);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "wrun.h"
 
 TestSuite(write_counts, .init = wsetup, .fini = wteardown, .timeout = 120);
@@ -103,15 +104,52 @@ Test(write_counts, l40s_8a_stays_in_its_series)
 	cr_assert_not(journal_present(root));
 }
 
-/* An A16 GPU with four 2Q in force and only the sysfs lists (2B, 2Q, 2A): 4 is the count in
- * force, 8 (16 GiB / 2) the only count the lists tell, 2 cannot be planned from them. */
-Test(write_counts, a16_sysfs_lists_do_what_they_can)
+/* An A16 GPU (16 GiB) with four 2Q in force and vgpuConfig.xml: 4 is the count in force; 2 is
+ * 8Q (16 / 8), so the four 2Q are cleared and two 8Q (685) set, in one change, through no zero
+ * count: no sriov-manage, the VFs stay enabled. */
+Test(write_counts, a16_count_to_count)
 {
-	char *root = wtree("a16-vfio");
+	char *root = wtree("a16-vfio"), *log;
 	const char *gpu = "0000:03:00.0";
 	int types[16];
 	struct run r;
 
+	count(&r, root, gpu, "4", 0, "--runtime");
+	cr_assert(strstr(r.out, "4 partitions already; nothing to do"), "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+
+	count(&r, root, gpu, "2", 0, "--runtime");
+	run_free(&r);
+	log = fklog(root);
+	cr_assert_eq(fklog_ops(root), 6, "%s", log);
+	cr_assert_null(strstr(log, "sriov"), "%s", log);
+	cr_assert_null(strstr(log, "= -"), "a write failed:\n%s", log);
+	/* the four clears come before the two sets (equal size: 8Q fits only once 2Q is gone) */
+	cr_assert_lt(strstr(log, "0000:03:00.7/nvidia/current_vgpu_type 0"),
+		     strstr(log, "current_vgpu_type 685"), "%s", log);
+	free(log);
+	vf_types(root, gpu, 16, types);
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(types[i], i < 2 ? 685 : 0, "VF %d: %d", i, types[i]);
+	cr_assert_str_eq(rd(root, "sys/bus/pci/devices/%s/sriov_numvfs", gpu), "16");
+}
+
+/* The same GPU with only the sysfs lists (no vgpuConfig.xml): they name the 2 GiB types (2B,
+ * 2Q, 2A) only, so 8 (16 GiB / 2) is the one count they tell, 4 is the count in force, and 2
+ * cannot be planned from them. */
+Test(write_counts, a16_sysfs_lists_do_what_they_can)
+{
+	struct fx_tree *t = fx_scenario_build("a16-vfio");
+	const char *gpu = "0000:03:00.0";
+	int types[16];
+	struct run r;
+	char *root;
+
+	cr_assert_not_null(t);
+	t->host.no_vgpu_config = true;
+	root = wtree_of(t, "a16-sysfs");
+	fx_tree_free(t);
 	count(&r, root, gpu, "4", 0, "--runtime");
 	cr_assert(strstr(r.out, "4 partitions already; nothing to do"), "%s", r.out);
 	run_free(&r);

@@ -201,6 +201,16 @@ Test(write_faults, l40s_8a_1_to_6_keeps_it)
 	matrix(&c);
 }
 
+/* count to count on vendor VFIO (vgpuConfig.xml): A16 GPU 0's four 2Q to two 8Q, 4 clears then
+ * 2 sets, no sriov-manage (an exec would be a seventh) */
+Test(write_faults, a16_vfio_4_to_2)
+{
+	static const char *const args[] = { "set-count", "0000:03:00.0", "2", "--runtime", NULL };
+	struct plan_case c = { wtree("a16-vfio"), args, 6 };
+
+	matrix(&c);
+}
+
 /* The a40-mdev-vf host without its two hand-made mdevs (gpupart removes no mdev it did not
  * make), at 2 partitions of gpupart's own: A40-24Q, one on each of VFs 0 and 1. */
 static char *a40_at_2(void)
