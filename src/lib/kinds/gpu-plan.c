@@ -173,8 +173,10 @@ static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state 
 	return r;
 }
 
-/* Vendor-specific VFIO: clear every type that changes first (homogeneous mode accepts a new
- * type only on an empty GPU), then set. */
+/* Vendor-specific VFIO: clear every type that changes first (equal-size mode accepts another
+ * size only once no vGPU of the old one is left, real-hosts/11), then set; between two counts
+ * the VFs stay. Only a VF that carries a type is written 0: on an idle one the driver fails
+ * with -EPERM ("No vGPU exists on current device", real-hosts/06). */
 static int plan_nvidia_vfio(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 			    struct gp_plan *p)
 {
