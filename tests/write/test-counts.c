@@ -104,6 +104,29 @@ Test(write_counts, l40s_8a_stays_in_its_series)
 	cr_assert_not(journal_present(root));
 }
 
+/* After a reboot (the same L40S, at the same PCI path, VFs off), apply makes the recorded six
+ * partitions in the recorded series: 8A again, not the default Q's 8Q. */
+Test(write_counts, apply_keeps_the_series_after_a_reboot)
+{
+	char *root = wtree("l40s-8a"), *reboot = wtree("sriov-off"), *p;
+	int types[32];
+	struct run r;
+
+	count(&r, root, L40S, "6", 0, NULL);
+	run_free(&r);
+	with_sriov_manage(reboot);
+	mkdirs(reboot, "etc/gpupart");
+	cr_assert_geq(asprintf(&p, "cp %s/etc/gpupart/partitions.conf %s/etc/gpupart/", root,
+			       reboot), 0);
+	cr_assert_eq(system(p), 0);
+	free(p);
+	cr_assert_eq(gpf(&r, reboot, "apply", NULL), 0, "%s%s", r.out, r.err);
+	run_free(&r);
+	vf_types(reboot, L40S, 32, types);
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(types[i], i < 6 ? 1175 : 0, "VF %d: %d", i, types[i]);
+}
+
 /* An A16 GPU (16 GiB) with four 2Q in force and vgpuConfig.xml: 4 is the count in force; 2 is
  * 8Q (16 / 8), so the four 2Q are cleared and two 8Q (685) set, in one change, through no zero
  * count: no sriov-manage, the VFs stay enabled. */
