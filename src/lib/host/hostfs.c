@@ -48,6 +48,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_SRIOV_MANAGE] = "usr/lib/nvidia/sriov-manage",
 	[GP_HP_VGPU_CONFIG] = "usr/share/nvidia/vgpu/vgpuConfig.xml",
 	[GP_HP_CATALOGUE_DIR] = "var/lib/gpupart/catalogue",
+	[GP_HP_CATALOGUE_FILE] = "var/lib/gpupart/catalogue/%s",
 };
 
 /*

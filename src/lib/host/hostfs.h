@@ -47,6 +47,7 @@ enum gp_hostpath {
 	GP_HP_SRIOV_MANAGE,      /* usr/lib/nvidia/sriov-manage */
 	GP_HP_VGPU_CONFIG,       /* usr/share/nvidia/vgpu/vgpuConfig.xml (the vGPU manager's) */
 	GP_HP_CATALOGUE_DIR,     /* var/lib/gpupart/catalogue (recorded vGPU catalogues) */
+	GP_HP_CATALOGUE_FILE,    /* var/lib/gpupart/catalogue/ARG */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */

@@ -15,6 +15,7 @@
 #include "host/hostfs.h"
 #include "base/internal.h"
 #include "model/pci-addr.h"
+#include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 
 /* ---- the state ---- */
@@ -90,6 +91,10 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 		else if (r == -EAGAIN)
 			r = -EIO;
 	}
+	/* the VFs' lists are the whole catalogue now, before any type consumes capacity: what
+	 * the catalogue change records once the GPU is verified (kinds/catalogue.h) */
+	if (r == 0 && d->record)
+		r = gp_catalogue_decide(ctx, d->record, dev);
 	if (r == 0)
 		r = gp_plan_diff(&cur, &next, plan);
 	if (r == 0) {

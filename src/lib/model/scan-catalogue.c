@@ -19,6 +19,7 @@
 #include <errno.h>
 
 #include "host/hostfs.h"
+#include "model/recorded.h"
 #include "model/scan.h"
 #include "model/vgpuconfig.h"
 
@@ -63,10 +64,10 @@ static const struct gp_vgpu_type *find_id(const struct gp_vgpu_type *t, size_t n
 	return NULL;
 }
 
-/* A deep copy of @t appended to the PF's catalogue. */
-static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
+/* A deep copy of @t appended to @v. */
+static int types_add(struct gp_vgpu_type **v, size_t *n, const struct gp_vgpu_type *t)
 {
-	struct gp_vgpu_type *c = GP_PUSH(pf->catalogue, pf->n_catalogue);
+	struct gp_vgpu_type *c = GP_PUSH(*v, *n);
 
 	if (!c)
 		return -ENOMEM;
@@ -76,10 +77,15 @@ static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
 	if (!c->key || (t->name && !c->name)) {
 		free(c->key);
 		free(c->name);
-		pf->n_catalogue--;
+		(*n)--;
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
+{
+	return types_add(&pf->catalogue, &pf->n_catalogue, t);
 }
 
 /* Shapes a and b: the one function whose mdev_supported_types are the GPU's. */
@@ -99,7 +105,7 @@ static int from_mdev(struct gp_device *pf)
 	return 0;
 }
 
-static bool vendor_vfio(const struct gp_device *pf)
+bool gp_catalogue_vendor_vfio(const struct gp_device *pf)
 {
 	size_t i;
 
@@ -109,26 +115,39 @@ static bool vendor_vfio(const struct gp_device *pf)
 	return false;
 }
 
-/* Shape c, last resort: the union of what the VFs offer now, a type once. */
-static int from_sysfs(struct gp_device *pf)
+int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, size_t *n)
 {
 	size_t i, j;
 	int r;
 
+	*out = NULL;
+	*n = 0;
 	for (i = 0; i < pf->n_vfs; i++)
 		for (j = 0; j < pf->vfs[i]->n_creatable; j++) {
 			const struct gp_vgpu_type *t = &pf->vfs[i]->creatable[j];
 
-			if (find_id(pf->catalogue, pf->n_catalogue, t->type_id))
+			if (find_id(*out, *n, t->type_id))
 				continue;
-			r = catalogue_add(pf, t);
-			if (r < 0)
+			r = types_add(out, n, t);
+			if (r < 0) {
+				gp_vgpu_types_free(*out, *n);
+				*out = NULL;
+				*n = 0;
 				return r;
+			}
 		}
-	/* a full GPU lists its header only: still the sysfs lists, empty */
-	if (pf->n_catalogue || vendor_vfio(pf))
-		pf->catalogue_source = GP_CATALOGUE_SYSFS;
 	return 0;
+}
+
+/* Shape c, last resort: the union of what the VFs offer now. */
+static int from_sysfs(struct gp_device *pf)
+{
+	int r = gp_catalogue_union(pf, &pf->catalogue, &pf->n_catalogue);
+
+	/* a full GPU lists its header only: still the sysfs lists, empty */
+	if (r == 0 && (pf->n_catalogue || gp_catalogue_vendor_vfio(pf)))
+		pf->catalogue_source = GP_CATALOGUE_SYSFS;
+	return r;
 }
 
 int gp_catalogue_from_lists(struct gp_device *pf)
@@ -199,12 +218,15 @@ int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 	/* the mdev lists are the driver's complete answer, max_instance included */
 	if (gp_catalogue_mdev_source(pf))
 		return from_mdev(pf);
-	if (!vendor_vfio(pf))
+	if (!gp_catalogue_vendor_vfio(pf))
 		return 0;
 	r = from_vgpuconfig(s, pf);
 	if (r < 0 || pf->n_catalogue)
 		return r;
-	/* sources 2-3 (NVML, recorded) go here, best first */
+	/* source 2 (NVML) goes here */
+	r = gp_recorded_read(s->host->ctx, pf);
+	if (r < 0 || pf->n_catalogue)
+		return r;
 	return from_sysfs(pf);
 }
 

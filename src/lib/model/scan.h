@@ -39,6 +39,11 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* The vGPU catalogue of an NVIDIA PF (its VFs read): model/scan-catalogue.c. 0 or -ENOMEM. */
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf);
+/* The union of @pf's VFs' creatable_vgpu_types, a type once, in VF order (owned copies). 0 or
+ * -ENOMEM. */
+int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, size_t *n);
+/* Some VF of @pf has the NVIDIA vendor-specific VFIO nvidia/ directory. */
+bool gp_catalogue_vendor_vfio(const struct gp_device *pf);
 /* What the catalogues' sources held for the scan, released. */
 void gp_scan_catalogue_done(struct gp_scan *s);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */

@@ -16,6 +16,7 @@
 
 #include "base/internal.h"
 #include "guard/guard.h"
+#include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 #include "kinds/layout.h"
 #include "ops/op.h"
@@ -174,7 +175,7 @@ static int plan_gpu(struct gp_op *op, size_t i)
 {
 	struct gp_op_gpu *g = &op->gpus[i];
 	const char *addr = g->view.dev->address;
-	struct gp_change *c = NULL;
+	struct gp_change *c = NULL, *rec = NULL;
 	int r;
 
 	/* NVIDIA before its VFs exist: the plan ends with a rescan (-EAGAIN handled inside) */
@@ -183,6 +184,12 @@ static int plan_gpu(struct gp_op *op, size_t i)
 		r = gp_txn_add(&op->txn, c);
 		if (r < 0)
 			return r; /* -ENOMEM; the transaction freed it */
+		/* after it, what it may record of the board once its VFs are enabled */
+		r = gp_catalogue_change_new(op->ctx, c, &rec);
+		if (r == 0 && rec)
+			r = gp_txn_add(&op->txn, rec);
+		if (r < 0)
+			return r;
 	}
 	if (r == -ERANGE)
 		return gp_op_add(op, i, "no-vgpu-type", GP_SEV_ERROR,
