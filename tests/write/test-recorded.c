@@ -154,7 +154,9 @@ Test(write_recorded, unwound_with_the_change)
 	cr_assert_eq(gpf(&r, copy, "repair", NULL), 0, "%s", r.err);
 	run_free(&r);
 	cr_assert_not(ex(copy, RECORD), "repair left the record");
-	cr_assert_str_eq(rd(copy, "sys/bus/pci/devices/" L40S "/sriov_numvfs"), "0");
+	now = rd(copy, "sys/bus/pci/devices/" L40S "/sriov_numvfs");
+	cr_assert_str_eq(now, "0");
+	free(now);
 	free(orig);
 	free(want);
 	free(driver);
