@@ -681,6 +681,8 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	for (i = 0; i < n_tv; i++)
 		if (tv[i]->full && !tv[i]->is_vf) {
 			r = gp_scan_catalogue(&s, tv[i]);
+			if (r == 0)
+				r = gp_scan_mig(&s, tv[i]);
 			if (r < 0)
 				goto fail;
 		}

@@ -35,6 +35,8 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* The vGPU catalogue of an NVIDIA PF (its VFs read): model/scan-catalogue.c. 0 or -ENOMEM. */
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf);
+/* MIG mode and GPU instances of an NVIDIA PF, after its catalogue: model/scan-mig.c. */
+int gp_scan_mig(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
 /* An IOMMU group's members, detailed as companions. */
