@@ -33,6 +33,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_OSRELEASE] = "proc/sys/kernel/osrelease",
 	[GP_HP_PROC] = "proc",
 	[GP_HP_NVIDIA_GPUS] = "proc/driver/nvidia/gpus",
+	[GP_HP_NVIDIA_CAPS] = "proc/driver/nvidia/capabilities",
 	[GP_HP_NVIDIA_MIG_CAPS] = "proc/driver/nvidia/capabilities/gpu%s/mig",
 	[GP_HP_DEV_DRI] = "dev/dri/%s",
 	[GP_HP_DEV_VFIO] = "dev/vfio/%s",
