@@ -695,11 +695,13 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 			tv[i]->name = gp_pciacc_name(ctx, tv[i]->vendor, tv[i]->device,
 					     tv[i]->subsystem_vendor, tv[i]->subsystem_device);
 	free(tv);
+	gp_scan_catalogue_end(&s);
 	close(s.devices_fd);
 	*out = s.host;
 	return 0;
 fail:
 	free(tv);
+	gp_scan_catalogue_end(&s);
 	if (s.devices_fd >= 0)
 		close(s.devices_fd);
 	gp_host_free(s.host);
