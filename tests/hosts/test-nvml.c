@@ -240,39 +240,36 @@ Test(nvml, unmodelled_gpu_fails_loudly)
 	free(data);
 }
 
-/* A wedged GPU: nvmlInit never returns. `list` waits the bound, not for ever. */
-Test(nvml, wedged_gpu_is_bounded)
+/* NVML that fails on the H200: the warning it gives, and the sysfs lists as the catalogue. */
+static void nvml_fails(const char *data, const char *warning)
 {
 	char *root = test_scenario("h200-mig");
 	struct timespec a, b;
 	struct json_object *o;
 	struct run r;
 
-	use_nvml("init hang\n", true);
-	cr_assert_eq(setenv("GPUPART_TEST_NVML_TIMEOUT_MS", "400", 1), 0);
+	use_nvml(data, true);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	o = list_json(root, &r);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	cr_assert_lt(b.tv_sec - a.tv_sec, 10, "list took %lds", (long)(b.tv_sec - a.tv_sec));
-	cr_assert(strstr(r.err, "NVML did not answer within 0.400 s"), "%s", r.err);
+	cr_assert(strstr(r.err, warning), "no '%s' in: %s", warning, r.err);
 	cr_assert_str_eq(str(gpu_of(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
 	json_object_put(o);
 	run_free(&r);
 }
 
+/* A wedged GPU: nvmlInit never returns. `list` waits the bound, not for ever. */
+Test(nvml, wedged_gpu_is_bounded)
+{
+	cr_assert_eq(setenv("GPUPART_TEST_NVML_TIMEOUT_MS", "400", 1), 0);
+	nvml_fails("init hang\n", "NVML did not answer within 0.400 s");
+}
+
 /* nvmlInit fails (no driver): a warning, the other sources. */
 Test(nvml, init_failure)
 {
-	char *root = test_scenario("h200-mig");
-	struct json_object *o;
-	struct run r;
-
-	use_nvml("init fail\n", true);
-	o = list_json(root, &r);
-	cr_assert(strstr(r.err, "NVML: nvmlInit_v2: Driver Not Loaded: not used"), "%s", r.err);
-	cr_assert_str_eq(str(gpu_of(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
-	json_object_put(o);
-	run_free(&r);
+	nvml_fails("init fail\n", "NVML: nvmlInit_v2: Driver Not Loaded: not used");
 }
 
 /* Without the switch, under --root, NVML is never loaded (it describes this machine): the

@@ -120,8 +120,6 @@ EXCEPTIONS = [
      'our own processes on the live /proc, never under --root: not a place under the root'),
     ('lib/host/kernel.c', 'path', '/dev/null',
      'stdin of a host program and of the write child: the live host\'s, never under --root'),
-    ('lib/host/nvml.c', 'path', '/dev/null',
-     'the NVML child\'s stdin and stdout on the live host, never under --root'),
     ('lib/host/kernel.c', 'path', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
      'the environment of a host program (sriov-manage) run on the live host'),
     ('lib/host/pciacc.c', 'prints', 'abort();',
@@ -129,11 +127,11 @@ EXCEPTIONS = [
     ('lib/host/pciacc.h', 'include', '<gpupart/model.h>',
      'libpci decodes config space into the model\'s gp_config_facts: a struct of the model'),
     ('lib/host/capture.c', 'include', '<gpupart/model.h>', 'a capture names devices by gp_pci_addr'),
+    # -- base/: the bounded child that asks libvirt and NVML --
+    ('lib/base/child.c', 'path', '/dev/null',
+     'the child\'s stdin/stdout on the live host, never under --root'),
     # -- virt/: the child that asks libvirt --
-    ('lib/virt/virt-bounded.c', 'path', '/dev/null', 'the child\'s stdin/stdout on the live host'),
     ('lib/virt/virt.c', 'path', '4:file:/dev/null', 'libvirt\'s log outputs in the child: none'),
-    ('lib/virt/virt-bounded.c', 'func-lines', 'gp_virt_bounded',
-     'fork, pipe, deadline and kill in one place: to be split when virt/ is (design note 5)'),
     # -- cli/: paths named for people, under --root (gp_cli_path); helpers B and D --
     ('cli/out-plan.c', 'path', '/etc/gpupart/partitions.conf',
      'apply\'s "no layout recorded" line: ask conf for it (gp_layout_file_path)'),

@@ -3,12 +3,13 @@
  * NVML, asked in a child process bounded in time (host/nvml.h). The one file that loads
  * libnvidia-ml.so.1 (tests/unit/test-layers.py holds it to that).
  *
- * Why a child: NVML talks to the GPU through the driver, and a wedged GPU (fallen off the bus,
- * an Xid storm, a stuck GSP) makes nvmlInit and its queries block in the kernel for minutes, or
- * for good; `list` must not. The child loads the library, asks, sends the answers through a
- * pipe and exits; the parent waits at most GP_NVML_TIMEOUT_MS_DEFAULT, then kills it (a child
- * stuck uninterruptibly in the kernel is left to its fate, never waited for) and the scan goes
- * on with the other sources. Nothing NVML starts (threads, its locks) lives in gpupart itself.
+ * Why a child (base/child.h): NVML talks to the GPU through the driver, and a wedged GPU
+ * (fallen off the bus, an Xid storm, a stuck GSP) makes nvmlInit and its queries block in the
+ * kernel for minutes, or for good; `list` must not. The child loads the library, asks, sends
+ * the answers through a pipe and exits; the parent waits at most GP_NVML_TIMEOUT_MS_DEFAULT,
+ * then kills it (a child stuck uninterruptibly in the kernel is left to its fate, never waited
+ * for) and the scan goes on with the other sources. Nothing NVML starts (threads, its locks)
+ * lives in gpupart itself.
  *
  * The answer is a stream of records: 'G' and a struct gp_nvml_gpu per GPU asked (in order),
  * each followed by its n_types 'T' records (struct gp_nvml_type), then 'R', the result
@@ -16,20 +17,14 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "base/child.h"
 #include "host/nvml.h"
 
 #define NVML_SONAME "libnvidia-ml.so.1"
 #define MAX_TYPES 1024 /* NVIDIA's boards list a few dozen types; more is garbage */
-#define MAX_ANSWER (64u << 20)
 
 /*
  * The NVML API as NVIDIA's nvml.h declares it (the header ships with the CUDA toolkit,
@@ -94,23 +89,6 @@ static const struct {
 };
 
 /* ---- the child ---- */
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int load_api(void **h, const char *path, struct nvml_api *api, char *msg, size_t len)
 {
@@ -184,13 +162,13 @@ static int send_types(int fd, const struct nvml_api *api, nvmlDevice_t dev,
 	else if (rc != NVML_SUCCESS)
 		fail(g, api, "nvmlDeviceGetSupportedVgpus", rc);
 	g->n_types = rc == NVML_SUCCESS ? count : 0;
-	if (write_all(fd, "G", 1) < 0 || write_all(fd, g, sizeof(*g)) < 0)
+	if (gp_write_all(fd, "G", 1) < 0 || gp_write_all(fd, g, sizeof(*g)) < 0)
 		return -1;
 	for (i = 0; i < g->n_types; i++) {
 		struct gp_nvml_type t;
 
 		ask_type(api, dev, ids[i], &t);
-		if (write_all(fd, "T", 1) < 0 || write_all(fd, &t, sizeof(t)) < 0)
+		if (gp_write_all(fd, "T", 1) < 0 || gp_write_all(fd, &t, sizeof(t)) < 0)
 			return -1;
 	}
 	return 0;
@@ -206,7 +184,7 @@ static int ask_gpu(int fd, const struct nvml_api *api, const char *addr)
 
 	if (rc != NVML_SUCCESS) {
 		fail(&g, api, "nvmlDeviceGetHandleByPciBusId_v2", rc);
-		return write_all(fd, "G", 1) < 0 ? -1 : write_all(fd, &g, sizeof(g));
+		return gp_write_all(fd, "G", 1) < 0 ? -1 : gp_write_all(fd, &g, sizeof(g));
 	}
 	if (api->name(dev, g.board_name, sizeof(g.board_name)) != NVML_SUCCESS)
 		g.board_name[0] = 0;
@@ -226,135 +204,67 @@ static int ask_gpu(int fd, const struct nvml_api *api, const char *addr)
 	return send_types(fd, api, dev, &g);
 }
 
-static _Noreturn void child_main(struct gp_ctx *ctx, const char *path, const char *const *addrs,
-				 size_t n, int fd, pid_t parent)
+struct question {
+	const char *path;
+	const char *const *addrs;
+	size_t n;
+};
+
+/* In the child (base/child.c set it up): load, ask about every GPU, send, exit. */
+static void child_main(struct gp_ctx *ctx, void *data, int fd)
 {
+	const struct question *q = data;
 	struct nvml_api api = { 0 };
 	char msg[128] = "";
-	int32_t res = 0;
-	nvmlReturn_t rc;
+	int32_t res;
+	nvmlReturn_t rc = NVML_SUCCESS;
 	void *h = NULL;
-	int devnull;
 	size_t i;
 
-	/* the child dies with the caller: it never outlives the question */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_IGN);
-	if (ctx->lock_fd >= 0)
-		close(ctx->lock_fd);
-	/* the caller's output is the caller's; NVML's complaints may go to stderr */
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, STDIN_FILENO);
-		dup2(devnull, STDOUT_FILENO);
-		close(devnull);
-	}
-	res = load_api(&h, path, &api, msg, sizeof(msg));
+	(void)ctx;
+	res = load_api(&h, q->path, &api, msg, sizeof(msg));
 	if (res == 0) {
 		rc = api.init();
 		if (rc != NVML_SUCCESS) {
 			snprintf(msg, sizeof(msg), "nvmlInit_v2: %s", api.error_string(rc));
 			res = -EIO;
 		}
-		for (i = 0; res == 0 && i < n; i++)
-			if (ask_gpu(fd, &api, addrs[i]) < 0)
+		for (i = 0; res == 0 && i < q->n; i++)
+			if (ask_gpu(fd, &api, q->addrs[i]) < 0)
 				_exit(1);
 		if (rc == NVML_SUCCESS)
 			api.shutdown();
 	}
-	if (write_all(fd, "R", 1) < 0 || write_all(fd, &res, sizeof(res)) < 0 ||
-	    write_all(fd, msg, sizeof(msg)) < 0)
+	if (gp_write_all(fd, "R", 1) < 0 || gp_write_all(fd, &res, sizeof(res)) < 0 ||
+	    gp_write_all(fd, msg, sizeof(msg)) < 0)
 		_exit(1);
 	_exit(0);
 }
 
 /* ---- the parent ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Everything the child sends until it closes the pipe or the deadline: 0, -ETIMEDOUT, -errno. */
-static int collect(int fd, int timeout_ms, char **buf, size_t *len)
-{
-	int64_t deadline = now_ms() + timeout_ms;
-	size_t cap = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - now_ms();
-		ssize_t n;
-		int p;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		p = poll(&pfd, 1, (int)left);
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			return -errno;
-		if (p == 0)
-			continue;
-		if (*len == cap) {
-			char *nb = cap >= MAX_ANSWER ? NULL : realloc(*buf, cap ? cap * 2 : 65536);
-
-			if (!nb)
-				return -ENOMEM;
-			*buf = nb;
-			cap = cap ? cap * 2 : 65536;
-		}
-		n = read(fd, *buf + *len, cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		*len += (size_t)n;
-	}
-}
-
-struct reader {
-	const char *p, *end;
-};
-
-static int get(struct reader *rd, void *out, size_t len)
-{
-	if ((size_t)(rd->end - rd->p) < len)
-		return -1;
-	memcpy(out, rd->p, len);
-	rd->p += len;
-	return 0;
-}
-
 /* The child's records into @v[0..n): 1 and *res when complete, 0 when cut short, -ENOMEM. */
 static int decode(const char *buf, size_t len, struct gp_nvml_gpu *v, size_t n, int *res,
 		  char *msg)
 {
-	struct reader rd = { buf, buf + len };
+	struct gp_reader rd = { buf, buf + len };
 	size_t at = 0, k;
 	char type;
 
-	while (get(&rd, &type, 1) == 0) {
+	while (gp_reader_get(&rd, &type, 1) == 0) {
 		struct gp_nvml_gpu *g = at < n ? &v[at] : NULL;
 
 		if (type == 'R') {
 			int32_t r;
 
-			if (get(&rd, &r, sizeof(r)) < 0 || get(&rd, msg, 128) < 0)
+			if (gp_reader_get(&rd, &r, sizeof(r)) < 0 ||
+			    gp_reader_get(&rd, msg, 128) < 0)
 				return 0;
 			msg[127] = 0;
 			*res = r;
 			return r < 0 || at == n; /* an answer for every GPU, or none at all */
 		}
-		if (type != 'G' || !g || get(&rd, g, sizeof(*g)) < 0)
+		if (type != 'G' || !g || gp_reader_get(&rd, g, sizeof(*g)) < 0)
 			return 0;
 		g->error[sizeof(g->error) - 1] = g->board_name[sizeof(g->board_name) - 1] = 0;
 		if (g->n_types > MAX_TYPES)
@@ -368,29 +278,13 @@ static int decode(const char *buf, size_t len, struct gp_nvml_gpu *v, size_t n, 
 		for (k = 0; k < g->n_types; k++) {
 			struct gp_nvml_type *t = &g->types[k];
 
-			if (get(&rd, &type, 1) < 0 || type != 'T' || get(&rd, t, sizeof(*t)) < 0)
+			if (gp_reader_get(&rd, &type, 1) < 0 || type != 'T' ||
+			    gp_reader_get(&rd, t, sizeof(*t)) < 0)
 				return 0;
 			t->name[sizeof(t->name) - 1] = t->class_name[sizeof(t->class_name) - 1] = 0;
 		}
 	}
 	return 0;
-}
-
-/* Kills the child and what it started, and reaps it within a second: a child stuck in the
- * kernel (D state) cannot die, and is not waited for. */
-static void kill_child(pid_t pid)
-{
-	int i;
-
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	for (i = 0; i < 100; i++) {
-		pid_t w = waitpid(pid, NULL, WNOHANG);
-
-		if (w == pid || (w < 0 && errno != EINTR))
-			return;
-		usleep(10 * 1000);
-	}
 }
 
 /* The library to load and how long to wait for it: the live root's NVML, or the test switch. */
@@ -411,57 +305,34 @@ static int which_library(struct gp_ctx *ctx, const char **path, int *timeout_ms)
 	return strcmp(gp_ctx_root(ctx), "/") == 0 ? 0 : -EOPNOTSUPP;
 }
 
-/* long: fork, deadline, decode and the messages for each way it can end read as one story. */
 int gp_nvml_query(struct gp_ctx *ctx, const char *const *addrs, size_t n,
 		  struct gp_nvml_gpu **out)
 {
+	struct question q = { .addrs = addrs, .n = n };
+	struct gp_child_answer a;
 	struct gp_nvml_gpu *v;
-	char *buf = NULL, msg[128] = "";
-	size_t len = 0;
-	int fds[2], r, d, res = -EIO, timeout_ms, status = 0;
-	const char *path;
-	pid_t pid, parent = getpid();
+	char msg[128] = "";
+	int r, d = 0, res = -EIO, timeout_ms;
 
 	*out = NULL;
-	r = which_library(ctx, &path, &timeout_ms);
+	r = which_library(ctx, &q.path, &timeout_ms);
 	if (r < 0)
 		return r;
 	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		free(v);
-		return -errno;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		free(v);
-		return r;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(ctx, path, addrs, n, fds[1], parent);
-	}
-	setpgid(pid, pid);
-	close(fds[1]);
-	r = collect(fds[0], timeout_ms, &buf, &len);
-	close(fds[0]);
+	r = gp_child_ask(ctx, child_main, &q, timeout_ms, &a);
+	if (r == 0 && a.complete)
+		d = decode(a.buf, a.len, v, n, &res, msg);
 	if (r == 0)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	else
-		kill_child(pid);
-	d = r == 0 ? decode(buf, len, v, n, &res, msg) : 0;
-	free(buf);
-	if (r == -ETIMEDOUT)
+		free(a.buf);
+	if (r < 0)
+		WARN(ctx, "NVML: cannot start the process that asks it: %s", strerror(-r));
+	else if (a.timed_out)
 		WARN(ctx, "NVML did not answer within %d.%03d s (a wedged GPU?): not used",
 		     timeout_ms / 1000, timeout_ms % 1000);
-	else if (r == 0 && d == 0)
-		WARN(ctx, "NVML: the process asking it %s", WIFSIGNALED(status) ?
+	else if (d == 0)
+		WARN(ctx, "NVML: the process asking it %s", a.complete && WIFSIGNALED(a.status) ?
 			  "was killed by a signal" : "ended without an answer");
 	else if (d > 0 && res == -ENOENT)
 		DBG(ctx, "NVML: %s", msg);
@@ -472,9 +343,11 @@ int gp_nvml_query(struct gp_ctx *ctx, const char *const *addrs, size_t n,
 		return 0;
 	}
 	gp_nvml_free(v, n);
-	if (d < 0 || r == -ENOMEM)
-		return -ENOMEM;
-	return r < 0 ? r : d > 0 ? res : -EIO;
+	if (r < 0 || d < 0)
+		return r < 0 ? r : -ENOMEM;
+	if (a.timed_out)
+		return -ETIMEDOUT;
+	return d > 0 ? res : -EIO;
 }
 
 void gp_nvml_free(struct gp_nvml_gpu *v, size_t n)
