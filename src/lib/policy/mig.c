@@ -58,6 +58,33 @@ static int type_cap(const struct gp_device *dev, const struct gp_vgpu_type *t, i
 	return m == INT_MAX ? 0 : m;
 }
 
+/*
+ * A type in force that no list names (every instance is taken, so every list is empty, and a
+ * catalogue from the lists lost it): its id and how many VFs hold it, 0 when there is none.
+ * Those vGPUs can be kept or lowered, nothing more: a count up to the number held.
+ */
+static int unnamed_in_force(const struct gp_device *dev, const struct gp_vgpu_type *cat,
+			    size_t n_cat, int *held)
+{
+	int id = 0;
+	size_t i, j;
+
+	*held = 0;
+	for (i = 0; i < dev->n_vfs; i++) {
+		int cur = dev->vfs[i]->current_vgpu_type;
+
+		for (j = 0; cur > 0 && j < n_cat && cat[j].type_id != cur; j++)
+			;
+		if (cur <= 0 || j < n_cat)
+			continue;
+		if (id && cur != id)
+			return 0; /* two unknown types: nothing to say */
+		id = cur;
+		(*held)++;
+	}
+	return id;
+}
+
 char gp_policy_mig_series(const struct gp_device *dev, const struct gp_vgpu_type *cat,
 			  size_t n_cat)
 {
@@ -94,6 +121,8 @@ int gp_policy_mig_counts(const struct gp_device *dev, const struct gp_vgpu_type 
 		if (m > most)
 			most = m;
 	}
+	if (!most && dev->n_gpu_instances != 0)
+		unnamed_in_force(dev, cat, n_cat, &most);
 	if (!most)
 		return 0;
 	*out = calloc((size_t)most, sizeof(**out));
@@ -127,8 +156,18 @@ int gp_policy_mig_type_for_count(const struct gp_device *dev, const struct gp_vg
 		if (!best || t->fb_bytes > best->fb_bytes)
 			best = t;
 	}
-	if (!best)
-		return -ERANGE;
+	if (!best) {
+		int held, id = unnamed_in_force(dev, cat, n_cat, &held);
+
+		if (!id || count > held)
+			return -ERANGE;
+		/* the type in force, known by its id alone: kept on @count of its VFs */
+		*out = (struct gp_vgpu_type){ .type_id = id, .series = series, .mig = true,
+					      .fb_bytes = GP_UNKNOWN,
+					      .max_instances = GP_UNKNOWN,
+					      .available = GP_UNKNOWN };
+		return 0;
+	}
 	*out = *best;
 	return 0;
 }
