@@ -200,6 +200,7 @@ Test(mig, counts_from_instances)
 Test(mig, full_gpu_is_not_divided)
 {
 	struct gp_device *pf = h200(2, 2, 1418, L_NONE);
+	struct gp_vgpu_type t;
 	struct gp_gpu_view v;
 
 	keep_catalogue(pf);
@@ -209,7 +210,13 @@ Test(mig, full_gpu_is_not_divided)
 	cr_assert_eq(v.partition_count, 2);
 	cr_assert_eq(v.partitions[0].fb_bytes, -1);
 	cr_assert_eq(v.partition_vram_bytes, -1);
+	/* the type in force, known by its id alone, can be kept or lowered: 2 or 1 */
+	cr_assert_eq(v.n_valid_counts, 2);
+	cr_assert_eq(v.valid_counts[0], 2);
 	gp_gpu_view_clear(&v);
+	cr_assert_eq(gp_policy_type_for_count(&host_on, pf, 0, 1, &t), 0);
+	cr_assert_eq(t.type_id, 1418);
+	cr_assert_eq(gp_policy_type_for_count(&host_on, pf, 0, 3, &t), -ERANGE);
 	/* with the driver's catalogue the size is H200X-3-71C's: 71 GB */
 	pf->catalogue = NULL;
 	pf->n_catalogue = 0;
