@@ -28,11 +28,12 @@ struct expect {
 ParameterizedTestParameters(hosts, expectations)
 {
 	static struct expect e[] = {
-		/* GPU 0 runs four 2Q vGPUs: 16 GiB / 2 GiB = 8 is the only count left */
-		{ "a16-vfio", "0000:03:00.0", "partitioned", "nvidia-vfio", 4, "8",
+		/* GPU 0 runs four 2Q vGPUs: the lists offer 2Q only, but vgpuConfig.xml's A16
+		 * catalogue stands: NVIDIA's Q maxima 1Q 16, 2Q 8, 4Q 4, 8Q 2, 16Q 1 */
+		{ "a16-vfio", "0000:03:00.0", "partitioned", "nvidia-vfio", 4, "16,8,4,2,1",
 		  "not-assignable", "partitioned,large-bar", "iommu-group-shared" },
-		/* GPU 1 is full with four 4Q vGPUs: the driver offers nothing more */
-		{ "a16-vfio", "0000:04:00.0", "partitioned", "nvidia-vfio", 4, "4",
+		/* GPU 1 is full with four 4Q vGPUs: the lists are headers only, the same counts */
+		{ "a16-vfio", "0000:04:00.0", "partitioned", "nvidia-vfio", 4, "16,8,4,2,1",
 		  "not-assignable", "partitioned", "acs-missing-upstream" },
 		{ "a16-vfio", "0000:05:00.0", "partitioned", "nvidia-vfio", 0, "16,8,4,2,1",
 		  "not-assignable", "partitioned", "" },
@@ -66,6 +67,9 @@ ParameterizedTestParameters(hosts, expectations)
 		 * is partitioned yet and the whole GPU can still go to a VM (48 GiB BAR1) */
 		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
 		  "assignable", "large-bar", "partitioned" },
+		/* vgpuConfig.xml: NVIDIA's H200X C maxima, four 8C in force (test-catalogue.c) */
+		{ "h200-vgpuconfig", "0000:41:00.0", "partitioned", "nvidia-vfio", 4,
+		  "32,20,16,10,8,5,4,2,1", "not-assignable", "partitioned,large-bar", "" },
 	};
 	return cr_make_param_array(struct expect, e, sizeof(e) / sizeof(e[0]));
 }

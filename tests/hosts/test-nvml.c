@@ -5,7 +5,7 @@
  * data files below model the fixtures' boards with NVIDIA's published maxima (research
  * nvidia-linux.md 3.2: A16 1Q 16, 2Q 8, 4Q 4, 8Q 2, 16Q 1, 4C 4, 8C 2, 16C 1; real-hosts/07:
  * H200X 4C 32, 7C 20, 8C 16, 14C 10, 17C 8, 28C 5, 35C 4, 70C 2, 141C 1, 1-18C 7); the type
- * IDs are the fixtures' (tests/fixture/fx-vgpu.c, fx-mig.c). Expectations are worked out by
+ * IDs are the fixtures' (tests/fixture/fx-vgpu.c, fx-vgpuconfig.c). Expectations are worked out by
  * hand from those tables and gpupart(8), PARTITION COUNTS.
  */
 #include <criterion/criterion.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run.h"
 
@@ -34,14 +35,14 @@ static const char a16_types[] =
 static const char h200_types[] =
 	"type 1414 max=7 fb=19327352832 gi=19 class=Compute name=NVIDIA H200X-1-18C\n"
 	"type 1416 max=4 fb=37580963840 gi=15 class=Compute name=NVIDIA H200X-1-35C\n"
-	"type 1421 max=32 fb=4294967296 gi=none class=Compute name=NVIDIA H200X-4C\n"
-	"type 1422 max=20 fb=7516192768 gi=none class=Compute name=NVIDIA H200X-7C\n"
-	"type 1423 max=16 fb=8589934592 gi=none class=Compute name=NVIDIA H200X-8C\n"
-	"type 1424 max=10 fb=15032385536 gi=none class=Compute name=NVIDIA H200X-14C\n"
-	"type 1425 max=8 fb=18253611008 gi=none class=Compute name=NVIDIA H200X-17C\n"
-	"type 1426 max=5 fb=30064771072 gi=none class=Compute name=NVIDIA H200X-28C\n"
-	"type 1427 max=4 fb=37580963840 gi=none class=Compute name=NVIDIA H200X-35C\n"
-	"type 1429 max=2 fb=75161927680 gi=none class=Compute name=NVIDIA H200X-70C\n"
+	"type 1420 max=32 fb=4294967296 gi=none class=Compute name=NVIDIA H200X-4C\n"
+	"type 1421 max=20 fb=7516192768 gi=none class=Compute name=NVIDIA H200X-7C\n"
+	"type 1422 max=16 fb=8589934592 gi=none class=Compute name=NVIDIA H200X-8C\n"
+	"type 1423 max=10 fb=15032385536 gi=none class=Compute name=NVIDIA H200X-14C\n"
+	"type 1424 max=8 fb=18253611008 gi=none class=Compute name=NVIDIA H200X-17C\n"
+	"type 1425 max=5 fb=30064771072 gi=none class=Compute name=NVIDIA H200X-28C\n"
+	"type 1426 max=4 fb=37580963840 gi=none class=Compute name=NVIDIA H200X-35C\n"
+	"type 1427 max=2 fb=75161927680 gi=none class=Compute name=NVIDIA H200X-70C\n"
 	"type 1428 max=1 fb=151397597184 gi=none class=Compute name=NVIDIA H200X-141C\n";
 
 /* Writes a data file, points the fake (and, unless @loaded is false, gpupart) at it. */
@@ -61,6 +62,18 @@ static void use_nvml(const char *text, bool loaded)
 	else
 		unsetenv("GPUPART_TEST_NVML");
 	free(path);
+}
+
+/* A fixture host whose vgpuConfig.xml is missing (source 1 of the catalogue): NVML, source 2,
+ * gives the types then. The modes NVML gives whatever the source. */
+static char *without_vgpuconfig(const char *scenario)
+{
+	char *root = test_scenario(scenario), *path;
+
+	cr_assert_geq(asprintf(&path, "%s/usr/share/nvidia/vgpu/vgpuConfig.xml", root), 0);
+	cr_assert_eq(unlink(path), 0, "%s", path);
+	free(path);
+	return root;
 }
 
 static char *a16_data(const char *gpu2_mixed, bool all)
@@ -138,7 +151,7 @@ static struct json_object *list_json(const char *root, struct run *r)
  * and the partitions' size from the type (A16-4Q: 4 GiB). */
 Test(nvml, catalogue_does_not_shrink)
 {
-	char *data = a16_data("0", true), *root = test_scenario("a16-vfio");
+	char *data = a16_data("0", true), *root = without_vgpuconfig("a16-vfio");
 	struct json_object *o, *g;
 	struct run r;
 
@@ -158,7 +171,8 @@ Test(nvml, catalogue_does_not_shrink)
 	free(data);
 }
 
-/* nvmlDeviceGetVgpuHeterogeneousMode says GPU 2 is in mixed-size mode. */
+/* nvmlDeviceGetVgpuHeterogeneousMode says GPU 2 is in mixed-size mode; the types still come
+ * from vgpuConfig.xml, the better source. */
 Test(nvml, mixed_size_mode)
 {
 	char *data = a16_data("1", true), *root = test_scenario("a16-vfio");
@@ -167,6 +181,7 @@ Test(nvml, mixed_size_mode)
 
 	use_nvml(data, true);
 	o = list_json(root, &r);
+	cr_assert_str_eq(str(gpu_of(o, "0000:05:00.0"), "vgpu_catalogue"), "vgpuconfig");
 	cr_assert_str_eq(str(gpu_of(o, "0000:05:00.0"), "vgpu_mode"), "mixed-size");
 	cr_assert_str_eq(str(gpu_of(o, "0000:06:00.0"), "vgpu_mode"), "equal-size");
 	json_object_put(o);
@@ -175,7 +190,8 @@ Test(nvml, mixed_size_mode)
 }
 
 /* The H200 with VFs enabled, nothing in force and empty lists reads as MIG on without GPU
- * instances; NVML, the driver's own word, says MIG is off: the time-sliced C maxima. */
+ * instances; NVML, the driver's own word, says MIG is off: the time-sliced C maxima (of
+ * vgpuConfig.xml, which gives the types; NVML the mode). */
 Test(nvml, mig_mode_from_nvml)
 {
 	char *root = test_scenario("h200-mig-no-gi"), *data;
@@ -187,6 +203,7 @@ Test(nvml, mig_mode_from_nvml)
 	use_nvml(data, true);
 	o = list_json(root, &r);
 	g = gpu_of(o, "0000:41:00.0");
+	cr_assert_str_eq(str(g, "vgpu_catalogue"), "vgpuconfig");
 	cr_assert_str_eq(str(g, "vgpu_mode"), "equal-size");
 	cr_assert(json_object_object_get_ex(g, "mig", &mig));
 	cr_assert(json_object_object_get_ex(mig, "enabled", &en));
@@ -201,7 +218,7 @@ Test(nvml, mig_mode_from_nvml)
  * count from 7; a partition is H200X-1-18C's 18 GiB. */
 Test(nvml, mig_backed_sizes)
 {
-	char *root = test_scenario("h200-mig"), *data;
+	char *root = without_vgpuconfig("h200-mig"), *data;
 	struct json_object *o, *g;
 	struct run r;
 
@@ -223,7 +240,7 @@ Test(nvml, mig_backed_sizes)
  * with the sysfs lists. */
 Test(nvml, unmodelled_gpu_fails_loudly)
 {
-	char *data = a16_data("0", false), *root = test_scenario("a16-vfio");
+	char *data = a16_data("0", false), *root = without_vgpuconfig("a16-vfio");
 	struct json_object *o;
 	struct run r;
 
@@ -240,10 +257,11 @@ Test(nvml, unmodelled_gpu_fails_loudly)
 	free(data);
 }
 
-/* NVML that fails on the H200: the warning it gives, and the sysfs lists as the catalogue. */
+/* NVML that fails on the H200 without vgpuConfig.xml: the warning it gives, and the sysfs
+ * lists as the catalogue. */
 static void nvml_fails(const char *data, const char *warning)
 {
-	char *root = test_scenario("h200-mig");
+	char *root = without_vgpuconfig("h200-mig");
 	struct timespec a, b;
 	struct json_object *o;
 	struct run r;
@@ -277,7 +295,7 @@ Test(nvml, init_failure)
  * without NVML: quiet too. */
 Test(nvml, not_loaded_under_root)
 {
-	char *root = test_scenario("h200-mig");
+	char *root = without_vgpuconfig("h200-mig");
 	struct json_object *o;
 	struct run r;
 

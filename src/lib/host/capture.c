@@ -459,6 +459,15 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 	tar_place(t, ctx, GP_HP_MDEV_DEVICES, NULL, tar_link);
 	if (gp_hostfs_path(GP_HP_MODULE, "nvidia_vgpu_vfio", path, sizeof(path)) == 0)
 		tar_dir_only(t, ctx, path);
+	/* the vGPU catalogue's sources: the vGPU manager's table, the driver version a
+	 * recorded catalogue is keyed by, and the recorded catalogues themselves */
+	tar_place(t, ctx, GP_HP_VGPU_CONFIG, NULL, NULL);
+	if (gp_hostfs_path(GP_HP_MODULE, "nvidia", path, sizeof(path)) == 0 &&
+	    strlen(path) + sizeof("/version") <= sizeof(path)) {
+		strcat(path, "/version");
+		tar_file(t, ctx, path);
+	}
+	tar_place(t, ctx, GP_HP_CATALOGUE_DIR, NULL, tar_file);
 	tar_place(t, ctx, GP_HP_CMDLINE, NULL, NULL);
 	tar_place(t, ctx, GP_HP_INTERRUPTS, NULL, NULL);
 	tar_place(t, ctx, GP_HP_OSRELEASE, NULL, NULL);

@@ -48,6 +48,8 @@ static const char *const hostpaths[] = {
 	[GP_HP_MDEV_DEVICE] = "sys/bus/mdev/devices/%s",
 	[GP_HP_DEV] = "dev",
 	[GP_HP_SRIOV_MANAGE] = "usr/lib/nvidia/sriov-manage",
+	[GP_HP_VGPU_CONFIG] = "usr/share/nvidia/vgpu/vgpuConfig.xml",
+	[GP_HP_CATALOGUE_DIR] = "var/lib/gpupart/catalogue",
 };
 
 /*
@@ -545,11 +547,6 @@ int gp_hostfs_write_attr(struct gp_ctx *ctx, const char *path, const char *value
 	return r;
 }
 
-static int split_dir(enum gp_hostpath hp, char *rel, size_t len)
-{
-	return gp_hostfs_path(hp, NULL, rel, len);
-}
-
 /*
  * Each component is made inside its parent as opened beneath the root, then opened beneath the
  * root itself: a parent that is a link out of it (ROOT/run -> /elsewhere) is refused, never
@@ -560,7 +557,7 @@ int gp_hostfs_mkdirs(struct gp_ctx *ctx, enum gp_hostpath hp, mode_t mode)
 	char rel[512], *p;
 	int r, cur = ctx->rootfd;
 
-	r = split_dir(hp, rel, sizeof(rel));
+	r = gp_hostfs_path(hp, NULL, rel, sizeof(rel));
 	if (r < 0)
 		return r;
 	for (p = rel;; p++) {
@@ -769,5 +766,33 @@ ssize_t gp_hostfs_read_regular(struct gp_ctx *ctx, enum gp_hostpath dir, const c
 		return fd;
 	n = read_fd_all(fd, out, false);
 	close(fd);
+	return n;
+}
+
+ssize_t gp_hostfs_read_bounded(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg,
+			       size_t max, char **out)
+{
+	struct stat st;
+	char rel[512];
+	ssize_t n;
+	int fd = gp_hostfs_path(hp, arg, rel, sizeof(rel));
+
+	*out = NULL;
+	if (fd == 0)
+		fd = open_beneath(ctx->rootfd, rel, O_RDONLY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		n = -EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		n = -EFBIG;
+	else
+		n = read_fd_all(fd, out, false);
+	close(fd);
+	if (n > (ssize_t)max) { /* it grew after the fstat */
+		free(*out);
+		*out = NULL;
+		n = -EFBIG;
+	}
 	return n;
 }

@@ -47,6 +47,8 @@ enum gp_hostpath {
 	GP_HP_MDEV_DEVICE,       /* sys/bus/mdev/devices/ARG */
 	GP_HP_DEV,               /* dev */
 	GP_HP_SRIOV_MANAGE,      /* usr/lib/nvidia/sriov-manage */
+	GP_HP_VGPU_CONFIG,       /* usr/share/nvidia/vgpu/vgpuConfig.xml (the vGPU manager's) */
+	GP_HP_CATALOGUE_DIR,     /* var/lib/gpupart/catalogue (recorded vGPU catalogues) */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */
@@ -110,6 +112,12 @@ int gp_hostfs_open_file_ro(struct gp_ctx *ctx, enum gp_hostpath dir, const char 
  * its size, or -errno as above. */
 ssize_t gp_hostfs_read_regular(struct gp_ctx *ctx, enum gp_hostpath dir, const char *name,
 			       char **out);
+
+/* Reads a whole regular file at a well-known place (links followed, beneath the root) into a
+ * new NUL-terminated buffer; its size, -ENOENT when absent, -EINVAL when not a regular file,
+ * -EFBIG when over @max bytes, or -errno. For files other programs own and we only read. */
+ssize_t gp_hostfs_read_bounded(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg,
+			       size_t max, char **out);
 
 /* Parses "0x10de", "10de", "12" ... (base 0 or 16) from an attribute; -EINVAL on garbage. */
 int gp_hostfs_read_long_at(int dirfd, const char *name, int base, long *out);

@@ -404,11 +404,37 @@ static int ids_lookup(struct gp_pciacc *pa, int vendor, int device, char **vn, c
 	return 0;
 }
 
+/* The vendor's and the device's names in pci.ids (or libpci's reading of it), NULL each one
+ * the database lacks. */
+static void ids_names(struct gp_ctx *ctx, int vendor, int device, char **vn, char **dn)
+{
+	struct gp_pciacc *pa = pciacc_get(ctx);
+	char vbuf[256], dbuf[256];
+	const char *v, *d;
+	jmp_buf jb;
+
+	*vn = *dn = NULL;
+	if (!pa || ids_lookup(pa, vendor, device, vn, dn) == 0)
+		return;
+	active_ctx = ctx;
+	active_jmp = &jb;
+	if (setjmp(jb)) {
+		active_jmp = NULL;
+		return;
+	}
+	v = pci_lookup_name(pa->pacc, vbuf, sizeof(vbuf),
+			    PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor);
+	d = pci_lookup_name(pa->pacc, dbuf, sizeof(dbuf),
+			    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor,
+			    device);
+	active_jmp = NULL;
+	*vn = v ? strdup(v) : NULL;
+	*dn = d ? strdup(d) : NULL;
+}
+
 char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, int subdevice)
 {
-	struct gp_pciacc *pa;
-	char vbuf[256], dbuf[256], *name = NULL, *vn = NULL, *dn = NULL;
-	jmp_buf jb;
+	char *name = NULL, *vn, *dn;
 
 	(void)subvendor;
 	(void)subdevice;
@@ -419,31 +445,28 @@ char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, 
 	name = gp_udev_pci_name(ctx, vendor, device);
 	if (name)
 		return name;
-	pa = pciacc_get(ctx);
-	if (!pa)
-		return NULL;
-	if (ids_lookup(pa, vendor, device, &vn, &dn) < 0) {
-		const char *v, *d;
-
-		active_ctx = ctx;
-		active_jmp = &jb;
-		if (setjmp(jb)) {
-			active_jmp = NULL;
-			return NULL;
-		}
-		v = pci_lookup_name(pa->pacc, vbuf, sizeof(vbuf),
-				    PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-				    vendor);
-		d = pci_lookup_name(pa->pacc, dbuf, sizeof(dbuf),
-				    PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB,
-				    vendor, device);
-		active_jmp = NULL;
-		vn = v ? strdup(v) : NULL;
-		dn = d ? strdup(d) : NULL;
-	}
+	ids_names(ctx, vendor, device, &vn, &dn);
 	if (vn && dn && asprintf(&name, "%s %s", vn, dn) < 0)
 		name = NULL;
 	free(vn);
 	free(dn);
 	return name;
+}
+
+char *gp_pciacc_unknown_name(struct gp_ctx *ctx, int vendor, int device)
+{
+	char *name = NULL, *vn = NULL, *dn = NULL;
+	int r;
+
+	if (vendor < 0 || device < 0)
+		return NULL;
+	ids_names(ctx, vendor, device, &vn, &dn);
+	/* pciutils' lib/names.c: "%s Device %04x" for a known vendor, "Device %04x:%04x" */
+	if (vn)
+		r = asprintf(&name, "%s Device %04x", vn, (unsigned)device);
+	else
+		r = asprintf(&name, "Device %04x:%04x", (unsigned)vendor, (unsigned)device);
+	free(vn);
+	free(dn);
+	return r < 0 ? NULL : name;
 }

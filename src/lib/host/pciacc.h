@@ -23,5 +23,8 @@ int gp_pciacc_decode(struct gp_ctx *ctx, const struct gp_pci_addr *addr, const u
 
 /* "Vendor Device" from the PCI ID database, subsystem-specific when it has one. */
 char *gp_pciacc_name(struct gp_ctx *ctx, int vendor, int device, int subvendor, int subdevice);
+/* What lspci prints for an ID the database lacks: "NVIDIA Corporation Device 2bb5", or
+ * "Device 10de:2bb5" when it lacks the vendor too. NULL only when out of memory. */
+char *gp_pciacc_unknown_name(struct gp_ctx *ctx, int vendor, int device);
 
 #endif

@@ -10,7 +10,8 @@
  * The vendor-specific VFIO shape (c) is not: nvidia/creatable_vgpu_types lists "only types that
  * can be created at the time of reading" (NVIDIA vgpu-device-manager, pkg/vgpu/vfio/vfio.go),
  * and a full GPU lists its header only (real-hosts/03). Its sources, best first:
- *   1. vgpuConfig.xml, the vGPU manager's own table of types and per-board maxima;
+ *   1. vgpuConfig.xml, the vGPU manager's own table of types and per-board maxima
+ *      (model/vgpuconfig.c);
  *   2. NVML's supported (not creatable) types, on the live root only;
  *   3. the catalogue gpupart recorded when the sysfs lists were complete;
  *   4. the sysfs lists themselves, a lower bound while partitions exist (said so in JSON).
@@ -19,7 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "host/hostfs.h"
 #include "model/scan.h"
+#include "model/vgpuconfig.h"
 
 const char *gp_catalogue_source_str(enum gp_catalogue_source s)
 {
@@ -139,6 +142,56 @@ int gp_catalogue_from_lists(struct gp_device *pf)
 	return from_sysfs(pf);
 }
 
+/* vgpuConfig.xml, once per scan: absent is said at debug level, refused as a warning. */
+static int vgpuconfig_read(struct gp_scan *s)
+{
+	struct gp_ctx *ctx = s->host->ctx;
+	_cleanup_(freep) char *text = NULL;
+	char path[512], why[160];
+	ssize_t n;
+	int r;
+
+	if (s->vgpuconfig_state)
+		return s->vgpuconfig_state;
+	gp_hostfs_abspath(ctx, GP_HP_VGPU_CONFIG, NULL, path, sizeof(path));
+	n = gp_hostfs_read_bounded(ctx, GP_HP_VGPU_CONFIG, NULL, GP_VGPUCONFIG_MAX_BYTES, &text);
+	if (n == -ENOMEM)
+		return -ENOMEM;
+	if (n < 0) {
+		gp_log(ctx, n == -ENOENT ? GP_LOG_DEBUG : GP_LOG_WARNING, "%s: %s: not used", path,
+		       n == -EFBIG ? "too large" : strerror((int)-n));
+		return s->vgpuconfig_state = (int)n;
+	}
+	r = gp_vgpuconfig_parse(ctx, text, (size_t)n, &s->vgpuconfig, why, sizeof(why));
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		WARN(ctx, "%s: %s: not used, the vGPU catalogue comes from the next source", path,
+		     r == -ENOTSUP ? "libxml2 cannot be loaded" : why);
+		return s->vgpuconfig_state = r;
+	}
+	return s->vgpuconfig_state = 1;
+}
+
+/* Source 1 of shape c: the vGPU manager's own table for this board. */
+static int from_vgpuconfig(struct gp_scan *s, struct gp_device *pf)
+{
+	int r = vgpuconfig_read(s);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;
+	r = gp_vgpuconfig_catalogue(s->vgpuconfig, pf->vendor, pf->device, pf->subsystem_vendor,
+				    pf->subsystem_device, &pf->catalogue, &pf->n_catalogue);
+	if (r < 0 || !pf->n_catalogue)
+		return r;
+	pf->catalogue_source = GP_CATALOGUE_VGPUCONFIG;
+	if (!pf->board_name)
+		pf->board_name = gp_vgpu_board_name(pf->catalogue, pf->n_catalogue);
+	return 0;
+}
+
 /* The GPUs NVML is asked about: NVIDIA PFs whose VFs are of the vendor-specific VFIO shape. */
 static bool wants_nvml(const struct gp_device *d)
 {
@@ -236,19 +289,25 @@ int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 
 	if (pf->vendor != 0x10de)
 		return 0;
+	/* the mdev lists are the driver's complete answer, max_instance included */
 	if (gp_catalogue_mdev_source(pf))
 		return from_mdev(pf);
 	if (!vendor_vfio(pf))
 		return 0;
-	/* sources 1-3 (vgpuConfig.xml, NVML, recorded) go here, best first */
-	r = from_nvml(s, pf);
+	r = from_vgpuconfig(s, pf);
+	/* NVML: the driver's modes always, its types where vgpuConfig.xml gave none */
+	if (r == 0)
+		r = from_nvml(s, pf);
 	if (r < 0 || pf->n_catalogue)
 		return r;
+	/* source 3 (recorded) goes here */
 	return from_sysfs(pf);
 }
 
-void gp_scan_catalogue_end(struct gp_scan *s)
+void gp_scan_catalogue_done(struct gp_scan *s)
 {
+	gp_vgpuconfig_free(s->vgpuconfig);
+	s->vgpuconfig = NULL;
 	gp_nvml_free(s->nvml, s->n_nvml);
 	free(s->nvml_addrs);
 	s->nvml = NULL;

@@ -601,6 +601,34 @@ static void mark_no_reset(struct gp_host *h)
 	}
 }
 
+/* After the VFs (the sysfs lists are theirs) and the host facts (the vGPU manager). */
+static int scan_catalogues(struct gp_scan *s, struct gp_device **tv, size_t n_tv)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n_tv && r == 0; i++)
+		if (tv[i]->full && !tv[i]->is_vf) {
+			r = gp_scan_catalogue(s, tv[i]);
+			if (r == 0)
+				r = gp_scan_mig(s, tv[i]);
+		}
+	gp_scan_catalogue_done(s);
+	return r;
+}
+
+/* The PCI ID database's name; for IDs it lacks (a board newer than the local pci.ids), the
+ * driver's name for the board (the catalogue's), then lspci's words: never nothing. */
+static void device_name(struct gp_ctx *ctx, struct gp_device *d)
+{
+	d->name = gp_pciacc_name(ctx, d->vendor, d->device, d->subsystem_vendor,
+				 d->subsystem_device);
+	if (!d->name && d->board_name)
+		d->name = strdup(d->board_name);
+	if (!d->name)
+		d->name = gp_pciacc_unknown_name(ctx, d->vendor, d->device);
+}
+
 /* long: the scan's order (devices, targets, their VFs and ports, groups, mdevs, host facts,
  * open files) is the point of this function; each step is a call. */
 int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
@@ -677,31 +705,22 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	r = gp_scan_host_facts(&s);
 	if (r < 0)
 		goto fail;
-	/* after the VFs (the sysfs lists are theirs) and the host facts (the vGPU manager) */
-	for (i = 0; i < n_tv; i++)
-		if (tv[i]->full && !tv[i]->is_vf) {
-			r = gp_scan_catalogue(&s, tv[i]);
-			if (r == 0)
-				r = gp_scan_mig(&s, tv[i]);
-			if (r < 0)
-				goto fail;
-		}
+	r = scan_catalogues(&s, tv, n_tv);
+	if (r < 0)
+		goto fail;
 	mark_no_reset(s.host);
 	count_bus_siblings(s.host);
 	if (flags & GP_SCAN_OPEN_FILES)
 		gp_scan_open_files(&s, tv, n_tv);
 	for (i = 0; i < n_tv; i++)
 		if (tv[i]->full)
-			tv[i]->name = gp_pciacc_name(ctx, tv[i]->vendor, tv[i]->device,
-					     tv[i]->subsystem_vendor, tv[i]->subsystem_device);
+			device_name(ctx, tv[i]);
 	free(tv);
-	gp_scan_catalogue_end(&s);
 	close(s.devices_fd);
 	*out = s.host;
 	return 0;
 fail:
 	free(tv);
-	gp_scan_catalogue_end(&s);
 	if (s.devices_fd >= 0)
 		close(s.devices_fd);
 	gp_host_free(s.host);

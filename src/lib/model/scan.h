@@ -23,6 +23,10 @@ struct gp_scan {
 	int devices_fd; /* sys/bus/pci/devices: for listing it and reading its links */
 	int root_fd;    /* attributes are opened as root-relative paths, so that the device
 			 * link (which climbs to sys/devices) resolves beneath the root */
+	/* the vGPU manager's vgpuConfig.xml, read on the first NVIDIA vGPU GPU's catalogue
+	 * (model/scan-catalogue.c): 0 not yet, 1 read, <0 absent or refused */
+	struct gp_vgpuconfig *vgpuconfig;
+	int vgpuconfig_state;
 	/* NVML's answers, asked once for every GPU that needs them (model/scan-catalogue.c) */
 	bool nvml_asked;
 	const char **nvml_addrs;
@@ -41,8 +45,8 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* The vGPU catalogue of an NVIDIA PF (its VFs read): model/scan-catalogue.c. 0 or -ENOMEM. */
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf);
-/* Frees what gp_scan_catalogue kept for the whole scan (NVML's answers). */
-void gp_scan_catalogue_end(struct gp_scan *s);
+/* What the catalogues' sources held for the scan, released. */
+void gp_scan_catalogue_done(struct gp_scan *s);
 /* MIG mode and GPU instances of an NVIDIA PF, after its catalogue: model/scan-mig.c. */
 int gp_scan_mig(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libvirt, read-only: which domains name a device. THE ONLY FILE THAT INCLUDES
- * <libvirt/libvirt.h> (and libxml2).
+ * <libvirt/libvirt.h>.
  *
- * Domain XML is parsed here with libxml2 rather than asked of libvirt because the hook path has
- * only the XML on stdin and must never connect back to libvirt (reliability.md section 5).
+ * Domain XML is parsed here (with libxml2, through host/xml.h) rather than asked of libvirt
+ * because the hook path has only the XML on stdin and must never connect back to libvirt
+ * (reliability.md section 5).
  */
 #include <ctype.h>
 #include <dlfcn.h>
@@ -17,21 +18,17 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/globals.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-#include <libxml/xpath.h>
 
 #include <gpupart/virt.h>
 
 #include "base/internal.h"
+#include "host/xml.h"
 #include "virt/virt-bounded.h"
 
 /*
- * libvirt and libxml2 are loaded when first needed, not linked: together they pull in some
- * 50 shared objects (GnuTLS, ICU, GLib, Kerberos...), which tripled the time and quadrupled
- * the memory of every `gpupart list` that never talks to libvirt (bench/RESULTS.md). The
+ * libvirt and libxml2 (host/xml.c) are loaded when first needed, not linked: together they
+ * pull in some 50 shared objects (GnuTLS, ICU, GLib, Kerberos...), which tripled the time and
+ * quadrupled the memory of every `gpupart list` that never talks to libvirt (bench/RESULTS.md). The
  * headers still type every call: each function below is called through a pointer of its own
  * declared type, and the names are redirected to those pointers by macros, so the code reads
  * as if linked. A host without libvirt is a host where no libvirt is reachable.
@@ -43,17 +40,9 @@
 	X(virDomainIsPersistent) X(virEventAddTimeout) X(virEventRegisterDefaultImpl)          \
 	X(virEventRemoveTimeout) X(virEventRunDefaultImpl) X(virGetLastError)                  \
 	X(virGetLastErrorMessage) X(virInitialize) X(virSetErrorFunc)
-#define XML_SYMBOLS(X)                                                                       \
-	X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlInitParser)                   \
-	X(xmlNodeGetContent) X(xmlReadMemory) X(xmlSetGenericErrorFunc)                        \
-	X(xmlSetStructuredErrorFunc) X(xmlXPathEvalExpression) X(xmlXPathFreeContext)          \
-	X(xmlXPathFreeObject) X(xmlXPathNewContext) X(__xmlGenericError)                       \
-	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)
 
 #define DL_POINTER(f) static __typeof__(f) *dl_##f;
 VIRT_SYMBOLS(DL_POINTER)
-XML_SYMBOLS(DL_POINTER)
-static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 build */
 
 #define virConnSetErrorFunc (*dl_virConnSetErrorFunc)
 #define virConnectClose (*dl_virConnectClose)
@@ -73,26 +62,8 @@ static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 b
 #define virGetLastErrorMessage (*dl_virGetLastErrorMessage)
 #define virInitialize (*dl_virInitialize)
 #define virSetErrorFunc (*dl_virSetErrorFunc)
-#define xmlDocGetRootElement (*dl_xmlDocGetRootElement)
-#define xmlFreeDoc (*dl_xmlFreeDoc)
-#define xmlGetProp (*dl_xmlGetProp)
-#define xmlInitParser (*dl_xmlInitParser)
-#define xmlNodeGetContent (*dl_xmlNodeGetContent)
-#define xmlReadMemory (*dl_xmlReadMemory)
-#define xmlSetGenericErrorFunc (*dl_xmlSetGenericErrorFunc)
-#define xmlSetStructuredErrorFunc (*dl_xmlSetStructuredErrorFunc)
-#define xmlXPathEvalExpression (*dl_xmlXPathEvalExpression)
-#define xmlXPathFreeContext (*dl_xmlXPathFreeContext)
-#define xmlXPathFreeObject (*dl_xmlXPathFreeObject)
-#define xmlXPathNewContext (*dl_xmlXPathNewContext)
-#define xmlFree (*dl_xmlFree)
-/* libxml2's error globals are per-thread macros over these accessors (globals.h) */
-#define __xmlGenericError (*dl___xmlGenericError)
-#define __xmlGenericErrorContext (*dl___xmlGenericErrorContext)
-#define __xmlStructuredError (*dl___xmlStructuredError)
-#define __xmlStructuredErrorContext (*dl___xmlStructuredErrorContext)
 
-static int dl_xml_status = -ENOTSUP, dl_virt_status = -ECONNREFUSED;
+static int dl_virt_status = -ECONNREFUSED;
 static char dl_error[256];
 
 static bool dl_open(const char *soname, void **handle)
@@ -109,22 +80,6 @@ static bool dl_open(const char *soname, void **handle)
 		ok = false;                                                                  \
 	}
 
-static void dl_load_xml_once(void)
-{
-	const char *soname = "libxml2.so.2";
-	void *handle;
-	bool ok;
-
-	ok = dl_open(soname, &handle);
-	XML_SYMBOLS(DL_RESOLVE)
-	if (ok && !(dl_xmlFree = dlsym(handle, "xmlFree"))) {
-		snprintf(dl_error, sizeof(dl_error), "%s has no xmlFree", soname);
-		ok = false;
-	}
-	if (ok)
-		dl_xml_status = 0;
-}
-
 /* libvirt apart from libxml2: the domain XML parser (the hook path) needs only libxml2, and
  * a process that only parses must not load libvirt (see gp_virt_find_users) */
 static void dl_load_virt_once(void)
@@ -133,7 +88,7 @@ static void dl_load_virt_once(void)
 	void *handle;
 	bool ok;
 
-	if (dl_xml_status < 0)
+	if (gp_xml_load() < 0)
 		return;
 	ok = dl_open(soname, &handle);
 	VIRT_SYMBOLS(DL_RESOLVE)
@@ -147,23 +102,21 @@ static void dl_load_virt_once(void)
  */
 static int dl_load(struct gp_ctx *ctx, bool virt, const char *uri)
 {
-	static pthread_once_t xml_once = PTHREAD_ONCE_INIT, virt_once = PTHREAD_ONCE_INIT;
+	static pthread_once_t virt_once = PTHREAD_ONCE_INIT;
+	int r = gp_xml_load();
 
-	pthread_once(&xml_once, dl_load_xml_once);
 	if (virt)
 		pthread_once(&virt_once, dl_load_virt_once);
 	if (virt && dl_virt_status < 0) {
 		/* libvirt needs libxml2 too: either missing means no libvirt on this host */
 		gp_log(ctx, uri ? GP_LOG_ERR : GP_LOG_INFO,
-		       "libvirt is not installed (%s): no libvirt to ask%s%s", dl_error,
-		       uri ? " at " : "", uri ? uri : "");
+		       "libvirt is not installed (%s): no libvirt to ask%s%s",
+		       r < 0 ? gp_xml_load_error() : dl_error, uri ? " at " : "", uri ? uri : "");
 		return -ECONNREFUSED;
 	}
-	if (dl_xml_status < 0) {
-		ERR(ctx, "cannot load libxml2: %s", dl_error);
-		return dl_xml_status;
-	}
-	return 0;
+	if (r < 0)
+		ERR(ctx, "cannot load libxml2: %s", gp_xml_load_error());
+	return r;
 }
 
 struct query {
@@ -226,52 +179,6 @@ static int add_use(struct uses *u, const char *name, const char *uuid, bool acti
 	return 0;
 }
 
-/* ---- libxml2: quiet, per call ---- */
-
-/*
- * libxml2 prints parse errors on stderr unless told otherwise. Its handlers are per-thread
- * globals, so each parse saves them, routes errors to the context's debug log (or nowhere),
- * and puts the caller's handlers back.
- */
-struct xml_quiet {
-	xmlStructuredErrorFunc serror;
-	void *sctx;
-	xmlGenericErrorFunc gerror;
-	void *gctx;
-};
-
-static void xml_structured_error(void *data, xmlErrorPtr e)
-{
-	struct gp_ctx *ctx = data;
-	size_t len;
-
-	if (!ctx || !e || !e->message)
-		return;
-	len = strlen(e->message);
-	if (len && e->message[len - 1] == '\n')
-		len--;
-	DBG(ctx, "domain XML: line %d: %.*s", e->line, (int)len, e->message);
-}
-
-/* only reached by code paths without a structured report: nothing useful to keep */
-static void xml_generic_error(void *data, const char *msg, ...) {}
-
-static void xml_quiet_begin(struct xml_quiet *q, struct gp_ctx *ctx)
-{
-	q->serror = xmlStructuredError;
-	q->sctx = xmlStructuredErrorContext;
-	q->gerror = xmlGenericError;
-	q->gctx = xmlGenericErrorContext;
-	xmlSetStructuredErrorFunc(ctx, xml_structured_error);
-	xmlSetGenericErrorFunc(ctx, xml_generic_error);
-}
-
-static void xml_quiet_end(const struct xml_quiet *q)
-{
-	xmlSetStructuredErrorFunc(q->sctx, q->serror);
-	xmlSetGenericErrorFunc(q->gctx, q->gerror);
-}
-
 /* ---- domain XML ---- */
 
 /*
@@ -279,27 +186,25 @@ static void xml_quiet_end(const struct xml_quiet *q)
  * and even "043" (octal) are the same kind of number; a missing one is 0. Anything it would
  * reject (sign, trailing text, out of range) names no device here either.
  */
-static int prop_uint(xmlNodePtr n, const char *name, unsigned long max, unsigned *out)
+static int prop_uint(const struct gp_xml_node *n, const char *name, unsigned long max,
+		     unsigned *out)
 {
-	xmlChar *s = xmlGetProp(n, (const xmlChar *)name);
+	_cleanup_(freep) char *s = gp_xml_prop(n, name);
 	unsigned long v;
 	char *end;
-	int r = 0;
 
 	*out = 0;
 	if (!s)
 		return 0;
 	errno = 0;
-	v = strtoul((const char *)s, &end, 0);
-	if (strchr((const char *)s, '-') || end == (char *)s || *end || errno || v > max)
-		r = -EINVAL;
-	else
-		*out = v;
-	xmlFree(s);
-	return r;
+	v = strtoul(s, &end, 0);
+	if (strchr(s, '-') || end == s || *end || errno || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
-static int match_pci(xmlNodePtr addr, const struct query *q, const char **device)
+static int match_pci(const struct gp_xml_node *addr, const struct query *q, const char **device)
 {
 	unsigned dom, bus, slot, fn;
 	char buf[24];
@@ -321,21 +226,21 @@ static int match_pci(xmlNodePtr addr, const struct query *q, const char **device
 	return 0;
 }
 
-static int match_mdev(xmlNodePtr addr, const struct query *q, const char **device)
+static int match_mdev(const struct gp_xml_node *addr, const struct query *q,
+		      const char **device)
 {
-	xmlChar *uuid = xmlGetProp(addr, (const xmlChar *)"uuid");
+	_cleanup_(freep) char *uuid = gp_xml_prop(addr, "uuid");
 	size_t i;
 
 	*device = NULL;
 	if (!uuid)
 		return 0;
 	for (i = 0; i < q->n_mdev; i++) {
-		if (q->mdev[i] && !strcasecmp(q->mdev[i], (const char *)uuid)) {
+		if (q->mdev[i] && !strcasecmp(q->mdev[i], uuid)) {
 			*device = q->mdev[i];
 			break;
 		}
 	}
-	xmlFree(uuid);
 	return *device != NULL;
 }
 
@@ -343,7 +248,7 @@ static int match_mdev(xmlNodePtr addr, const struct query *q, const char **devic
  * default); <interface type='hostdev'> sources carry type='pci' on their address. */
 static const struct {
 	const char *xpath;
-	int (*match)(xmlNodePtr addr, const struct query *q, const char **device);
+	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
 } sources[] = {
 	{ "devices/hostdev[(not(@mode) or @mode='subsystem') and @type='pci']/source/address",
 	  match_pci },
@@ -353,34 +258,40 @@ static const struct {
 	  match_mdev },
 };
 
-static xmlNodePtr child_elem(xmlNodePtr parent, const char *name)
-{
-	xmlNodePtr c;
-
-	for (c = parent->children; c; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && !strcmp((const char *)c->name, name))
-			return c;
-	return NULL;
-}
-
 /* Text of the first child element @name of @parent, trimmed; NULL when absent. */
-static char *child_text(xmlNodePtr parent, const char *name)
+static char *child_text(const struct gp_xml_node *parent, const char *name)
 {
-	xmlNodePtr c = child_elem(parent, name);
-	xmlChar *t = c ? xmlNodeGetContent(c) : NULL;
-	char *s = t ? gp_strdup_trim((const char *)t) : NULL;
+	const struct gp_xml_node *c = gp_xml_child(parent, name);
 
-	xmlFree(t);
-	return s;
+	return c ? gp_xml_text(c) : NULL;
 }
 
-static int scan_domain(xmlDocPtr doc, xmlNodePtr dom, const struct query *q, bool active,
-		       const char *uuid_fallback, struct uses *u)
+/* One source address: the domain's use of a queried device, when it names one. */
+struct scan_one {
+	const struct query *q;
+	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
+	struct uses *u;
+	const char *name, *uuid;
+	bool active;
+};
+
+static int scan_address(const struct gp_xml_node *addr, void *data)
+{
+	const struct scan_one *s = data;
+	const char *device;
+
+	if (!s->match(addr, s->q, &device))
+		return 0;
+	return add_use(s->u, s->name, s->uuid, s->active, device);
+}
+
+static int scan_domain(const struct gp_xml_doc *doc, const struct gp_xml_node *dom,
+		       const struct query *q, bool active, const char *uuid_fallback,
+		       struct uses *u)
 {
 	_cleanup_(freep) char *name = NULL;
 	_cleanup_(freep) char *uuid_xml = NULL;
 	char uuid[37] = "";
-	xmlXPathContextPtr xp;
 	size_t i;
 	int j, r = 0;
 
@@ -391,68 +302,36 @@ static int scan_domain(xmlDocPtr doc, xmlNodePtr dom, const struct query *q, boo
 	snprintf(uuid, sizeof(uuid), "%s", uuid_xml ? uuid_xml : uuid_fallback ? uuid_fallback : "");
 	for (j = 0; uuid[j]; j++)
 		uuid[j] = tolower((unsigned char)uuid[j]);
-
-	xp = xmlXPathNewContext(doc);
-	if (!xp)
-		return -ENOMEM;
-	xp->node = dom;
 	for (i = 0; i < ARRAY_SIZE(sources) && r >= 0; i++) {
-		xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)sources[i].xpath, xp);
+		struct scan_one s = { q, sources[i].match, u, name, uuid, active };
 
-		if (!o) {
-			r = -ENOMEM;
-			break;
-		}
-		for (j = 0; o->nodesetval && j < o->nodesetval->nodeNr && r >= 0; j++) {
-			const char *device;
-
-			if (sources[i].match(o->nodesetval->nodeTab[j], q, &device))
-				r = add_use(u, name, uuid, active, device);
-		}
-		xmlXPathFreeObject(o);
+		r = gp_xml_each(doc, dom, sources[i].xpath, scan_address, &s);
 	}
-	xmlXPathFreeContext(xp);
 	return r;
 }
 
 static int parse_xml(struct gp_ctx *ctx, const char *xml, const struct query *q, bool active,
 		     const char *uuid_fallback, struct uses *u)
 {
-	struct xml_quiet quiet;
-	xmlNodePtr root;
-	xmlDocPtr doc;
-	size_t len;
+	const struct gp_xml_node *root;
+	struct gp_xml_doc *doc;
 	int r;
 
-	if (!xml || (len = strlen(xml)) > INT_MAX)
+	if (!xml)
 		return -EINVAL;
-	xmlInitParser();
-	xml_quiet_begin(&quiet, ctx);
-	/* no network, no entity substitution, no DTD loading: the document is data */
-	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		r = -EINVAL;
-		goto out;
-	}
 	/* libvirt never writes a DOCTYPE; one here can only be there to expand entities */
-	root = xmlDocGetRootElement(doc);
-	if (doc->intSubset || !root) {
-		r = -EINVAL;
-		goto out_doc;
-	}
+	r = gp_xml_parse(ctx, "domain XML", xml, strlen(xml), GP_XML_NO_DOCTYPE, &doc);
+	if (r < 0)
+		return r;
+	root = gp_xml_root(doc);
 	/* the status XML libvirt keeps for running domains wraps <domain> in <domstatus> */
-	if (!strcmp((const char *)root->name, "domstatus"))
-		root = child_elem(root, "domain");
-	if (!root || strcmp((const char *)root->name, "domain")) {
+	if (!strcmp(gp_xml_name(root), "domstatus"))
+		root = gp_xml_child(root, "domain");
+	if (!root || strcmp(gp_xml_name(root), "domain"))
 		r = -EINVAL;
-		goto out_doc;
-	}
-	r = scan_domain(doc, root, q, active, uuid_fallback, u);
-out_doc:
-	xmlFreeDoc(doc);
-out:
-	xml_quiet_end(&quiet);
+	else
+		r = scan_domain(doc, root, q, active, uuid_fallback, u);
+	gp_xml_free(doc);
 	return r;
 }
 

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libxml2, loaded at run time: THE ONLY FILE THAT INCLUDES <libxml/...> (host/xml.h says why and
+ * what the readers get). A gp_xml_doc is libxml2's xmlDoc and a gp_xml_node its xmlNode, cast:
+ * the readers never see libxml2's types.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include <libxml/globals.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+
+#include "host/xml.h"
+#include "shared/str.h"
+
+/*
+ * The headers still type every call: each function below is called through a pointer of its
+ * own declared type, and the names are redirected to those pointers by macros, so the code
+ * reads as if linked.
+ */
+#define XML_SYMBOLS(X)                                                                       \
+	X(xmlDocGetRootElement) X(xmlFreeDoc) X(xmlGetProp) X(xmlInitParser)                   \
+	X(xmlNodeGetContent) X(xmlReadMemory) X(xmlSetGenericErrorFunc)                        \
+	X(xmlSetStructuredErrorFunc) X(xmlXPathEvalExpression) X(xmlXPathFreeContext)          \
+	X(xmlXPathFreeObject) X(xmlXPathNewContext) X(__xmlGenericError)                       \
+	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)
+
+#define DL_POINTER(f) static __typeof__(f) *dl_##f;
+XML_SYMBOLS(DL_POINTER)
+static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 build */
+
+#define xmlDocGetRootElement (*dl_xmlDocGetRootElement)
+#define xmlFreeDoc (*dl_xmlFreeDoc)
+#define xmlGetProp (*dl_xmlGetProp)
+#define xmlInitParser (*dl_xmlInitParser)
+#define xmlNodeGetContent (*dl_xmlNodeGetContent)
+#define xmlReadMemory (*dl_xmlReadMemory)
+#define xmlSetGenericErrorFunc (*dl_xmlSetGenericErrorFunc)
+#define xmlSetStructuredErrorFunc (*dl_xmlSetStructuredErrorFunc)
+#define xmlXPathEvalExpression (*dl_xmlXPathEvalExpression)
+#define xmlXPathFreeContext (*dl_xmlXPathFreeContext)
+#define xmlXPathFreeObject (*dl_xmlXPathFreeObject)
+#define xmlXPathNewContext (*dl_xmlXPathNewContext)
+#define xmlFree (*dl_xmlFree)
+/* libxml2's error globals are per-thread macros over these accessors (globals.h) */
+#define __xmlGenericError (*dl___xmlGenericError)
+#define __xmlGenericErrorContext (*dl___xmlGenericErrorContext)
+#define __xmlStructuredError (*dl___xmlStructuredError)
+#define __xmlStructuredErrorContext (*dl___xmlStructuredErrorContext)
+
+#define DOC(d) ((xmlDocPtr)(d))
+#define NODE(n) ((xmlNodePtr)(n))
+
+static int dl_status = -ENOTSUP;
+static char dl_error[256];
+
+#define DL_RESOLVE(f)                                                                        \
+	if (ok && !(*(void **)&dl_##f = dlsym(handle, #f))) {                                \
+		snprintf(dl_error, sizeof(dl_error), "%s has no %s", soname, #f);            \
+		ok = false;                                                                  \
+	}
+
+static void dl_load_once(void)
+{
+	const char *soname = "libxml2.so.2";
+	void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	bool ok = handle != NULL;
+
+	if (!ok)
+		snprintf(dl_error, sizeof(dl_error), "%s", dlerror());
+	XML_SYMBOLS(DL_RESOLVE)
+	if (ok && !(dl_xmlFree = dlsym(handle, "xmlFree"))) {
+		snprintf(dl_error, sizeof(dl_error), "%s has no xmlFree", soname);
+		ok = false;
+	}
+	if (ok) {
+		xmlInitParser();
+		dl_status = 0;
+	}
+}
+
+int gp_xml_load(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, dl_load_once);
+	return dl_status;
+}
+
+const char *gp_xml_load_error(void)
+{
+	return dl_status < 0 ? dl_error : NULL;
+}
+
+/*
+ * libxml2 prints parse errors on stderr unless told otherwise. Its handlers are per-thread
+ * globals, so each parse saves them, routes errors to the context's debug log (or nowhere),
+ * and puts the caller's handlers back.
+ */
+struct quiet {
+	xmlStructuredErrorFunc serror;
+	void *sctx;
+	xmlGenericErrorFunc gerror;
+	void *gctx;
+	struct gp_ctx *ctx;
+	const char *what;
+};
+
+static void structured_error(void *data, xmlErrorPtr e)
+{
+	const struct quiet *q = data;
+	size_t len;
+
+	if (!q || !q->ctx || !e || !e->message)
+		return;
+	len = strlen(e->message);
+	if (len && e->message[len - 1] == '\n')
+		len--;
+	DBG(q->ctx, "%s: line %d: %.*s", q->what, e->line, (int)len, e->message);
+}
+
+/* only reached by code paths without a structured report: nothing useful to keep */
+static void generic_error(void *data, const char *msg, ...) {}
+
+static void quiet_begin(struct quiet *q)
+{
+	q->serror = xmlStructuredError;
+	q->sctx = xmlStructuredErrorContext;
+	q->gerror = xmlGenericError;
+	q->gctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(q, structured_error);
+	xmlSetGenericErrorFunc(q, generic_error);
+}
+
+static void quiet_end(const struct quiet *q)
+{
+	xmlSetStructuredErrorFunc(q->sctx, q->serror);
+	xmlSetGenericErrorFunc(q->gctx, q->gerror);
+}
+
+int gp_xml_parse(struct gp_ctx *ctx, const char *what, const char *buf, size_t len,
+		 unsigned flags, struct gp_xml_doc **out)
+{
+	struct quiet q = { .ctx = ctx, .what = what };
+	xmlDocPtr doc;
+	int r;
+
+	*out = NULL;
+	r = gp_xml_load();
+	if (r < 0)
+		return r;
+	if (!buf || !len || len > INT_MAX)
+		return -EINVAL;
+	quiet_begin(&q);
+	/* no network, no entity substitution (no XML_PARSE_NOENT), no DTD loading (no
+	 * XML_PARSE_DTDLOAD): the document is data */
+	doc = xmlReadMemory(buf, (int)len, what, NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	quiet_end(&q);
+	if (!doc)
+		return -EINVAL;
+	/* an internal subset's declarations can only be there to expand entities */
+	if (!xmlDocGetRootElement(doc) ||
+	    (doc->intSubset && ((flags & GP_XML_NO_DOCTYPE) || doc->intSubset->children)) ||
+	    doc->extSubset) {
+		DBG(ctx, "%s: a DOCTYPE with declarations, or no root element: refused", what);
+		xmlFreeDoc(doc);
+		return -EINVAL;
+	}
+	*out = (struct gp_xml_doc *)doc;
+	return 0;
+}
+
+void gp_xml_free(struct gp_xml_doc *doc)
+{
+	if (doc)
+		xmlFreeDoc(DOC(doc));
+}
+
+const struct gp_xml_node *gp_xml_root(const struct gp_xml_doc *doc)
+{
+	return (const struct gp_xml_node *)xmlDocGetRootElement(DOC(doc));
+}
+
+const char *gp_xml_name(const struct gp_xml_node *n)
+{
+	return (const char *)NODE(n)->name;
+}
+
+static const struct gp_xml_node *element_from(xmlNodePtr c, const char *name)
+{
+	for (; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && (!name || !strcmp((const char *)c->name, name)))
+			return (const struct gp_xml_node *)c;
+	return NULL;
+}
+
+const struct gp_xml_node *gp_xml_child(const struct gp_xml_node *n, const char *name)
+{
+	return element_from(NODE(n)->children, name);
+}
+
+const struct gp_xml_node *gp_xml_next(const struct gp_xml_node *n, const char *name)
+{
+	return element_from(NODE(n)->next, name);
+}
+
+char *gp_xml_prop(const struct gp_xml_node *n, const char *name)
+{
+	xmlChar *s = xmlGetProp(NODE(n), (const xmlChar *)name);
+	char *c;
+
+	errno = 0;
+	if (!s)
+		return NULL;
+	c = strdup((const char *)s);
+	xmlFree(s);
+	if (!c)
+		errno = ENOMEM;
+	return c;
+}
+
+char *gp_xml_text(const struct gp_xml_node *n)
+{
+	xmlChar *t = xmlNodeGetContent(NODE(n));
+	char *s = gp_strdup_trim(t ? (const char *)t : "");
+
+	xmlFree(t);
+	return s;
+}
+
+int gp_xml_each(const struct gp_xml_doc *doc, const struct gp_xml_node *n, const char *xpath,
+		gp_xml_fn fn, void *data)
+{
+	xmlXPathContextPtr xp = xmlXPathNewContext(DOC(doc));
+	xmlXPathObjectPtr o;
+	int i, r = 0;
+
+	if (!xp)
+		return -ENOMEM;
+	xp->node = NODE(n);
+	o = xmlXPathEvalExpression((const xmlChar *)xpath, xp);
+	if (!o) {
+		xmlXPathFreeContext(xp);
+		return -ENOMEM;
+	}
+	for (i = 0; o->nodesetval && i < o->nodesetval->nodeNr && r >= 0; i++)
+		r = fn((const struct gp_xml_node *)o->nodesetval->nodeTab[i], data);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(xp);
+	return r < 0 ? r : 0;
+}
