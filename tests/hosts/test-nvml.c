@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonq.h"
 #include "run.h"
 
 #define GIB (1024LL * 1024 * 1024)
@@ -89,50 +90,12 @@ static char *a16_data(const char *gpu2_mixed, bool all)
 	return s;
 }
 
-static struct json_object *gpu_of(struct json_object *root, const char *addr)
-{
-	struct json_object *gpus, *a;
-	size_t i;
-
-	cr_assert(json_object_object_get_ex(root, "gpus", &gpus));
-	for (i = 0; i < json_object_array_length(gpus); i++) {
-		struct json_object *g = json_object_array_get_idx(gpus, i);
-
-		if (json_object_object_get_ex(g, "address", &a) &&
-		    !strcmp(json_object_get_string(a), addr))
-			return g;
-	}
-	cr_assert_fail("%s not listed", addr);
-	return NULL;
-}
-
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return json_object_get_string(v);
-}
-
-static int64_t num(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return json_object_get_int64(v);
-}
-
 /* "16,8,4,2,1" */
 static void counts_are(struct json_object *g, const char *want)
 {
-	struct json_object *c;
-	char got[256] = "";
-	size_t i, len = 0;
+	char got[256];
 
-	cr_assert(json_object_object_get_ex(g, "valid_partition_counts", &c));
-	for (i = 0; i < json_object_array_length(c); i++)
-		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%d", i ? "," : "",
-					json_object_get_int(json_object_array_get_idx(c, i)));
+	jq_counts(g, got, sizeof(got));
 	cr_assert_str_eq(got, want, "counts %s, want %s", got, want);
 }
 
@@ -157,15 +120,15 @@ Test(nvml, catalogue_does_not_shrink)
 
 	use_nvml(data, true);
 	o = list_json(root, &r);
-	g = gpu_of(o, "0000:04:00.0");
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "nvml");
-	cr_assert_str_eq(str(g, "vgpu_series"), "Q");
+	g = jq_gpu(o, "0000:04:00.0");
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "nvml");
+	cr_assert_str_eq(jq_str(g, "vgpu_series"), "Q");
 	counts_are(g, "16,8,4,2,1");
-	cr_assert_eq(num(g, "partition_count"), 4);
-	cr_assert_eq(num(g, "partition_vram_bytes"), 4 * GIB);
+	cr_assert_eq(jq_num(g, "partition_count"), 4);
+	cr_assert_eq(jq_num(g, "partition_vram_bytes"), 4 * GIB);
 	/* and the idle GPU 3 gets the same list as before, from the driver's maxima */
-	counts_are(gpu_of(o, "0000:06:00.0"), "16,8,4,2,1");
-	cr_assert_str_eq(str(gpu_of(o, "0000:06:00.0"), "vgpu_mode"), "equal-size");
+	counts_are(jq_gpu(o, "0000:06:00.0"), "16,8,4,2,1");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:06:00.0"), "vgpu_mode"), "equal-size");
 	json_object_put(o);
 	run_free(&r);
 	free(data);
@@ -181,9 +144,9 @@ Test(nvml, mixed_size_mode)
 
 	use_nvml(data, true);
 	o = list_json(root, &r);
-	cr_assert_str_eq(str(gpu_of(o, "0000:05:00.0"), "vgpu_catalogue"), "vgpuconfig");
-	cr_assert_str_eq(str(gpu_of(o, "0000:05:00.0"), "vgpu_mode"), "mixed-size");
-	cr_assert_str_eq(str(gpu_of(o, "0000:06:00.0"), "vgpu_mode"), "equal-size");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:05:00.0"), "vgpu_catalogue"), "vgpuconfig");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:05:00.0"), "vgpu_mode"), "mixed-size");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:06:00.0"), "vgpu_mode"), "equal-size");
 	json_object_put(o);
 	run_free(&r);
 	free(data);
@@ -202,9 +165,9 @@ Test(nvml, mig_mode_from_nvml)
 			       h200_types), 0);
 	use_nvml(data, true);
 	o = list_json(root, &r);
-	g = gpu_of(o, "0000:41:00.0");
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "vgpuconfig");
-	cr_assert_str_eq(str(g, "vgpu_mode"), "equal-size");
+	g = jq_gpu(o, "0000:41:00.0");
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "vgpuconfig");
+	cr_assert_str_eq(jq_str(g, "vgpu_mode"), "equal-size");
 	cr_assert(json_object_object_get_ex(g, "mig", &mig));
 	cr_assert(json_object_object_get_ex(mig, "enabled", &en));
 	cr_assert(!json_object_get_boolean(en));
@@ -226,11 +189,11 @@ Test(nvml, mig_backed_sizes)
 				      "name=NVIDIA H200\n%s", h200_types), 0);
 	use_nvml(data, true);
 	o = list_json(root, &r);
-	g = gpu_of(o, "0000:41:00.0");
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "nvml");
-	cr_assert_str_eq(str(g, "vgpu_mode"), "mig");
+	g = jq_gpu(o, "0000:41:00.0");
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "nvml");
+	cr_assert_str_eq(jq_str(g, "vgpu_mode"), "mig");
 	counts_are(g, "7,6,5,4,3,2,1");
-	cr_assert_eq(num(g, "partition_vram_bytes"), 18 * GIB);
+	cr_assert_eq(jq_num(g, "partition_vram_bytes"), 18 * GIB);
 	json_object_put(o);
 	run_free(&r);
 	free(data);
@@ -250,8 +213,8 @@ Test(nvml, unmodelled_gpu_fails_loudly)
 		  "%s", r.err);
 	cr_assert(strstr(r.err, "NVML: the process asking it was killed by a signal"), "%s",
 		  r.err);
-	cr_assert_str_eq(str(gpu_of(o, "0000:04:00.0"), "vgpu_catalogue"), "sysfs");
-	counts_are(gpu_of(o, "0000:04:00.0"), "4");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:04:00.0"), "vgpu_catalogue"), "sysfs");
+	counts_are(jq_gpu(o, "0000:04:00.0"), "4");
 	json_object_put(o);
 	run_free(&r);
 	free(data);
@@ -272,7 +235,7 @@ static void nvml_fails(const char *data, const char *warning)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	cr_assert_lt(b.tv_sec - a.tv_sec, 10, "list took %lds", (long)(b.tv_sec - a.tv_sec));
 	cr_assert(strstr(r.err, warning), "no '%s' in: %s", warning, r.err);
-	cr_assert_str_eq(str(gpu_of(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
 	json_object_put(o);
 	run_free(&r);
 }
@@ -302,7 +265,7 @@ Test(nvml, not_loaded_under_root)
 	use_nvml("init hang\n", false);
 	o = list_json(root, &r);
 	cr_assert_str_eq(r.err, "", "%s", r.err);
-	cr_assert_str_eq(str(gpu_of(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
+	cr_assert_str_eq(jq_str(jq_gpu(o, "0000:41:00.0"), "vgpu_catalogue"), "sysfs");
 	json_object_put(o);
 	run_free(&r);
 	cr_assert_eq(setenv("GPUPART_TEST_NVML", "/nonexistent/libnvidia-ml.so.1", 1), 0);
