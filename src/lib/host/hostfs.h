@@ -32,6 +32,8 @@ enum gp_hostpath {
 	GP_HP_OSRELEASE,         /* proc/sys/kernel/osrelease */
 	GP_HP_PROC,              /* proc */
 	GP_HP_NVIDIA_GPUS,       /* proc/driver/nvidia/gpus */
+	GP_HP_NVIDIA_CAPS,       /* proc/driver/nvidia/capabilities */
+	GP_HP_NVIDIA_MIG_CAPS,   /* proc/driver/nvidia/capabilities/gpuARG/mig (ARG: the minor) */
 	GP_HP_DEV_DRI,           /* dev/dri/ARG */
 	GP_HP_DEV_VFIO,          /* dev/vfio/ARG */
 	GP_HP_SYS_DEVICES,       /* sys/devices */

@@ -84,7 +84,12 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 		r = gp_gpu_state_read(ctx, orig->address, want->backend, &cur);
 	if (r == 0) {
 		r = gp_gpu_state_target(host, &view, &cur, d->count, &next);
-		if (r == -ERANGE)
+		if (r == -ERANGE && view.vgpu_mode == GP_VGPU_MODE_MIG && !dev->n_gpu_instances)
+			ERR(ctx, "%s: with its VFs enabled the GPU is in MIG mode with no GPU instance: "
+				 "create them (nvidia-smi mig -i %s -cgi PROFILES -C), then set the "
+				 "count",
+			    orig->address, orig->address);
+		else if (r == -ERANGE)
 			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
 				 "%d partitions",
 			    orig->address, view.series ? view.series : '?', d->count);

@@ -6,6 +6,7 @@
 #include <gpupart/model.h>
 
 #include "base/internal.h"
+#include "host/nvml.h"
 
 enum gp_detail {
 	GP_DETAIL_FULL,   /* a GPU / named target: everything */
@@ -26,6 +27,11 @@ struct gp_scan {
 	 * (model/scan-catalogue.c): 0 not yet, 1 read, <0 absent or refused */
 	struct gp_vgpuconfig *vgpuconfig;
 	int vgpuconfig_state;
+	/* NVML's answers, asked once for every GPU that needs them (model/scan-catalogue.c) */
+	bool nvml_asked;
+	const char **nvml_addrs;
+	struct gp_nvml_gpu *nvml;
+	size_t n_nvml;
 };
 
 /* "sys/bus/pci/devices/ADDR/" + attr, root-relative. */
@@ -46,6 +52,8 @@ int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, si
 bool gp_catalogue_vendor_vfio(const struct gp_device *pf);
 /* What the catalogues' sources held for the scan, released. */
 void gp_scan_catalogue_done(struct gp_scan *s);
+/* MIG mode and GPU instances of an NVIDIA PF, after its catalogue: model/scan-mig.c. */
+int gp_scan_mig(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
 /* An IOMMU group's members, detailed as companions. */

@@ -9,6 +9,7 @@
 
 #include <gpupart/policy.h>
 
+#include "policy/mig.h"
 #include "shared/array.h"
 #include "shared/str.h"
 
@@ -442,6 +443,13 @@ int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device 
 	r = catalogue(dev, b, &cat, &n_cat, &vram);
 	if (r < 0)
 		return r;
+	if (dev->mig_mode == GP_TRI_YES) {
+		/* MIG mode: only MIG-backed types, on the GPU instances there are (policy/mig.c) */
+		r = gp_policy_mig_type_for_count(dev, cat, n_cat, series,
+						 dev->sriov_total_vfs, count, out);
+		free(cat);
+		return r;
+	}
 	if (!series)
 		series = gp_policy_default_series(cat, n_cat);
 	for (i = 0; i < n_cat; i++) {
@@ -491,9 +499,15 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 
 	if (v->backend == GP_BACKEND_NVIDIA_VFIO || v->backend == GP_BACKEND_NVIDIA_MDEV) {
 		v->vgpu_mode = vgpu_mode(dev);
-		v->series = series ? series : gp_policy_default_series(cat, n_cat);
-		r = gp_policy_valid_counts(cat, n_cat, v->series, cap, &v->valid_counts,
-					   &v->n_valid_counts);
+		if (v->vgpu_mode == GP_VGPU_MODE_MIG) {
+			v->series = series ? series : gp_policy_mig_series(dev, cat, n_cat);
+			r = gp_policy_mig_counts(dev, cat, n_cat, v->series, cap,
+						 &v->valid_counts, &v->n_valid_counts);
+		} else {
+			v->series = series ? series : gp_policy_default_series(cat, n_cat);
+			r = gp_policy_valid_counts(cat, n_cat, v->series, cap,
+						   &v->valid_counts, &v->n_valid_counts);
+		}
 	} else if (v->backend == GP_BACKEND_SRIOV && dev->sriov_total_vfs > 0) {
 		/* no driver publishes profiles in sysfs we can read: every count up to TotalVFs */
 		v->valid_counts = calloc((size_t)dev->sriov_total_vfs, sizeof(int));
@@ -511,7 +525,9 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 		return r;
 	}
 	v->partition_count = (int)v->n_partitions;
-	if (v->backend == GP_BACKEND_NVIDIA_VFIO && !n_cat && v->n_partitions) {
+	/* (never in MIG mode: a MIG partition's size is its instance's, not a share) */
+	if (v->backend == GP_BACKEND_NVIDIA_VFIO && !n_cat && v->n_partitions &&
+	    v->vgpu_mode != GP_VGPU_MODE_MIG) {
 		/* Fully consumed: no VF offers any type, so the type in force fills the GPU and
 		 * its count is the one in force; each partition holds an equal share. */
 		int *one = malloc(sizeof(int));
