@@ -214,7 +214,7 @@ static int from_vgpuconfig(struct gp_scan *s, struct gp_device *pf)
 /* The GPUs NVML is asked about: NVIDIA PFs whose VFs are of the vendor-specific VFIO shape. */
 static bool wants_nvml(const struct gp_device *d)
 {
-	return d->full && !d->is_vf && d->vendor == 0x10de && vendor_vfio(d);
+	return d->full && !d->is_vf && d->vendor == 0x10de && gp_catalogue_vendor_vfio(d);
 }
 
 /* NVML's answer for @pf, asking once for every GPU that wants one (one child process, one
