@@ -255,6 +255,15 @@ const struct gp_device *gp_catalogue_mdev_source(const struct gp_device *pf);
  * tests give a hand-built model its catalogue. Pure. 0 or -ENOMEM. */
 int gp_catalogue_from_lists(struct gp_device *pf);
 
+/*
+ * Whether @pf's MIG mode is on, from what it shows (model/scan-mig.c): GPU instances exist, or
+ * its lists and the vGPUs in force are MIG-backed (on) or time-sliced (off), or a MIG-capable
+ * GPU (@mig_capable: the driver has its capabilities/gpuN/mig) with VFs enabled offers nothing
+ * while nothing is in force (on, no GPU instance yet). Unknown otherwise. Pure.
+ */
+enum gp_tri gp_mig_mode_evidence(const struct gp_device *pf, int n_gpu_instances,
+				 bool mig_capable);
+
 /* Parse helpers shared with tests (pure). */
 int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_instance);
 int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *fb_bytes);

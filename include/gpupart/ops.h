@@ -32,6 +32,8 @@ enum gp_op_flags {
 	GP_OP_RECORD = 1 << 0,    /* record the counts in partitions.conf (set-count) */
 	GP_OP_PLAN_ONLY = 1 << 1, /* a dry run: plan and check, never run (partitions.conf is
 				   * then not read either) */
+	GP_OP_FORCE = 1 << 2,     /* --force: run sriov-manage over MIG GPU instances (a warning,
+				   * not the refusal destroys-gpu-instances) */
 };
 
 struct gp_op;

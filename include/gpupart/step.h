@@ -20,7 +20,8 @@ enum gp_step_op {
 	GP_STEP_WAIT,    /* wait until the glob path matches value entries */
 	GP_STEP_VERIFY,  /* path reads value (a link: its last component; "" = absent) */
 	GP_STEP_RESCAN,  /* read the host again and plan the rest (after enabling NVIDIA VFs) */
-	GP_STEP_FILE,    /* replace the file gpupart owns at path with value, atomically */
+	GP_STEP_FILE,    /* replace the file gpupart owns at path with value, atomically ("":
+			  * remove it) */
 };
 
 struct gp_step {

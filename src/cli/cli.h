@@ -34,6 +34,7 @@ struct gp_cli {
 	bool dry_run;
 	bool runtime;         /* set-count: do not record the layout */
 	bool all_homogeneous; /* set-count: every GPU of ADDR's homogeneous set */
+	bool force;           /* set-count, apply: what only --force overrides (MIG instances) */
 	const char *connect;  /* libvirt URI */
 	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */

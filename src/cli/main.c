@@ -32,6 +32,7 @@ enum {
 	OI_DRY_RUN,
 	OI_RUNTIME,
 	OI_ALL_HOMOGENEOUS,
+	OI_FORCE,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -88,10 +89,11 @@ static const struct verb verbs[] = {
 	{ "capture", cmd_capture, NULL, 1, 1, O_COMMON, 0, "FILE.tar",
 	  "write the host state gpupart reads into a tar ('-' for stdout)" },
 	{ "set-count", cmd_set_count, cmd_set_count_check, 2, -1,
-	  O_COMMON | O(JSON) | O(SERIES) | O_CHANGE | O_LIBVIRT | O(RUNTIME) | O(ALL_HOMOGENEOUS),
+	  O_COMMON | O(JSON) | O(SERIES) | O_CHANGE | O_LIBVIRT | O(RUNTIME) | O(ALL_HOMOGENEOUS) |
+	  O(FORCE),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR... COUNT",
 	  "partition GPUs into COUNT equal partitions (0 removes them) and record it" },
-	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT,
+	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
@@ -105,6 +107,7 @@ enum {
 	OPT_VERSION,
 	OPT_RUNTIME,
 	OPT_ALL_HOMOGENEOUS,
+	OPT_FORCE,
 	OPT_WRITE_TIMEOUT,
 	OPT_NO_LIBVIRT,
 	OPT_LIBVIRT_TIMEOUT,
@@ -128,6 +131,8 @@ static const struct cli_option {
 			 "do not record the layout" },
 	[OI_ALL_HOMOGENEOUS] = { { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
 				 NULL, "all of ADDR's homogeneous set" },
+	[OI_FORCE] = { { "force", no_argument, NULL, OPT_FORCE }, NULL,
+		       "run sriov-manage even where it destroys MIG GPU instances" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -514,6 +519,9 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_ALL_HOMOGENEOUS:
 			cli->all_homogeneous = true;
+			break;
+		case OPT_FORCE:
+			cli->force = true;
 			break;
 		case 'c':
 			if (!*optarg) {

@@ -146,7 +146,8 @@ static int guard(struct gp_cli *cli, struct gp_op *op, size_t *printed)
 
 unsigned gp_cli_op_flags(const struct gp_cli *cli, bool record)
 {
-	return (record ? GP_OP_RECORD : 0) | (cli->dry_run ? GP_OP_PLAN_ONLY : 0);
+	return (record ? GP_OP_RECORD : 0) | (cli->dry_run ? GP_OP_PLAN_ONLY : 0) |
+	       (cli->force ? GP_OP_FORCE : 0);
 }
 
 int gp_cli_operate(struct gp_cli *cli, struct gp_op *op, const char *cmd)

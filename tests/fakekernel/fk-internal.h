@@ -95,5 +95,12 @@ int fk_nv_vf_probe(struct fk *fk, const char *vf);
 int fk_nv_vf_remove(struct fk *fk, const char *vf);
 /* Rewrites the vGPU files (creatable lists, available_instances) of a GPU from its model. */
 int fk_nv_gpu_refresh(struct fk *fk, const char *pf);
+/*
+ * MIG: a GPU is in MIG mode while FK_DIR/mig/PF exists (the driver's persistent state, which
+ * no file shows; a test sets it), the file holding the MIG-backed type id each of its GPU
+ * instances takes; the instances are the tree's capabilities/gpuN/mig/giM. sriov-manage
+ * rebinds the GPU, which destroys them: fk_nv_mig_destroy.
+ */
+void fk_nv_mig_destroy(struct fk *fk, const char *pf);
 
 #endif

@@ -66,6 +66,68 @@ static enum fx_vgpu_shape fk_shape_on_disk(struct fk *fk, const char *dir)
 	return fk_exists(fk, rel) ? FX_VGPU_MDEV : FX_VGPU_NONE;
 }
 
+/* capabilities/gpuN/mig of @pf, N its minor (its information file's "Device Minor:") */
+static bool fk_mig_dir(struct fk *fk, const char *pf, char *rel, size_t len)
+{
+	char *info, *p;
+
+	snprintf(rel, len, "proc/driver/nvidia/gpus/%s/information", pf);
+	info = fk_read_all(fk, rel, NULL);
+	p = info ? strstr(info, "Device Minor:") : NULL;
+	if (p)
+		snprintf(rel, len, "proc/driver/nvidia/capabilities/gpu%d/mig",
+			 atoi(p + strlen("Device Minor:")));
+	free(info);
+	return p != NULL;
+}
+
+/* The GPU instances under capabilities/gpuN/mig, by name. */
+static int fk_mig_instances(struct fk *fk, const char *dir, char names[][16], int max)
+{
+	char *p = fk_path(fk, dir);
+	DIR *dd = opendir(p);
+	struct dirent *e;
+	int n = 0;
+
+	free(p);
+	while (dd && (e = readdir(dd)))
+		if (!strncmp(e->d_name, "gi", 2) && isdigit((unsigned char)e->d_name[2]) && n < max)
+			snprintf(names[n++], 16, "%s", e->d_name);
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+static void fk_mig_load(struct fk *fk, struct fx_dev *pf)
+{
+	char rel[PATH_MAX], names[8][16];
+	int type;
+
+	snprintf(rel, sizeof(rel), FK_DIR "/mig/%s", pf->addr);
+	if (!fk_exists(fk, rel))
+		return;
+	type = fk_read_int(fk, 0, "%s", rel);
+	pf->mig = true;
+	if (fk_mig_dir(fk, pf->addr, rel, sizeof(rel)))
+		pf->n_gis = fk_mig_instances(fk, rel, names, 8);
+	for (int i = 0; i < pf->n_gis; i++)
+		pf->gi_type[i] = type;
+}
+
+void fk_nv_mig_destroy(struct fk *fk, const char *pf)
+{
+	char rel[PATH_MAX], gi[PATH_MAX + 32], names[64][16];
+	int n;
+
+	if (!fk_mig_dir(fk, pf, rel, sizeof(rel)))
+		return;
+	n = fk_mig_instances(fk, rel, names, 64);
+	for (int i = 0; i < n; i++) {
+		snprintf(gi, sizeof(gi), "%s/%s", rel, names[i]);
+		fk_rm(fk, gi);
+	}
+}
+
 /* The physical GPU that @addr (PF or VF) belongs to; @probe (a VF) gets the host's shape. */
 static int fk_gpu_load(struct fk *fk, const char *addr, const char *probe, struct fk_gpu *g)
 {
@@ -80,6 +142,7 @@ static int fk_gpu_load(struct fk *fk, const char *addr, const char *probe, struc
 	g->pf->vgpu_mixed_size = fk_marker(fk, "vgpu-mixed-size", g->pfaddr);
 	dir = fk_dev_dir(fk, g->pfaddr);
 	g->pf->vgpu = fk_shape_on_disk(fk, dir) == FX_VGPU_MDEV ? FX_VGPU_MDEV : FX_VGPU_NONE;
+	fk_mig_load(fk, g->pf);
 	fk_mdevs_load(fk, g->pf, dir);
 	free(dir);
 	n = fk_read_int(fk, 0, "sys/bus/pci/devices/%s/sriov_numvfs", g->pfaddr);

@@ -268,6 +268,8 @@ int fk_sriov_manage(struct fk *fk, char *const argv[])
 		return 1;
 	}
 	free(drv);
+	/* through the unbindLock the GPU is rebound: its MIG GPU instances go (cubecos) */
+	fk_nv_mig_destroy(fk, pf);
 	if (!strcmp(op, "-d"))
 		return fk_sriov_disable(fk, pf) < 0 ? 1 : 0;
 	/* always the maximum, every VF bound to nvidia whatever autoprobe says */

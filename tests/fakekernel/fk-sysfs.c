@@ -334,6 +334,7 @@ static const struct fx_vgpu_catalog *fk_nv_catalog(uint16_t device)
 	case 0x2235: return &fx_catalog_a40;
 	case 0x1eb8: return &fx_catalog_t4;
 	case 0x26b9: return &fx_catalog_l40s;
+	case 0x2335: return &fx_catalog_h200;
 	}
 	return NULL;
 }

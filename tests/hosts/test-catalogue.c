@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonq.h"
 #include "run.h"
 
 #define GIB (1024LL * 1024 * 1024)
@@ -21,9 +22,8 @@
 
 static struct json_object *gpu_of(const char *root, const char *addr, char **err)
 {
-	struct json_object *o, *gpus, *g, *a;
+	struct json_object *o, *g;
 	struct run r;
-	size_t i;
 
 	cr_assert_eq(run_gpupart(&r, root, "list", "--json", addr, NULL), 0, "%s", r.err);
 	o = json_tokener_parse(r.out);
@@ -31,46 +31,9 @@ static struct json_object *gpu_of(const char *root, const char *addr, char **err
 	if (err)
 		*err = strdup(r.err);
 	run_free(&r);
-	cr_assert(json_object_object_get_ex(o, "gpus", &gpus));
-	for (i = 0; i < json_object_array_length(gpus); i++) {
-		g = json_object_array_get_idx(gpus, i);
-		if (json_object_object_get_ex(g, "address", &a) &&
-		    !strcmp(json_object_get_string(a), addr)) {
-			json_object_get(g);
-			json_object_put(o);
-			return g;
-		}
-	}
-	cr_assert_fail("%s not listed", addr);
-	return NULL;
-}
-
-static const char *str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v), "no %s", key);
-	return v ? json_object_get_string(v) : "(null)";
-}
-
-static long long num(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	cr_assert(json_object_object_get_ex(o, key, &v) && v, "no %s", key);
-	return (long long)json_object_get_int64(v);
-}
-
-static void counts(struct json_object *g, char *buf, size_t len)
-{
-	struct json_object *v;
-	size_t i;
-
-	buf[0] = 0;
-	cr_assert(json_object_object_get_ex(g, "valid_partition_counts", &v));
-	for (i = 0; i < json_object_array_length(v); i++)
-		snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", i ? "," : "",
-			 json_object_get_int(json_object_array_get_idx(v, i)));
+	g = json_object_get(jq_gpu(o, addr));
+	json_object_put(o);
+	return g;
 }
 
 static void write_file(const char *root, const char *rel, const char *text, size_t len)
@@ -92,15 +55,15 @@ Test(catalogue, h200_counts_are_nvidias_maxima)
 	char *root = test_scenario("h200-vgpuconfig"), c[128];
 	struct json_object *g = gpu_of(root, "0000:41:00.0", NULL);
 
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "vgpuconfig");
-	cr_assert_str_eq(str(g, "vgpu_series"), "C");
-	counts(g, c, sizeof(c));
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "vgpuconfig");
+	cr_assert_str_eq(jq_str(g, "vgpu_series"), "C");
+	jq_counts(g, c, sizeof(c));
 	/* 16 x 8C and 32 x 4C, where 141 GiB / 8 GiB and / 4 GiB would say 17 and 35 */
 	cr_assert_str_eq(c, "32,20,16,10,8,5,4,2,1");
-	cr_assert_eq(num(g, "partition_count"), 4);
+	cr_assert_eq(jq_num(g, "partition_count"), 4);
 	/* the whole-GPU type's profile size, 141C: 141 GiB */
-	cr_assert_eq(num(g, "vram_bytes"), 141 * GIB);
-	cr_assert_eq(num(g, "partition_vram_bytes"), 8 * GIB);
+	cr_assert_eq(jq_num(g, "vram_bytes"), 141 * GIB);
+	cr_assert_eq(jq_num(g, "partition_vram_bytes"), 8 * GIB);
 	json_object_put(g);
 }
 
@@ -130,11 +93,11 @@ Test(catalogue, rtxpro6000_vram_from_the_catalogue)
 	char *root = test_scenario("rtxpro6000-vgpuconfig"), c[128];
 	struct json_object *g = gpu_of(root, "0000:41:00.0", NULL);
 
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "vgpuconfig");
-	counts(g, c, sizeof(c));
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "vgpuconfig");
+	jq_counts(g, c, sizeof(c));
 	cr_assert_str_eq(c, "24,12,8,4,2,1");
-	cr_assert_eq(num(g, "vram_bytes"), 96 * GIB);
-	cr_assert_eq(num(g, "partition_vram_bytes"), 24 * GIB);
+	cr_assert_eq(jq_num(g, "vram_bytes"), 96 * GIB);
+	cr_assert_eq(jq_num(g, "partition_vram_bytes"), 24 * GIB);
 	json_object_put(g);
 }
 
@@ -148,12 +111,12 @@ Test(catalogue, no_file_is_the_sysfs_fallback)
 	cr_assert_eq(unlink(p), 0);
 	free(p);
 	g = gpu_of(root, "0000:41:00.0", NULL);
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "sysfs");
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "sysfs");
 	json_object_put(g);
 	/* and a vendor-VFIO fixture without it (large: the manager, no vgpuConfig.xml) */
 	root = test_scenario("large");
 	g = gpu_of(root, "0000:12:00.0", NULL);
-	cr_assert_str_eq(str(g, "vgpu_catalogue"), "sysfs");
+	cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "sysfs");
 	json_object_put(g);
 }
 
@@ -201,7 +164,7 @@ Test(catalogue, untrusted_file_is_a_warning)
 			free(big);
 		}
 		g = gpu_of(root, "0000:41:00.0", &err);
-		cr_assert_str_eq(str(g, "vgpu_catalogue"), "sysfs", "case %zu", i);
+		cr_assert_str_eq(jq_str(g, "vgpu_catalogue"), "sysfs", "case %zu", i);
 		cr_assert(strstr(err, "warning:") && strstr(err, "vgpuConfig.xml"), "case %zu: %s", i,
 			  err);
 		free(err);
@@ -270,14 +233,14 @@ Test(catalogue, name_for_ids_the_database_lacks)
 	struct json_object *g = gpu_of(root, "0000:41:00.0", NULL);
 	char *p;
 
-	cr_assert_str_eq(str(g, "name"), unknown ? "NVIDIA H200X" : want);
+	cr_assert_str_eq(jq_str(g, "name"), unknown ? "NVIDIA H200X" : want);
 	json_object_put(g);
 	/* without the catalogue's name, lspci's own words, never "(unknown)" */
 	cr_assert_geq(asprintf(&p, "%s/" VGPUCONFIG, root), 0);
 	cr_assert_eq(unlink(p), 0);
 	free(p);
 	g = gpu_of(root, "0000:41:00.0", NULL);
-	cr_assert_str_eq(str(g, "name"), want);
+	cr_assert_str_eq(jq_str(g, "name"), want);
 	json_object_put(g);
 	free(want);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/internal.h"
+#include "model/recorded.h"
 #include "model/vgpuconfig.h"
 #include "fixture.h"
 
@@ -307,4 +308,96 @@ Test(vgpuconfig, fixtures_hold_nvidias_published_maxima)
 		check_board(c, &boards[i]);
 	gp_vgpuconfig_free(c);
 	free(text);
+}
+
+/* ---- the recorded catalogue (model/recorded.h) ------------------------------------------ */
+
+#define KEY "10de:26b9:10de:1851"
+#define HDR "catalogue 1 board=" KEY " driver=550.90.05 types="
+
+Test(recorded, format_then_parse_is_the_same)
+{
+	struct gp_vgpu_type t[] = {
+		{ .type_id = 1147, .name = "NVIDIA L40S-1Q" },
+		{ .type_id = 1159, .name = "NVIDIA L40S-48Q" },
+		{ .type_id = 1414, .name = "NVIDIA H200X-1-18C" },
+	}, *back;
+	char why[160], *text = gp_recorded_format(KEY, "550.90.05", t, 3);
+	size_t n;
+
+	cr_assert_not_null(text);
+	cr_assert_str_eq(text, HDR "3\ntype 1147 NVIDIA L40S-1Q\ntype 1159 NVIDIA L40S-48Q\n"
+			       "type 1414 NVIDIA H200X-1-18C\n");
+	cr_assert_eq(gp_recorded_parse(text, strlen(text), KEY, "550.90.05", &back, &n, why,
+				       sizeof(why)), 0, "%s", why);
+	cr_assert_eq(n, 3);
+	cr_assert(back[0].type_id == 1147 && !strcmp(back[0].key, "1147") &&
+		  !strcmp(back[0].name, "NVIDIA L40S-1Q"));
+	/* what the name says, and no maximum: a recorded list has none (the policy divides) */
+	cr_assert(back[1].series == 'Q' && back[1].fb_bytes == 48 * GIB &&
+		  back[1].max_instances == GP_UNKNOWN && !back[1].max_from_driver);
+	cr_assert(back[2].mig);
+	gp_vgpu_types_free(back, n);
+	free(text);
+	/* a name that would not read back is never written */
+	t[0].name = "NVIDIA\nL40S-1Q";
+	cr_assert_null(gp_recorded_format(KEY, "550.90.05", t, 3));
+	t[0].name = "NVIDIA L40S-1Q";
+	cr_assert_null(gp_recorded_format(KEY, "550 90", t, 3));
+}
+
+Test(recorded, damaged_or_foreign_is_refused)
+{
+	static const struct {
+		const char *text;
+		int err;
+	} bad[] = {
+		{ "", -EINVAL },
+		{ HDR "1\ntype 1147 NVIDIA L40S-1Q", -EINVAL },           /* cut short */
+		{ HDR "2\ntype 1147 NVIDIA L40S-1Q\n", -EINVAL },         /* a type missing */
+		{ HDR "1\ntype 1147 NVIDIA L40S-1Q\ntype 1148 NVIDIA L40S-2Q\n", -EINVAL },
+		{ HDR "0\n", -EINVAL },
+		{ HDR "01\ntype 1147 NVIDIA L40S-1Q\n", -EINVAL },
+		{ HDR "1\ntype 01147 NVIDIA L40S-1Q\n", -EINVAL },
+		{ HDR "1\ntype 1147\n", -EINVAL },
+		{ HDR "1\ntype 1147  NVIDIA L40S-1Q\n", -EINVAL },        /* a blank name's start */
+		{ HDR "1\ntype 1147 NVIDIA L40S-1Q \n", -EINVAL },
+		{ HDR "1\ntype 1147 NVIDIA\tL40S-1Q\n", -EINVAL },
+		{ HDR "2\ntype 1147 NVIDIA L40S-1Q\ntype 1147 NVIDIA L40S-2Q\n", -EINVAL },
+		{ HDR "1\nvgpu 1147 NVIDIA L40S-1Q\n", -EINVAL },
+		{ HDR "1 extra=1\ntype 1147 NVIDIA L40S-1Q\n", -EINVAL },
+		{ "catalogue 1 board=10de:26b9:10de:1852 driver=550.90.05 types=1\n"
+		  "type 1147 NVIDIA L40S-1Q\n", -EINVAL },                /* another board's */
+		{ "layout 1 board=" KEY " driver=550.90.05 types=1\ntype 1147 NVIDIA L40S-1Q\n",
+		  -EINVAL },
+		{ "catalogue 1 board=" KEY " types=1\ntype 1147 NVIDIA L40S-1Q\n", -EINVAL },
+		/* type ids are driver-local: another driver's list is not this one's */
+		{ "catalogue 1 board=" KEY " driver=535.54.06 types=1\ntype 1147 NVIDIA L40S-1Q\n",
+		  -ESTALE },
+		{ "catalogue 2 board=" KEY " driver=550.90.05 types=1\ntype 1147 NVIDIA L40S-1Q\n",
+		  -ESTALE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct gp_vgpu_type *t = (void *)1;
+		size_t n = 9, len = strlen(bad[i].text);
+		char why[160] = "";
+		int r;
+
+		r = gp_recorded_parse(bad[i].text, len, KEY, "550.90.05", &t, &n, why, sizeof(why));
+		cr_expect_eq(r, bad[i].err, "case %zu: %d (%s)", i, r, why);
+		cr_expect(!t && n == 0, "case %zu", i);
+		cr_expect(why[0], "case %zu: no reason", i);
+	}
+	{
+		/* a NUL byte in the file */
+		static const char nul[] = HDR "1\ntype 1147 NVIDIA\0L40S-1Q\n";
+		struct gp_vgpu_type *t;
+		char why[160];
+		size_t n;
+
+		cr_expect_eq(gp_recorded_parse(nul, sizeof(nul) - 1, KEY, "550.90.05", &t, &n, why,
+					       sizeof(why)), -EINVAL);
+	}
 }

@@ -5,9 +5,10 @@
 For each .c and .h file it reads the #include lines and the string literals (comments are
 stripped first, so a comment may name any path) and checks them against the tables below:
 which rooms a room may include, which rooms or files may include libpci, libudev, libvirt and
-libxml2, which file may spell a host path ("sys/...", "/dev/..."), that the library never
-prints or exits, that no file is over 800 lines and that no function is over 80 lines unless a
-comment in it (or just above it) says "long:" and why.
+libxml2, which file may spell a host path ("sys/...", "/dev/...") or name a library it loads at
+run time (libnvidia-ml.so.1 only in host/nvml.c), that the library never prints or exits, that
+no file is over 800 lines and that no function is over 80 lines unless a comment in it (or just
+above it) says "long:" and why.
 
 Every table entry has its reason beside it. EXCEPTIONS lists today's known breaches, each with
 why it is there and who removes it; an exception that no longer matches anything is itself an
@@ -81,6 +82,16 @@ LIBS = [
     (r'json-c/', {'cli'}, 'JSON is rendering: the library returns values'),
 ]
 
+# Libraries loaded at run time (dlopen), by soname: each is loaded by one file alone.
+SONAMES = [
+    # (pattern of the literal, the file allowed, why)
+    (r'libnvidia-ml', 'lib/host/nvml.c',
+     'NVML: one file loads it, at run time, only on the live root (or the test switch '
+     'GPUPART_TEST_NVML), in a child bounded in time'),
+    (r'libvirt\.so', 'lib/virt/virt.c', 'libvirt: loaded by virt.c, in its bounded child'),
+    (r'libxml2\.so', 'lib/host/xml.c', 'libxml2: loaded by host/xml.c on first use'),
+]
+
 # Host path literals: only this file spells them; everything else names a gp_hostpath.
 HOSTFS = 'lib/host/hostfs.c'
 HOST_PATH = re.compile(r'(?:^|[^A-Za-z0-9_.-])(sys|proc|dev|run|etc|usr)/')
@@ -94,7 +105,7 @@ MAX_FUNC_LINES = 80
 LONG_MARK = re.compile(r'\blong:')
 
 # Known breaches: (file under src/, kind, what, why). kind is 'include' (what: the header as
-# written), 'path' (what: the literal), 'prints', 'file-lines' or 'func-lines' (what: the
+# written), 'path' or 'soname' (what: the literal), 'prints', 'file-lines' or 'func-lines' (what: the
 # function's name). The lead trims this list as the rooms settle; helpers A (txn/, kinds/) and
 # B (ops/, cli/partition.c) remove their entries as they convert.
 EXCEPTIONS = [
@@ -119,11 +130,11 @@ EXCEPTIONS = [
     ('lib/host/pciacc.h', 'include', '<gpupart/model.h>',
      'libpci decodes config space into the model\'s gp_config_facts: a struct of the model'),
     ('lib/host/capture.c', 'include', '<gpupart/model.h>', 'a capture names devices by gp_pci_addr'),
+    # -- base/: the bounded child that asks libvirt and NVML --
+    ('lib/base/child.c', 'path', '/dev/null',
+     'the child\'s stdin/stdout on the live host, never under --root'),
     # -- virt/: the child that asks libvirt --
-    ('lib/virt/virt-bounded.c', 'path', '/dev/null', 'the child\'s stdin/stdout on the live host'),
     ('lib/virt/virt.c', 'path', '4:file:/dev/null', 'libvirt\'s log outputs in the child: none'),
-    ('lib/virt/virt-bounded.c', 'func-lines', 'gp_virt_bounded',
-     'fork, pipe, deadline and kill in one place: to be split when virt/ is (design note 5)'),
     # -- cli/: paths named for people, under --root (gp_cli_path); helpers B and D --
     ('cli/out-plan.c', 'path', '/etc/gpupart/partitions.conf',
      'apply\'s "no layout recorded" line: ask conf for it (gp_layout_file_path)'),
@@ -270,6 +281,11 @@ def check(src):
                 elif t != room and t not in RULES[room]:
                     report(rel, 'include', what, 'includes %s: %s may not depend on %s' %
                            (what, room, t))
+            for line, lit in lits:
+                for pat, owner, why in SONAMES:
+                    if re.search(pat, lit) and rel != owner:
+                        report(rel, 'soname', lit, 'line %d: "%s" is loaded by %s only (%s)' %
+                               (line, lit, owner, why))
             if rel != HOSTFS:
                 for line, lit in lits:
                     # a literal with a blank is a message for people, which may name a
@@ -315,6 +331,7 @@ def self_test(scratch):
         'cli/x.c': '#include "host/hostfs.h"\n',
         'lib/kinds/x.c': 'void g(void)\n{\n' + '\tg();\n' * 81 + '}\n',
         'lib/ops/x.c': '\n' * 801,
+        'lib/host/y.c': 'static const char *so = "libnvidia-ml.so.1";\n',
     }
     want = {
         'shared/x.c': 'shared may not depend on base',
@@ -328,6 +345,7 @@ def self_test(scratch):
         'cli/x.c': '<gpupart/*> and shared/ only',
         'lib/kinds/x.c': 'g() is 81 lines',
         'lib/ops/x.c': '801 lines',
+        'lib/host/y.c': 'is loaded by lib/host/nvml.c only',
     }
     for rel, text in plant.items():
         os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)

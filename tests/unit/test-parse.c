@@ -82,48 +82,6 @@ Test(parse, mdev_description_lenient)
 		     -ENOENT);
 }
 
-struct name_case {
-	char name[48];
-	int ok;
-	char series;
-	bool mig;
-	long long fb_mib;
-};
-
-ParameterizedTestParameters(parse, vgpu_name)
-{
-	static struct name_case cases[] = {
-		{ "NVIDIA A40-1B", 1, 'B', false, 1024 },
-		{ "NVIDIA A16-16Q", 1, 'Q', false, 16384 },
-		{ "GRID P40-2Q", 1, 'Q', false, 2048 },
-		{ "NVIDIA H100-1-10C", 1, 'C', true, 10240 },
-		{ "NVIDIA H100-1-10CME", 1, 'C', true, 10240 },
-		{ "NVIDIA RTX6000-Ada-48Q", 1, 'Q', false, 49152 },
-		{ "NVIDIA RTX Pro 6000 Blackwell DC-48C", 1, 'C', false, 49152 },
-		{ "GRID M60-0Q", 1, 'Q', false, 512 },
-		{ "NVIDIA H200X-141C", 1, 'C', false, 141 * 1024 },
-		{ "NVIDIA A40", 0, 0, false, -1 },
-		{ "NVIDIA A40-Q", 0, 0, false, -1 },
-		{ "4Q", 0, 0, false, -1 },
-		{ "NVIDIA A40-4X", 0, 0, false, -1 },
-	};
-	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
-}
-
-ParameterizedTest(struct name_case *c, parse, vgpu_name)
-{
-	char series;
-	bool mig;
-	int64_t fb;
-	int r = gp_vgpu_type_parse_name(c->name, &series, &mig, &fb);
-
-	cr_assert_eq(r == 0, c->ok, "'%s' returned %d", c->name, r);
-	cr_assert_eq(series, c->series, "'%s' series %c", c->name, series);
-	cr_assert_eq(mig, c->mig, "'%s' mig", c->name);
-	cr_assert_eq(fb, c->fb_mib < 0 ? -1 : c->fb_mib << 20, "'%s' fb %lld", c->name,
-		     (long long)fb);
-}
-
 Test(parse, creatable_types)
 {
 	/* the format of the upstream RFC's example and NVIDIA's %-5d : %s printer */

@@ -136,6 +136,13 @@ Test(write_journal, hostile_records_are_never_acted_on)
 		{ "a layout removal for another device", "\nend\n",
 		  "\nlayout\nentry pci0000:00/1c.0/00.0 -\nend\n" },
 		{ "an unknown record", "\nend\n", "\nunbind 0000:00:17.0\nend\n" },
+		/* a recorded catalogue of a board the journal did not change: repair would write
+		 * what the next scan trusts */
+		{ "a catalogue of another board", "\nend\n",
+		  "\ncatalogue 10de:26b9:10de:1851\ndata 0a\nend\n" },
+		{ "a catalogue key that climbs", "\nend\n", "\ncatalogue ../../../../etc -\nend\n" },
+		{ "catalogue data that is not hex", "\nend\n",
+		  "\ncatalogue 8086:56c0:8086:4905\ndata zz\nend\n" },
 	};
 
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {

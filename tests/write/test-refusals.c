@@ -534,3 +534,88 @@ Test(write_refusals, every_code_is_documented)
 	cr_assert_geq(codes, 20, "only %d codes found", codes);
 	free(man);
 }
+
+/* ---- MIG-backed vGPU (an H200 SXM in MIG mode: tests/fixture/fx-scenarios.c) ---- */
+#define H200 "0000:41:00.0"
+
+/* No GPU instance yet: MIG-backed vGPUs need one each; the refusal names the step. On main
+ * this GPU showed no MIG at all and the count went on to the driver's EIO. */
+Test(write_refusals, mig_without_gpu_instances)
+{
+	static const char *const args[] = { "set-count", H200, "3", NULL };
+	static const char *const needles[] = { H200 " is in MIG mode with no GPU instance",
+					       "nvidia-smi mig -i " H200 " -cgi", NULL };
+
+	refused(wtree("h200-mig-no-gi"), 1, needles, args);
+}
+
+/* VFs not enabled over 3 GPU instances: sriov-manage -e would destroy them. */
+Test(write_refusals, sriov_manage_over_gpu_instances)
+{
+	static const char *const args[] = { "set-count", H200, "3", NULL };
+	static const char *const needles[] = { H200 " has 3 MIG GPU instances",
+					       "sriov-manage (run to enable its VFs) destroys",
+					       "--force", NULL };
+	char *root = wtree("h200-mig-novfs");
+
+	with_sriov_manage(root);
+	refused(root, 1, needles, args);
+}
+
+/* The boot path: apply of a recorded count over GPU instances is refused the same way (the
+ * boot unit never passes --force). The layout is the one set-count records on the same
+ * slot with the VFs enabled. */
+Test(write_refusals, apply_over_gpu_instances)
+{
+	static const char *const args[] = { "apply", "--no-libvirt", NULL };
+	static const char *const needles[] = { H200 " has 3 MIG GPU instances", NULL };
+	char *with_vfs = wtree("h200-mig"), *root = wtree("h200-mig-novfs"), *conf;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, with_vfs, "set-count", H200, "2", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_geq(asprintf(&conf, "%s/etc/gpupart/partitions.conf", with_vfs), 0);
+	{
+		char *path = conf;
+
+		conf = slurp(path);
+		free(path);
+	}
+	cr_assert_not_null(conf);
+	cr_assert(strstr(conf, "id=10de:2335 subsystem=10de:18be count=2"), "%s", conf);
+	mkdirs(root, "etc/gpupart");
+	put(root, "etc/gpupart/partitions.conf", conf);
+	free(conf);
+	with_sriov_manage(root);
+	refused(root, 1, needles, args);
+}
+
+/* --force: the same plan goes ahead, with the loss said as a warning. */
+Test(write_refusals, sriov_manage_forced)
+{
+	struct json_object *o, *f, *plan;
+	char *root = wtree("h200-mig-novfs");
+	struct run r;
+	size_t i;
+	bool warned = false;
+
+	with_sriov_manage(root);
+	cr_assert_eq(gpf(&r, root, "set-count", H200, "3", "--force", "--dry-run", "--json", NULL),
+		     0, "%s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "%s", r.out);
+	cr_assert(json_object_object_get_ex(o, "refusals", &f));
+	for (i = 0; i < json_object_array_length(f); i++) {
+		struct json_object *e = json_object_array_get_idx(f, i), *c, *s;
+
+		json_object_object_get_ex(e, "code", &c);
+		json_object_object_get_ex(e, "severity", &s);
+		if (!strcmp(json_object_get_string(c), "destroys-gpu-instances"))
+			warned = !strcmp(json_object_get_string(s), "warning");
+	}
+	cr_assert(warned, "no destroys-gpu-instances warning: %s", r.out);
+	cr_assert(json_object_object_get_ex(o, "plan", &plan));
+	cr_assert(strstr(json_object_to_json_string(plan), "-e " H200), "%s", r.out);
+	json_object_put(o);
+	run_free(&r);
+}

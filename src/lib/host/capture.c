@@ -384,6 +384,38 @@ static void tar_group(struct tar *t, struct gp_ctx *ctx, const char *gdir)
 	tar_each(t, ctx, path, "", tar_link);
 }
 
+/* A MIG GPU instance's capability directory, giM/access and a ciK/access per compute
+ * instance (what model/scan-mig.c counts). */
+static void tar_instance(struct tar *t, struct gp_ctx *ctx, const char *dir)
+{
+	char path[4096];
+
+	tar_dir(t, dir);
+	snprintf(path, sizeof(path), "%s/access", dir);
+	tar_file(t, ctx, path);
+}
+
+static void tar_gpu_instance(struct tar *t, struct gp_ctx *ctx, const char *dir)
+{
+	tar_instance(t, ctx, dir);
+	tar_each(t, ctx, dir, "ci", tar_instance);
+}
+
+/* capabilities/gpuN: its mig/ and the GPU instances in it */
+static void tar_caps_gpu(struct tar *t, struct gp_ctx *ctx, const char *dir)
+{
+	char path[4096];
+
+	if (strncmp(strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir, "gpu", 3) != 0)
+		return;
+	snprintf(path, sizeof(path), "%s/mig", dir);
+	if (gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), path) != 1)
+		return;
+	tar_dir(t, dir);
+	tar_dir(t, path);
+	tar_each(t, ctx, path, "gi", tar_gpu_instance);
+}
+
 static void tar_place(struct tar *t, struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg,
 		      void (*each)(struct tar *, struct gp_ctx *, const char *))
 {
@@ -450,6 +482,7 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 		snprintf(path + l, sizeof(path) - l, "/%s/information", d->address);
 		tar_file(t, ctx, path);
 	}
+	tar_place(t, ctx, GP_HP_NVIDIA_CAPS, NULL, tar_caps_gpu);
 	/* two zero blocks end the archive */
 	tar_put(t, (char[1024]){ 0 }, 1024);
 	tar_flush(t);

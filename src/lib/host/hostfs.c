@@ -33,6 +33,8 @@ static const char *const hostpaths[] = {
 	[GP_HP_OSRELEASE] = "proc/sys/kernel/osrelease",
 	[GP_HP_PROC] = "proc",
 	[GP_HP_NVIDIA_GPUS] = "proc/driver/nvidia/gpus",
+	[GP_HP_NVIDIA_CAPS] = "proc/driver/nvidia/capabilities",
+	[GP_HP_NVIDIA_MIG_CAPS] = "proc/driver/nvidia/capabilities/gpu%s/mig",
 	[GP_HP_DEV_DRI] = "dev/dri/%s",
 	[GP_HP_DEV_VFIO] = "dev/vfio/%s",
 	[GP_HP_SYS_DEVICES] = "sys/devices",
@@ -48,6 +50,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_SRIOV_MANAGE] = "usr/lib/nvidia/sriov-manage",
 	[GP_HP_VGPU_CONFIG] = "usr/share/nvidia/vgpu/vgpuConfig.xml",
 	[GP_HP_CATALOGUE_DIR] = "var/lib/gpupart/catalogue",
+	[GP_HP_CATALOGUE_FILE] = "var/lib/gpupart/catalogue/%s",
 };
 
 /*

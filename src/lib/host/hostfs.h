@@ -32,6 +32,8 @@ enum gp_hostpath {
 	GP_HP_OSRELEASE,         /* proc/sys/kernel/osrelease */
 	GP_HP_PROC,              /* proc */
 	GP_HP_NVIDIA_GPUS,       /* proc/driver/nvidia/gpus */
+	GP_HP_NVIDIA_CAPS,       /* proc/driver/nvidia/capabilities */
+	GP_HP_NVIDIA_MIG_CAPS,   /* proc/driver/nvidia/capabilities/gpuARG/mig (ARG: the minor) */
 	GP_HP_DEV_DRI,           /* dev/dri/ARG */
 	GP_HP_DEV_VFIO,          /* dev/vfio/ARG */
 	GP_HP_SYS_DEVICES,       /* sys/devices */
@@ -47,6 +49,7 @@ enum gp_hostpath {
 	GP_HP_SRIOV_MANAGE,      /* usr/lib/nvidia/sriov-manage */
 	GP_HP_VGPU_CONFIG,       /* usr/share/nvidia/vgpu/vgpuConfig.xml (the vGPU manager's) */
 	GP_HP_CATALOGUE_DIR,     /* var/lib/gpupart/catalogue (recorded vGPU catalogues) */
+	GP_HP_CATALOGUE_FILE,    /* var/lib/gpupart/catalogue/ARG */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */

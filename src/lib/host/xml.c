@@ -16,6 +16,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
 
+#include "host/dl.h"
 #include "host/xml.h"
 #include "shared/str.h"
 
@@ -31,8 +32,7 @@
 	X(xmlXPathFreeObject) X(xmlXPathNewContext) X(__xmlGenericError)                       \
 	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)
 
-#define DL_POINTER(f) static __typeof__(f) *dl_##f;
-XML_SYMBOLS(DL_POINTER)
+XML_SYMBOLS(GP_DL_POINTER)
 static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 build */
 
 #define xmlDocGetRootElement (*dl_xmlDocGetRootElement)
@@ -60,12 +60,6 @@ static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 b
 static int dl_status = -ENOTSUP;
 static char dl_error[256];
 
-#define DL_RESOLVE(f)                                                                        \
-	if (ok && !(*(void **)&dl_##f = dlsym(handle, #f))) {                                \
-		snprintf(dl_error, sizeof(dl_error), "%s has no %s", soname, #f);            \
-		ok = false;                                                                  \
-	}
-
 static void dl_load_once(void)
 {
 	const char *soname = "libxml2.so.2";
@@ -74,7 +68,7 @@ static void dl_load_once(void)
 
 	if (!ok)
 		snprintf(dl_error, sizeof(dl_error), "%s", dlerror());
-	XML_SYMBOLS(DL_RESOLVE)
+	XML_SYMBOLS(GP_DL_RESOLVE)
 	if (ok && !(dl_xmlFree = dlsym(handle, "xmlFree"))) {
 		snprintf(dl_error, sizeof(dl_error), "%s has no xmlFree", soname);
 		ok = false;

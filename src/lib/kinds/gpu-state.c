@@ -322,13 +322,15 @@ static int key_type_id(const char *key)
 	return dash ? atoi(dash + 1) : 0;
 }
 
-/* A vGPU of type @id is what @ty makes: the same framebuffer size and series (not
- * necessarily the same id: GRID T4-2B and T4-2B4 are both 2 GiB B-series). set-count never
- * clears one of these. */
+/* A vGPU of type @id is what @ty makes: @ty itself (a MIG-backed type in force, perhaps known
+ * by its id alone), or a time-sliced type of the same framebuffer size and series (GRID T4-2B
+ * and T4-2B4 are both 2 GiB B-series). set-count never clears one of these. */
 static bool same_kind(const struct gp_device *pf, int id, const struct gp_vgpu_type *ty)
 {
-	const struct gp_vgpu_type *t = id == ty->type_id ? ty : catalogue_type(pf, id);
+	const struct gp_vgpu_type *t = catalogue_type(pf, id);
 
+	if (id > 0 && id == ty->type_id)
+		return true;
 	return t && !t->mig && !ty->mig && t->series == ty->series && t->fb_bytes > 0 &&
 	       t->fb_bytes == ty->fb_bytes;
 }

@@ -15,6 +15,7 @@
 #include "host/hostfs.h"
 #include "base/internal.h"
 #include "model/pci-addr.h"
+#include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 
 /* ---- the state ---- */
@@ -83,13 +84,22 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 		r = gp_gpu_state_read(ctx, orig->address, want->backend, &cur);
 	if (r == 0) {
 		r = gp_gpu_state_target(host, &view, &cur, d->count, &next);
-		if (r == -ERANGE)
+		if (r == -ERANGE && view.vgpu_mode == GP_VGPU_MODE_MIG && !dev->n_gpu_instances)
+			ERR(ctx, "%s: with its VFs enabled the GPU is in MIG mode with no GPU instance: "
+				 "create them (nvidia-smi mig -i %s -cgi PROFILES -C), then set the "
+				 "count",
+			    orig->address, orig->address);
+		else if (r == -ERANGE)
 			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
 				 "%d partitions",
 			    orig->address, view.series ? view.series : '?', d->count);
 		else if (r == -EAGAIN)
 			r = -EIO;
 	}
+	/* the VFs' lists are the whole catalogue now, before any type consumes capacity: what
+	 * the catalogue change records once the GPU is verified (kinds/catalogue.h) */
+	if (r == 0 && d->record)
+		r = gp_catalogue_decide(ctx, d->record, dev);
 	if (r == 0)
 		r = gp_plan_diff(&cur, &next, plan);
 	if (r == 0) {

@@ -14,6 +14,8 @@
 
 extern const struct gp_kind gp_kind_gpu;
 
+struct gp_catalogue_state;
+
 /* What a PCI function is: journaled with a change, checked against the host before undoing. */
 struct gp_pci_ident {
 	int vendor, device, subsystem_vendor, subsystem_device;
@@ -27,6 +29,8 @@ struct gp_gpu_change_data {
 	int count;                 /* the count asked for (0 for a change read from a journal) */
 	char path_id[256];         /* the GPU's stable PCI path ("" unknown): what a layout
 				    * record of the same journal may name */
+	struct gp_catalogue_state *record; /* the catalogue change refine decides, or NULL
+					    * (kinds/catalogue.h; borrowed, same transaction) */
 };
 
 /*

@@ -6,11 +6,13 @@
 #include <errno.h>
 
 #include "base/internal.h"
+#include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 #include "kinds/kinds.h"
 #include "kinds/layout.h"
 
-const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu, &gp_kind_layout, NULL };
+const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu, &gp_kind_catalogue, &gp_kind_layout,
+					       NULL };
 
 int gp_journal_recover(struct gp_ctx *ctx)
 {

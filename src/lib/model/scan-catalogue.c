@@ -17,8 +17,11 @@
  *   4. the sysfs lists themselves, a lower bound while partitions exist (said so in JSON).
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "host/hostfs.h"
+#include "model/recorded.h"
 #include "model/scan.h"
 #include "model/vgpuconfig.h"
 
@@ -63,10 +66,10 @@ static const struct gp_vgpu_type *find_id(const struct gp_vgpu_type *t, size_t n
 	return NULL;
 }
 
-/* A deep copy of @t appended to the PF's catalogue. */
-static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
+/* A deep copy of @t appended to @v. */
+static int types_add(struct gp_vgpu_type **v, size_t *n, const struct gp_vgpu_type *t)
 {
-	struct gp_vgpu_type *c = GP_PUSH(pf->catalogue, pf->n_catalogue);
+	struct gp_vgpu_type *c = GP_PUSH(*v, *n);
 
 	if (!c)
 		return -ENOMEM;
@@ -76,10 +79,15 @@ static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
 	if (!c->key || (t->name && !c->name)) {
 		free(c->key);
 		free(c->name);
-		pf->n_catalogue--;
+		(*n)--;
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int catalogue_add(struct gp_device *pf, const struct gp_vgpu_type *t)
+{
+	return types_add(&pf->catalogue, &pf->n_catalogue, t);
 }
 
 /* Shapes a and b: the one function whose mdev_supported_types are the GPU's. */
@@ -99,7 +107,7 @@ static int from_mdev(struct gp_device *pf)
 	return 0;
 }
 
-static bool vendor_vfio(const struct gp_device *pf)
+bool gp_catalogue_vendor_vfio(const struct gp_device *pf)
 {
 	size_t i;
 
@@ -109,26 +117,39 @@ static bool vendor_vfio(const struct gp_device *pf)
 	return false;
 }
 
-/* Shape c, last resort: the union of what the VFs offer now, a type once. */
-static int from_sysfs(struct gp_device *pf)
+int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, size_t *n)
 {
 	size_t i, j;
 	int r;
 
+	*out = NULL;
+	*n = 0;
 	for (i = 0; i < pf->n_vfs; i++)
 		for (j = 0; j < pf->vfs[i]->n_creatable; j++) {
 			const struct gp_vgpu_type *t = &pf->vfs[i]->creatable[j];
 
-			if (find_id(pf->catalogue, pf->n_catalogue, t->type_id))
+			if (find_id(*out, *n, t->type_id))
 				continue;
-			r = catalogue_add(pf, t);
-			if (r < 0)
+			r = types_add(out, n, t);
+			if (r < 0) {
+				gp_vgpu_types_free(*out, *n);
+				*out = NULL;
+				*n = 0;
 				return r;
+			}
 		}
-	/* a full GPU lists its header only: still the sysfs lists, empty */
-	if (pf->n_catalogue || vendor_vfio(pf))
-		pf->catalogue_source = GP_CATALOGUE_SYSFS;
 	return 0;
+}
+
+/* Shape c, last resort: the union of what the VFs offer now. */
+static int from_sysfs(struct gp_device *pf)
+{
+	int r = gp_catalogue_union(pf, &pf->catalogue, &pf->n_catalogue);
+
+	/* a full GPU lists its header only: still the sysfs lists, empty */
+	if (r == 0 && (pf->n_catalogue || gp_catalogue_vendor_vfio(pf)))
+		pf->catalogue_source = GP_CATALOGUE_SYSFS;
+	return r;
 }
 
 int gp_catalogue_from_lists(struct gp_device *pf)
@@ -190,6 +211,97 @@ static int from_vgpuconfig(struct gp_scan *s, struct gp_device *pf)
 	return 0;
 }
 
+/* The GPUs NVML is asked about: NVIDIA PFs whose VFs are of the vendor-specific VFIO shape. */
+static bool wants_nvml(const struct gp_device *d)
+{
+	return d->full && !d->is_vf && d->vendor == 0x10de && gp_catalogue_vendor_vfio(d);
+}
+
+/* NVML's answer for @pf, asking once for every GPU that wants one (one child process, one
+ * nvmlInit: it takes seconds on a big host); NULL when NVML is not there or says nothing. */
+static const struct gp_nvml_gpu *nvml_answer(struct gp_scan *s, const struct gp_device *pf)
+{
+	size_t i, n = 0;
+
+	if (!s->nvml_asked) {
+		s->nvml_asked = true;
+		for (i = 0; i < s->host->n_devs; i++)
+			n += wants_nvml(s->host->devs[i]);
+		s->nvml_addrs = n ? calloc(n, sizeof(*s->nvml_addrs)) : NULL;
+		for (i = 0, n = 0; s->nvml_addrs && i < s->host->n_devs; i++)
+			if (wants_nvml(s->host->devs[i]))
+				s->nvml_addrs[n++] = s->host->devs[i]->address;
+		if (n && gp_nvml_query(s->host->ctx, s->nvml_addrs, n, &s->nvml) == 0)
+			s->n_nvml = n;
+	}
+	for (i = 0; s->nvml && i < s->n_nvml; i++)
+		if (s->nvml_addrs[i] == pf->address)
+			return &s->nvml[i];
+	return NULL;
+}
+
+/* A series from NVML's class where the name does not say it: the class names of NVIDIA's
+ * vGPU manager (vgpuConfig.xml's class attribute, `nvidia-smi vgpu -s -v`'s Class). */
+static char series_of_class(const char *cls)
+{
+	if (strcmp(cls, "Quadro") == 0)
+		return 'Q';
+	if (strcmp(cls, "Compute") == 0)
+		return 'C';
+	if (strcmp(cls, "NVS") == 0)
+		return 'B';
+	return 0;
+}
+
+/* Source 2: the driver's modes (MIG, mixed-size) and the board's name always; its supported
+ * types, with the driver's maxima, where no better source gave a catalogue. */
+static int from_nvml(struct gp_scan *s, struct gp_device *pf)
+{
+	const struct gp_nvml_gpu *g = nvml_answer(s, pf);
+	size_t i;
+	int r;
+
+	if (!g)
+		return 0;
+	if (g->status < 0) {
+		WARN(s->host->ctx, "%s: NVML: %s", pf->address, g->error);
+		return 0;
+	}
+	if (*g->board_name && !pf->board_name && !(pf->board_name = strdup(g->board_name)))
+		return -ENOMEM;
+	if (g->mig_mode >= 0)
+		pf->mig_mode = g->mig_mode ? GP_TRI_YES : GP_TRI_NO;
+	if (g->mixed_size >= 0)
+		pf->mixed_size = g->mixed_size ? GP_TRI_YES : GP_TRI_NO;
+	if (pf->n_catalogue) /* vgpuConfig.xml's, better */
+		return 0;
+	for (i = 0; i < g->n_types; i++) {
+		const struct gp_nvml_type *n = &g->types[i];
+		char key[16];
+		struct gp_vgpu_type t = {
+			.key = key, .type_id = (int)n->id, .name = *n->name ? (char *)n->name : NULL,
+			.max_instances = n->max_instances ? (int)n->max_instances : GP_UNKNOWN,
+			.max_from_driver = n->max_instances > 0, .available = GP_UNKNOWN,
+		};
+
+		if (n->id == 0 || n->id > 0x7fffffff)
+			continue;
+		snprintf(key, sizeof(key), "%u", n->id);
+		gp_vgpu_type_parse_name(t.name, &t.series, &t.mig, &t.fb_bytes);
+		if (!t.series)
+			t.series = series_of_class(n->class_name);
+		t.mig = n->mig; /* the instance profile says it, not only the name */
+		if (n->fb_bytes && n->fb_bytes <= INT64_MAX)
+			t.fb_bytes = (int64_t)n->fb_bytes;
+		r = catalogue_add(pf, &t);
+		if (r < 0)
+			return r;
+	}
+	if (pf->n_catalogue)
+		pf->catalogue_source = GP_CATALOGUE_NVML;
+	return 0;
+}
+
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 {
 	int r;
@@ -199,12 +311,17 @@ int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 	/* the mdev lists are the driver's complete answer, max_instance included */
 	if (gp_catalogue_mdev_source(pf))
 		return from_mdev(pf);
-	if (!vendor_vfio(pf))
+	if (!gp_catalogue_vendor_vfio(pf))
 		return 0;
 	r = from_vgpuconfig(s, pf);
+	/* NVML: the driver's modes always, its types where vgpuConfig.xml gave none */
+	if (r == 0)
+		r = from_nvml(s, pf);
 	if (r < 0 || pf->n_catalogue)
 		return r;
-	/* sources 2-3 (NVML, recorded) go here, best first */
+	r = gp_recorded_read(s->host->ctx, pf);
+	if (r < 0 || pf->n_catalogue)
+		return r;
 	return from_sysfs(pf);
 }
 
@@ -212,4 +329,9 @@ void gp_scan_catalogue_done(struct gp_scan *s)
 {
 	gp_vgpuconfig_free(s->vgpuconfig);
 	s->vgpuconfig = NULL;
+	gp_nvml_free(s->nvml, s->n_nvml);
+	free(s->nvml_addrs);
+	s->nvml = NULL;
+	s->nvml_addrs = NULL;
+	s->n_nvml = 0;
 }

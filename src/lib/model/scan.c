@@ -608,8 +608,11 @@ static int scan_catalogues(struct gp_scan *s, struct gp_device **tv, size_t n_tv
 	int r = 0;
 
 	for (i = 0; i < n_tv && r == 0; i++)
-		if (tv[i]->full && !tv[i]->is_vf)
+		if (tv[i]->full && !tv[i]->is_vf) {
 			r = gp_scan_catalogue(s, tv[i]);
+			if (r == 0)
+				r = gp_scan_mig(s, tv[i]);
+		}
 	gp_scan_catalogue_done(s);
 	return r;
 }

@@ -6,6 +6,7 @@
 #include <gpupart/model.h>
 
 #include "base/internal.h"
+#include "host/nvml.h"
 
 enum gp_detail {
 	GP_DETAIL_FULL,   /* a GPU / named target: everything */
@@ -26,6 +27,11 @@ struct gp_scan {
 	 * (model/scan-catalogue.c): 0 not yet, 1 read, <0 absent or refused */
 	struct gp_vgpuconfig *vgpuconfig;
 	int vgpuconfig_state;
+	/* NVML's answers, asked once for every GPU that needs them (model/scan-catalogue.c) */
+	bool nvml_asked;
+	const char **nvml_addrs;
+	struct gp_nvml_gpu *nvml;
+	size_t n_nvml;
 };
 
 /* "sys/bus/pci/devices/ADDR/" + attr, root-relative. */
@@ -39,8 +45,15 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* The vGPU catalogue of an NVIDIA PF (its VFs read): model/scan-catalogue.c. 0 or -ENOMEM. */
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf);
+/* The union of @pf's VFs' creatable_vgpu_types, a type once, in VF order (owned copies). 0 or
+ * -ENOMEM. */
+int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, size_t *n);
+/* Some VF of @pf has the NVIDIA vendor-specific VFIO nvidia/ directory. */
+bool gp_catalogue_vendor_vfio(const struct gp_device *pf);
 /* What the catalogues' sources held for the scan, released. */
 void gp_scan_catalogue_done(struct gp_scan *s);
+/* MIG mode and GPU instances of an NVIDIA PF, after its catalogue: model/scan-mig.c. */
+int gp_scan_mig(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
 /* An IOMMU group's members, detailed as companions. */

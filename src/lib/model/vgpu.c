@@ -66,10 +66,38 @@ int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_inst
 }
 
 /*
- * NVIDIA type names: "[vendor prefix] GPU-<GB><S>" (time-sliced) or "GPU-<G>-<GB><S>[ME]"
- * (MIG-backed), where S is the series letter. We keep the last whitespace-separated token
- * (as NVIDIA's go-nvlib does) and read it from the right. "0" GB means 512 MiB (M60-0Q).
+ * NVIDIA type names, every form the drivers print (tests/unit/test-names.c has one of each):
+ *   time-sliced  "[vendor prefix] GPU-<GB><S>"            NVIDIA A40-8Q, GRID T4-2B, DC-48C
+ *   MIG-backed   "[vendor prefix] GPU-<G>-<GB><S>"        NVIDIA H100-1-10C, DC-1-24Q
+ * where S is the series letter and G the GPU instance's slice count (NVIDIA vgpu-device-manager
+ * pkg/types/vgpu_type.go: migBackedRegex; Blackwell's RTX Pro boards call their GPU "DC", NVIDIA
+ * AI Enterprise vGPU types reference, Blackwell: DC-2-32C is "MIG 2g.32gb", DC-32C time-sliced).
+ * After the series letter may come one attribute suffix, stripped before reading: the MIG
+ * profile attributes ME (media extensions, "1g.10gb+me"), NOME, MEALL and GFX
+ * (vgpu-device-manager pkg/vgpu/vfio/vfio.go: "a MIG attribute suffix (ME, NOME, MEALL, GFX)";
+ * its StripAttributeSuffix tests strip the longest: MEALL before ME), or the 4 of a four-head
+ * B-series type (GRID T4-2B4, NVIDIA vGPU user guide, T4 and M60 vPC types). A type is
+ * MIG-backed by its slice count alone: a suffix says which engines, not whether MIG backs it.
+ * We keep the last whitespace-separated token (as NVIDIA's go-nvlib does) and read it from the
+ * right. "0" GB means 512 MiB (M60-0Q).
  */
+static const char *strip_attribute(const char *tok, const char *end)
+{
+	static const char *const suffix[] = { "MEALL", "NOME", "GFX", "ME" };
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(suffix); i++) {
+		n = strlen(suffix[i]);
+		if ((size_t)(end - tok) > n + 1 && memcmp(end - n, suffix[i], n) == 0 &&
+		    strchr("QCBA", end[-n - 1]))
+			return end - n;
+	}
+	/* four heads: "2B4", the B right after its size */
+	if (end - tok > 3 && end[-1] == '4' && end[-2] == 'B' && isdigit((unsigned char)end[-3]))
+		return end - 1;
+	return end;
+}
+
 int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *fb_bytes)
 {
 	const char *tok, *p, *dash, *end;
@@ -86,9 +114,7 @@ int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *
 	end = tok + strlen(tok);
 	while (end > tok && isspace((unsigned char)end[-1]))
 		end--;
-	/* strip media-extension suffixes: "...CME" */
-	if (end - tok > 2 && end[-1] == 'E' && end[-2] == 'M')
-		end -= 2;
+	end = strip_attribute(tok, end);
 	if (end <= tok)
 		return -EINVAL;
 	s = end[-1];

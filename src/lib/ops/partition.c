@@ -16,6 +16,7 @@
 
 #include "base/internal.h"
 #include "guard/guard.h"
+#include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 #include "kinds/layout.h"
 #include "ops/op.h"
@@ -135,6 +136,34 @@ static int check_count(struct gp_op *op, size_t i)
 				 "");
 }
 
+/*
+ * MIG mode: a MIG-backed vGPU lives on a GPU instance the admin creates, which gpupart does not
+ * (policy/mig.c). None there: say the missing step, in NVIDIA's order (cubecos, on RTX Pro
+ * 6000 hardware: MIG mode on, sriov-manage -e, then the instances, then the vGPU types; the
+ * vGPU user guide's "Configuring a GPU for MIG-Backed vGPUs" likewise).
+ */
+static int check_mig(struct gp_op *op, size_t i)
+{
+	const struct gp_gpu_view *v = &op->gpus[i].view;
+	const struct gp_device *d = v->dev;
+
+	if (v->vgpu_mode != GP_VGPU_MODE_MIG || op->gpus[i].count == 0 || d->n_gpu_instances != 0)
+		return 0;
+	if (d->n_vfs == 0)
+		return gp_op_add(op, i, "mig-no-gpu-instances", GP_SEV_ERROR,
+				 "%s is in MIG mode with no GPU instance: MIG-backed vGPUs live on "
+				 "GPU instances. Enable its VFs first (/usr/lib/nvidia/sriov-manage "
+				 "-e %s: it would destroy instances made before), create the "
+				 "instances (nvidia-smi mig -i %s -cgi PROFILES -C), then set the "
+				 "count",
+				 d->address, d->address, d->address);
+	return gp_op_add(op, i, "mig-no-gpu-instances", GP_SEV_ERROR,
+			 "%s is in MIG mode with no GPU instance: MIG-backed vGPUs live on GPU "
+			 "instances. Create them first (nvidia-smi mig -i %s -cgi PROFILES -C), "
+			 "then set the count",
+			 d->address, d->address);
+}
+
 /* The GPU as a whole: handed to a VM whole, or not partitionable here. */
 static int check_gpu(struct gp_op *op, size_t i)
 {
@@ -151,7 +180,9 @@ static int check_gpu(struct gp_op *op, size_t i)
 				 "%s cannot be partitioned on this host (status %s); see `gpupart "
 				 "survey %s`",
 				 d->address, gp_status_str(v->status), d->address);
-	return check_count(op, i);
+	if (check_mig(op, i) < 0)
+		return -ENOMEM;
+	return op->refused ? 0 : check_count(op, i);
 }
 
 /* The kernel changes VF counts only through the PF's driver's sriov_configure
@@ -177,6 +208,28 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 }
 
 /*
+ * sriov-manage takes the driver's unbindLock and rebinds the GPU, which destroys every MIG GPU
+ * instance on it (MIG mode itself persists: cubecos's hardware notes, research
+ * nvidia-linux.md 4): never over instances someone made, unless --force says so.
+ */
+static int check_gpu_instances(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev;
+	bool force = op->flags & GP_OP_FORCE;
+
+	if (!gp_op_runs_sriov_manage(op, i) || d->n_gpu_instances <= 0)
+		return 0;
+	return gp_op_add(op, i, "destroys-gpu-instances", force ? GP_SEV_WARNING : GP_SEV_ERROR,
+			 "%s has %d MIG GPU instance%s, which sriov-manage (run to %s its VFs) "
+			 "destroys: %s",
+			 d->address, d->n_gpu_instances, d->n_gpu_instances == 1 ? "" : "s",
+			 d->n_vfs ? "disable" : "enable",
+			 force ? "--force: they will be lost; create them again after" :
+				 "refusing; NVIDIA's order is VFs first, then the GPU instances "
+				 "(rerun with --force to lose them and create them again after)");
+}
+
+/*
  * Plans GPU @i: its state now, the state its count means and the plan between them (the
  * transaction owns the change; the GPU's plan is the change's, borrowed). A plan that cannot
  * be made is a refusal.
@@ -185,7 +238,7 @@ static int plan_gpu(struct gp_op *op, size_t i)
 {
 	struct gp_op_gpu *g = &op->gpus[i];
 	const char *addr = g->view.dev->address;
-	struct gp_change *c = NULL;
+	struct gp_change *c = NULL, *rec = NULL;
 	int r;
 
 	/* NVIDIA before its VFs exist: the plan ends with a rescan (-EAGAIN handled inside) */
@@ -194,6 +247,12 @@ static int plan_gpu(struct gp_op *op, size_t i)
 		r = gp_txn_add(&op->txn, c);
 		if (r < 0)
 			return r; /* -ENOMEM; the transaction freed it */
+		/* after it, what it may record of the board once its VFs are enabled */
+		r = gp_catalogue_change_new(op->ctx, c, &rec);
+		if (r == 0 && rec)
+			r = gp_txn_add(&op->txn, rec);
+		if (r < 0)
+			return r;
 	}
 	if (r == -ERANGE)
 		return gp_op_add(op, i, "no-vgpu-type", GP_SEV_ERROR,
@@ -270,6 +329,8 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 			r = plan_gpu(op, i);
 		if (r == 0 && !op->refused)
 			r = check_pf_driver(op, i);
+		if (r == 0 && !op->refused)
+			r = check_gpu_instances(op, i);
 	}
 	return r;
 }

@@ -9,6 +9,7 @@
 
 #include <gpupart/policy.h>
 
+#include "policy/mig.h"
 #include "shared/array.h"
 #include "shared/str.h"
 
@@ -460,6 +461,13 @@ int gp_policy_type_for_count(const struct gp_host *host, const struct gp_device 
 	r = catalogue(dev, b, &cat, &n_cat, &vram);
 	if (r < 0)
 		return r;
+	if (dev->mig_mode == GP_TRI_YES) {
+		/* MIG mode: only MIG-backed types, on the GPU instances there are (policy/mig.c) */
+		r = gp_policy_mig_type_for_count(dev, cat, n_cat, series,
+						 dev->sriov_total_vfs, count, out);
+		free(cat);
+		return r;
+	}
 	if (!series)
 		series = gp_policy_default_series(cat, n_cat);
 	for (i = 0; i < n_cat; i++) {
@@ -583,6 +591,11 @@ static int nvidia_counts(const struct gp_device *dev, const struct gp_vgpu_type 
 	size_t i;
 
 	v->vgpu_mode = vgpu_mode(dev, v);
+	if (v->vgpu_mode == GP_VGPU_MODE_MIG) {
+		v->series = series ? series : gp_policy_mig_series(dev, cat, n_cat);
+		return gp_policy_mig_counts(dev, cat, n_cat, v->series, cap, &v->valid_counts,
+					    &v->n_valid_counts);
+	}
 	/* the series of a partitioned GPU is its partitions' (an L40S-8A stays A) */
 	v->series = series ? series : gp_policy_partitions_series(v);
 	if (!v->series)

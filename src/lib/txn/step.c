@@ -202,9 +202,10 @@ static int exec_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
 }
 
 /*
- * The record files gpupart owns (partitions.conf, later the dismounted-devices record) live
- * in one of two directories hostfs knows; a step names the file by its root-relative path, and
- * only a file directly in one of them is written, with that directory's modes.
+ * The record files gpupart owns (partitions.conf, the recorded vGPU catalogues, later the
+ * dismounted-devices record) live in one of the directories hostfs knows; a step names the
+ * file by its root-relative path, and only a file directly in one of them is written, with
+ * that directory's modes.
  */
 static const struct {
 	enum gp_hostpath dir;
@@ -212,6 +213,7 @@ static const struct {
 } owned_dirs[] = {
 	{ GP_HP_CONFIG_DIR, 0644, 0755 }, /* etc/gpupart: read by people and by apply */
 	{ GP_HP_STATE_DIR, 0600, 0700 },  /* run/gpupart: ours alone */
+	{ GP_HP_CATALOGUE_DIR, 0644, 0755 }, /* var/lib/gpupart/catalogue: kept across boots */
 };
 
 static int file_step(struct gp_ctx *ctx, const struct gp_step *s)
@@ -231,9 +233,13 @@ static int file_step(struct gp_ctx *ctx, const struct gp_step *s)
 		name = s->path + len + 1;
 		if (!*name || strchr(name, '/') || name[0] == '.')
 			break;
-		r = gp_hostfs_write_file(ctx, owned_dirs[i].dir, name, s->value,
-					 strlen(s->value), owned_dirs[i].mode,
-					 owned_dirs[i].dir_mode);
+		/* no file gpupart keeps is empty: "" puts back one that was not there */
+		if (!*s->value)
+			r = gp_hostfs_unlink(ctx, owned_dirs[i].dir, name);
+		else
+			r = gp_hostfs_write_file(ctx, owned_dirs[i].dir, name, s->value,
+						 strlen(s->value), owned_dirs[i].mode,
+						 owned_dirs[i].dir_mode);
 		if (r < 0)
 			ERR(ctx, "writing /%s failed: %s", s->path, strerror(-r));
 		return r;

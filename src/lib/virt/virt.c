@@ -22,6 +22,7 @@
 #include <gpupart/virt.h>
 
 #include "base/internal.h"
+#include "host/dl.h"
 #include "host/xml.h"
 #include "virt/virt-bounded.h"
 
@@ -41,8 +42,7 @@
 	X(virEventRemoveTimeout) X(virEventRunDefaultImpl) X(virGetLastError)                  \
 	X(virGetLastErrorMessage) X(virInitialize) X(virSetErrorFunc)
 
-#define DL_POINTER(f) static __typeof__(f) *dl_##f;
-VIRT_SYMBOLS(DL_POINTER)
+VIRT_SYMBOLS(GP_DL_POINTER)
 
 #define virConnSetErrorFunc (*dl_virConnSetErrorFunc)
 #define virConnectClose (*dl_virConnectClose)
@@ -74,12 +74,6 @@ static bool dl_open(const char *soname, void **handle)
 	return *handle != NULL;
 }
 
-#define DL_RESOLVE(f)                                                                        \
-	if (ok && !(*(void **)&dl_##f = dlsym(handle, #f))) {                                \
-		snprintf(dl_error, sizeof(dl_error), "%s has no %s", soname, #f);            \
-		ok = false;                                                                  \
-	}
-
 /* libvirt apart from libxml2: the domain XML parser (the hook path) needs only libxml2, and
  * a process that only parses must not load libvirt (see gp_virt_find_users) */
 static void dl_load_virt_once(void)
@@ -91,7 +85,7 @@ static void dl_load_virt_once(void)
 	if (gp_xml_load() < 0)
 		return;
 	ok = dl_open(soname, &handle);
-	VIRT_SYMBOLS(DL_RESOLVE)
+	VIRT_SYMBOLS(GP_DL_RESOLVE)
 	if (ok)
 		dl_virt_status = 0;
 }
