@@ -15,8 +15,9 @@
  *   probe-fail/ADDR          drivers_probe returns success but binds nothing
  *   unbindlock-busy/PF       sriov-manage cannot get the NVIDIA unbindLock
  *   default-driver/ADDR      the driver ID matching gives ADDR (empty: none)
- *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: mdev
- *                            when sys/class/mdev_bus exists, else vendor-specific VFIO)
+ *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: by
+ *                            proc/sys/kernel/osrelease, mdev before Linux 5.16, else
+ *                            vendor-specific VFIO, as NVIDIA's driver build decides)
  * A /dev/vfio/N is "held" when some ROOT/proc/PID/fd/FD links to it (what the library reads).
  *
  * Environment read by fk_install (per tool process; exec counts as a write):

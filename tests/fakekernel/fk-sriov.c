@@ -117,17 +117,26 @@ int fk_sriov_disable(struct fk *fk, const char *pf)
 	return 0;
 }
 
-/* How nvidia exposes vGPU on its VFs on this host. */
+/*
+ * How nvidia exposes vGPU on its VFs on this host: the driver's build-time choice
+ * (NV_USE_VFIO_PCI_CORE, nv-vgpu-vfio-interface.h: vfio-pci-core on VFs where the kernel lacks
+ * mdev_set_iommu_device, removed in Linux 5.16; mdev parents before), so the release of the
+ * fixture's kernel decides. Not sys/class/mdev_bus: since Linux 6.5 (commit ff598081e5b9) it
+ * exists whenever mdev.ko is loaded, with or without parents.
+ */
 enum fx_vgpu_shape fk_nv_shape(struct fk *fk)
 {
 	char *s = fk_read(fk, FK_DIR "/vgpu-shape");
 	enum fx_vgpu_shape shape;
+	int major, minor;
 
 	if (s)
 		shape = !strcmp(s, "mdev") ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
+	else if ((s = fk_read(fk, "proc/sys/kernel/osrelease")) &&
+		 sscanf(s, "%d.%d", &major, &minor) == 2)
+		shape = major < 5 || (major == 5 && minor < 16) ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
 	else
-		/* kernels before 6.8 (mdev core loaded) register VFs as mdev parents */
-		shape = fk_exists(fk, "sys/class/mdev_bus") ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
+		shape = FX_VGPU_VENDOR;
 	free(s);
 	return shape;
 }

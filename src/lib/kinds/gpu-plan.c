@@ -275,8 +275,12 @@ int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want
 			}
 			return r;
 		}
-		r = want->backend == GP_BACKEND_NVIDIA_VFIO ? plan_nvidia_vfio(cur, want, plan) :
-							       plan_mdev(cur, want, plan);
+		/* both, whichever backend was recorded: the VFs' shape shows only once they
+		 * exist (a state journaled as vendor-VFIO before sriov-manage -e may come back
+		 * with mdevs), and each plans nothing for the other shape's state */
+		r = plan_mdev(cur, want, plan);
+		if (r == 0)
+			r = plan_nvidia_vfio(cur, want, plan);
 		if (r == 0 && cur->numvfs > 0 && want->numvfs == 0) {
 			r = sriov_manage(plan, want->address, false);
 			if (r == 0)

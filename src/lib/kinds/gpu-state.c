@@ -257,7 +257,9 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 	out->autoprobe = read_int(pfd, "sriov_drivers_autoprobe");
 	r = read_vfs(ctx, pfd, out);
 	close(pfd);
-	if (r == 0 && backend == GP_BACKEND_NVIDIA_MDEV)
+	/* on either NVIDIA backend: a GPU planned as vendor-VFIO before its VFs existed may
+	 * show mdev-shaped VFs once sriov-manage has enabled them, and an undo must see them */
+	if (r == 0 && (backend == GP_BACKEND_NVIDIA_MDEV || backend == GP_BACKEND_NVIDIA_VFIO))
 		r = read_mdevs(ctx, out);
 	if (r < 0)
 		gp_gpu_state_clear(out);

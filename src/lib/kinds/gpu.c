@@ -79,8 +79,10 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 		return r;
 	dev = gp_host_find(host, &a);
 	r = dev ? gp_gpu_view_build(host, dev, d->series, &view) : -ENODEV;
+	/* with the backend the fresh view shows: the one planned before the VFs existed is a
+	 * guess (policy.c, gp_policy_backend) their shape may prove wrong */
 	if (r == 0)
-		r = gp_gpu_state_read(ctx, orig->address, want->backend, &cur);
+		r = gp_gpu_state_read(ctx, orig->address, view.backend, &cur);
 	if (r == 0) {
 		r = gp_gpu_state_target(host, &view, &cur, d->count, &next);
 		if (r == -ERANGE)
