@@ -124,6 +124,7 @@ const char *gp_catalogue_source_str(enum gp_catalogue_source s); /* NULL for NON
 struct gp_mdev {
 	char uuid[37];
 	char *type_key;          /* its mdev_supported_types dir name */
+	int type_id;             /* NVIDIA's numeric type id (the name's last part), GP_UNKNOWN */
 	char *parent;            /* parent function address */
 	int iommu_group;
 };
@@ -167,6 +168,9 @@ struct gp_device {
 
 	struct gp_vgpu_type *mdev_types;      /* mdev_supported_types of this function */
 	size_t n_mdev_types;
+	char *mdev_type_prefix;               /* the driver its type directories are named after
+					       * ("nvidia", "vfio-pci"): also on VFs whose types
+					       * are not read; NULL when it lists none */
 	struct gp_mdev *mdevs;                /* mdevs whose parent is this function */
 	size_t n_mdevs;
 

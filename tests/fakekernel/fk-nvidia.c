@@ -115,7 +115,10 @@ static int fk_gpu_write(struct fk *fk, struct fk_gpu *g)
 		struct fx_dev *x = i < 0 ? d : d->vfs[i];
 		char *dir;
 
-		if (x->vgpu == FX_VGPU_NONE || !x->driver || strcmp(x->driver, "nvidia"))
+		/* an mdev parent stays one whatever it is bound to now: a VF on vfio-pci keeps
+		 * its "vfio-pci-NNN" types (research/real-hosts/01); one nvidia released has
+		 * none left on disk (fk_nv_vf_remove), so its shape reads NONE */
+		if (x->vgpu == FX_VGPU_NONE || !x->driver)
 			continue;
 		dir = fk_dev_dir(fk, x->addr);
 		if (dir)

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 #include "wrun.h"
 
-TestSuite(write_vgpu, .init = wsetup, .fini = wteardown, .timeout = 120);
+TestSuite(write_vgpu, .init = wsetup, .fini = wteardown, .timeout = 300);
 
 struct mdev {
 	char uuid[40], parent[16], type[64];
@@ -75,40 +76,15 @@ static void set_count_ok(const char *root, const char *addr, const char *count,
 	struct run r;
 
 	fklog_reset(root);
+	/* sriov-manage -e on mdev-shaped VFs rewrites every VF's types per VF it binds: slow
+	 * on a loaded machine, and not what these tests time */
 	if (series)
-		gpf(&r, root, "--series", series, "set-count", addr, count, NULL);
+		gpf(&r, root, "--series", series, "set-count", addr, count, "--write-timeout",
+		    "600", NULL);
 	else
-		gpf(&r, root, "set-count", addr, count, NULL);
+		gpf(&r, root, "set-count", addr, count, "--write-timeout", "600", NULL);
 	cr_assert_eq(r.status, 0, "set-count %s %s: exit %d\n%s", addr, count, r.status, r.err);
 	run_free(&r);
-}
-
-/* The type directory name of @parent's mdev type whose name ends in @suffix ("-12Q"). */
-static char *type_dir(const char *root, const char *parent, const char *suffix)
-{
-	char *p, *found = NULL;
-	DIR *d;
-	struct dirent *de;
-
-	cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/%s/mdev_supported_types", root,
-			       parent), 0);
-	d = opendir(p);
-	cr_assert_not_null(d, "%s", p);
-	while ((de = readdir(d)) && !found) {
-		char *name;
-
-		if (de->d_name[0] == '.')
-			continue;
-		name = rd(root, "sys/bus/pci/devices/%s/mdev_supported_types/%s/name", parent,
-			  de->d_name);
-		if (name && strlen(name) > strlen(suffix) &&
-		    !strcmp(name + strlen(name) - strlen(suffix), suffix))
-			found = strdup(de->d_name);
-		free(name);
-	}
-	closedir(d);
-	free(p);
-	return found;
 }
 
 /* ---- the shape the VFs get, and the plan made after the rescan ---- */
@@ -199,7 +175,8 @@ Test(write_vgpu, undo_removes_the_mdevs_of_vfs_the_journal_did_not_know)
 	mkdirs(root, "sys/bus/mdev/drivers/vfio_mdev");
 	mkdirs(root, "sys/class/mdev_bus");
 	before = manifest(root, M_STATE);
-	gpf_env(&r, env, root, "--series", "Q", "set-count", L40S, "4", NULL);
+	gpf_env(&r, env, root, "--series", "Q", "set-count", L40S, "4", "--write-timeout", "600",
+		NULL);
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	run_free(&r);
 	cr_assert_eq(mdevs(root, m, 8), 0);
@@ -212,4 +189,126 @@ Test(write_vgpu, undo_removes_the_mdevs_of_vfs_the_journal_did_not_know)
 	assert_manifest_eq(after, before, "after the undo");
 	free(before);
 	free(after);
+}
+
+/* ---- mdev types per parent ---- */
+
+/* A refusal: @status, @needle on stderr, not one write, the tree as it was. */
+static void refused(const char *root, int status, const char *needle, const char *const *args)
+{
+	char *before, *after;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+	before = manifest(root, M_STRICT);
+	gpf_v(&r, NULL, root, args);
+	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
+	cr_assert(strstr(r.err, needle), "no '%s' in:\n%s", needle, r.err);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
+	after = manifest(root, M_STRICT);
+	assert_manifest_eq(after, before, "after a refusal");
+	free(before);
+	free(after);
+}
+
+/* A string member of a JSON object, or NULL. */
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) :
+		       NULL;
+}
+
+static int jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int) ?
+		       json_object_get_int(v) :
+		       -1;
+}
+
+/* `list --json ADDR`'s partitions array (the caller puts the returned document). */
+static struct json_object *list_partitions(const char *root, const char *addr,
+					   struct json_object **doc)
+{
+	struct json_object *gpus, *parts;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "list", "--json", addr, NULL), 0, "%s", r.err);
+	*doc = json_tokener_parse(r.out);
+	run_free(&r);
+	cr_assert_not_null(*doc);
+	cr_assert(json_object_object_get_ex(*doc, "gpus", &gpus));
+	cr_assert_eq(json_object_array_length(gpus), 1);
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(gpus, 0), "partitions",
+					    &parts));
+	return parts;
+}
+
+/*
+ * Two A-series partitions: 48 GiB / 2 = the 24A type, id 575 (its "max_instance=2"). VF 0
+ * lists it as nvidia-575, VF 1 (bound to vfio-pci when it registered) as vfio-pci-575: each
+ * create goes to the parent's own directory, and `list` names both partitions' type.
+ */
+Test(write_vgpu, each_parent_gets_its_own_type_directory)
+{
+	char *root = wtree("a40-vfio-pci-vf"), vf0[16], vf1[16];
+	struct json_object *doc, *parts;
+	struct mdev m[8];
+	const struct mdev *x;
+	int n;
+
+	vf_addr(root, A40, 0, vf0);
+	vf_addr(root, A40, 1, vf1);
+	set_count_ok(root, A40, "2", "A");
+	n = mdevs(root, m, 8);
+	cr_assert_eq(n, 2);
+	x = mdev_on(m, n, vf0);
+	cr_assert(x && !strcmp(x->type, "nvidia-575"), "VF 0: %s", x ? x->type : "none");
+	x = mdev_on(m, n, vf1);
+	cr_assert(x && !strcmp(x->type, "vfio-pci-575"), "VF 1: %s", x ? x->type : "none");
+
+	parts = list_partitions(root, A40, &doc);
+	cr_assert_eq(json_object_array_length(parts), 2);
+	for (int i = 0; i < 2; i++) {
+		struct json_object *p = json_object_array_get_idx(parts, i);
+		const char *t = jstr(p, "vgpu_type");
+
+		cr_assert(t && !strcmp(t, "NVIDIA A40-24A"), "partition %d: %s", i, t ? t : "null");
+		cr_assert_eq(jint(p, "vgpu_type_id"), 575);
+		cr_assert_str_eq(jstr(p, "driver"), i ? "vfio-pci" : "nvidia");
+	}
+	json_object_put(doc);
+
+	set_count_ok(root, A40, "0", NULL);
+	cr_assert_eq(mdevs(root, m, 8), 0);
+}
+
+/*
+ * A VF that lists no mdev types (NVIDIA's vGPU manager never made it a parent: here its
+ * type directories are gone, as when nvidia let go of it) cannot carry a partition: refused
+ * before the first write, naming the VF and its driver.
+ */
+Test(write_vgpu, a_vf_without_mdev_types_is_refused)
+{
+	char *root = wtree("a40-vfio-pci-vf"), vf1[16], *p;
+	static const char *const args[] = { "--series", "A", "set-count", A40, "2", NULL };
+	struct run r;
+
+	vf_addr(root, A40, 1, vf1);
+	cr_assert_geq(asprintf(&p, "rm -rf '%s/sys/bus/pci/devices/%s/mdev_supported_types' "
+			       "'%s/sys/class/mdev_bus/%s'", root, vf1, root, vf1), 0);
+	cr_assert_eq(system(p), 0);
+	free(p);
+	refused(root, 1, "lists no mdev types", args);
+	gpf(&r, root, "--json", "-n", "--series", "A", "set-count", A40, "2", NULL);
+	cr_assert(strstr(r.out, "\"vf-not-mdev-parent\""), "%s", r.out);
+	cr_assert(strstr(r.out, vf1) && strstr(r.out, "bound to vfio-pci"), "%s", r.out);
+	run_free(&r);
 }

@@ -316,11 +316,41 @@ static int target_nvidia_vfio(const struct gp_vgpu_type *ty, int count, struct g
 	return have == count ? 0 : -ERANGE;
 }
 
+/*
+ * @ty's type directory on @parent: each parent names its types after the driver it had when
+ * it registered (mdev_type_add(), drivers/vfio/mdev/mdev_sysfs.c: "nvidia-575" beside
+ * "vfio-pci-575", research/real-hosts/01), so the directory is found by the numeric type id
+ * under the parent's own prefix (the scan's gp_device.mdev_type_prefix). -ENXIO when @parent
+ * lists no mdev types: no mdev can be made there.
+ */
+static int mdev_type_key(const struct gp_device *pf, const char *parent,
+			 const struct gp_vgpu_type *ty, char **key)
+{
+	const struct gp_device *d = NULL;
+	size_t i;
+
+	*key = NULL;
+	if (strcmp(parent, pf->address) == 0 || ty->type_id <= 0) {
+		*key = strdup(ty->key);
+		return *key ? 0 : -ENOMEM;
+	}
+	for (i = 0; !d && i < pf->n_vfs; i++)
+		if (strcmp(pf->vfs[i]->address, parent) == 0)
+			d = pf->vfs[i];
+	if (!d || !d->mdev_type_prefix)
+		return -ENXIO;
+	if (asprintf(key, "%s-%d", d->mdev_type_prefix, ty->type_id) < 0) {
+		*key = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty,
 		       const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
 {
 	char path[128];
-	int i;
+	int i, r;
 
 	if (gp_device_path_id(pf, path, sizeof(path)) < 0)
 		return -EINVAL;
@@ -341,8 +371,9 @@ static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty
 		}
 		gp_partition_uuid(path, pf, i, m->uuid);
 		snprintf(m->parent, sizeof(m->parent), "%s", parent);
-		if (!(m->type_key = strdup(ty->key)))
-			return -ENOMEM;
+		r = mdev_type_key(pf, parent, ty, &m->type_key);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

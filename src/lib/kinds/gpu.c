@@ -89,6 +89,10 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
 				 "%d partitions",
 			    orig->address, view.series ? view.series : '?', d->count);
+		else if (r == -ENXIO)
+			ERR(ctx, "%s: with its VFs enabled, a VF that is to carry a partition lists "
+				 "no mdev types",
+			    orig->address);
 		else if (r == -EAGAIN)
 			r = -EIO;
 	}

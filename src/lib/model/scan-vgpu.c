@@ -3,6 +3,8 @@
  * vGPU state: mdev types and mdevs (NVIDIA shapes a and b) and the vendor-specific VFIO
  * `nvidia/` directory of each VF (shape c). See research/nvidia-linux.md §1-2.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,28 +14,47 @@
 #include "model/mdev-bus.h"
 #include "model/scan.h"
 
+/*
+ * An mdev type directory is "<parent's driver>-<type>": mdev_type_add() names it
+ * "%s-%s" with dev_driver_string(parent->dev) when the parent registers
+ * (drivers/vfio/mdev/mdev_sysfs.c), so one type is "nvidia-575" on a VF nvidia had and
+ * "vfio-pci-575" on one bound to vfio-pci then (research/real-hosts/01). NVIDIA's <type> is
+ * its numeric type id: the same on every parent, unlike the name.
+ */
+int gp_mdev_type_id(const char *key)
+{
+	const char *dash = key ? strrchr(key, '-') : NULL;
+	char *end;
+	long v;
+
+	if (!dash || !dash[1] || !isdigit((unsigned char)dash[1]))
+		return GP_UNKNOWN;
+	v = strtol(dash + 1, &end, 10);
+	return !*end && v > 0 && v < 1 << 30 ? (int)v : GP_UNKNOWN;
+}
+
+/* The driver part of a type directory's name, or NULL (not "<driver>-<id>"). */
+static char *type_prefix(const char *key)
+{
+	const char *dash = strrchr(key, '-');
+
+	return dash && dash > key && gp_mdev_type_id(key) > 0 ?
+		       strndup(key, (size_t)(dash - key)) : NULL;
+}
+
 static int read_type(struct gp_ctx *ctx, int tfd, const char *key, struct gp_vgpu_type *t)
 {
 	char buf[512];
-	const char *dash;
 	int64_t fb;
 	long v;
 
-	t->type_id = GP_UNKNOWN;
 	t->max_instances = GP_UNKNOWN;
 	t->available = GP_UNKNOWN;
 	t->fb_bytes = GP_UNKNOWN;
 	t->key = strdup(key);
 	if (!t->key)
 		return -ENOMEM;
-	/* "<parent driver>-<numeric type id>"; the prefix is the parent's driver name */
-	dash = strrchr(key, '-');
-	if (dash && dash[1]) {
-		char *end;
-		v = strtol(dash + 1, &end, 10);
-		if (!*end && v > 0)
-			t->type_id = (int)v;
-	}
+	t->type_id = gp_mdev_type_id(key);
 	if (gp_hostfs_read_at(tfd, "name", buf, sizeof(buf)) > 0) {
 		t->name = strdup(buf);
 		gp_vgpu_type_parse_name(buf, &t->series, &t->mig, &t->fb_bytes);
@@ -101,6 +122,30 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 	close(tdir);
 	if (d->n_mdev_types)
 		qsort(d->mdev_types, d->n_mdev_types, sizeof(*d->mdev_types), type_cmp);
+	if (d->n_mdev_types && !d->mdev_type_prefix)
+		d->mdev_type_prefix = type_prefix(d->mdev_types[0].key);
+}
+
+/* Only the driver prefix of a VF's type directories (one entry's name): its siblings' types
+ * are the same, under its own names. */
+static void read_type_prefix(int dfd, const char *pfx, struct gp_device *vf)
+{
+	char path[128];
+	struct dirent *e;
+	DIR *dir;
+	int tdir;
+
+	snprintf(path, sizeof(path), "%smdev_supported_types", pfx);
+	tdir = gp_hostfs_open_dir_at(dfd, path);
+	if (tdir < 0)
+		return;
+	dir = gp_hostfs_opendir_at(tdir, NULL);
+	while (dir && !vf->mdev_type_prefix && (e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			vf->mdev_type_prefix = type_prefix(e->d_name);
+	if (dir)
+		closedir(dir);
+	close(tdir);
 }
 
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf)
@@ -128,11 +173,14 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_devi
 		}
 		return;
 	}
-	/* mdev on each VF: the catalogue is the same on every VF, read it once per GPU */
+	/* mdev on each VF: the catalogue is the same on every VF, read it once per GPU; the
+	 * others only say under which driver's name they list it */
 	if (vf->physfn)
 		for (i = 0; i < vf->physfn->n_vfs; i++)
-			if (vf->physfn->vfs[i] != vf && vf->physfn->vfs[i]->n_mdev_types)
+			if (vf->physfn->vfs[i] != vf && vf->physfn->vfs[i]->n_mdev_types) {
+				read_type_prefix(dfd, pfx, vf);
 				return;
+			}
 	gp_scan_mdev_types(s, dfd, pfx, vf);
 }
 
@@ -156,6 +204,7 @@ static int attach_mdev(void *data, const struct gp_mdev_link *l)
 	m->parent = strdup(p->address);
 	if (gp_mdev_link_type(l, type, sizeof(type)) > 0)
 		m->type_key = strdup(type);
+	m->type_id = gp_mdev_type_id(m->type_key);
 	m->iommu_group = gp_mdev_link_group(l);
 	return 0;
 }

@@ -91,6 +91,7 @@ static void device_free(struct gp_device *d)
 	free(d->vfs);
 	free(d->bars);
 	gp_vgpu_types_free(d->mdev_types, d->n_mdev_types);
+	free(d->mdev_type_prefix);
 	gp_vgpu_types_free(d->creatable, d->n_creatable);
 	gp_vgpu_types_free(d->catalogue, d->n_catalogue);
 	free(d->board_name);

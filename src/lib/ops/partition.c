@@ -166,6 +166,29 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 }
 
 /*
+ * The target put a partition on a VF that lists no mdev types (kinds/gpu-state.c: -ENXIO):
+ * NVIDIA's vGPU manager makes a VF an mdev parent when nvidia probes it, and sriov-manage -e
+ * binds every VF to nvidia. The VF's driver does not matter otherwise: one bound to vfio-pci
+ * when it registered lists "vfio-pci-NNN" types, and its mdev works (research/real-hosts/01:
+ * the vfio-pci-575 mdev is the one nvidia-smi shows and a VM was given).
+ */
+static int refuse_no_mdev_parent(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev, *vf = NULL;
+	size_t k;
+
+	for (k = 0; !vf && k < d->n_vfs && k < (size_t)op->gpus[i].count; k++)
+		if (!d->vfs[k]->mdev_type_prefix)
+			vf = d->vfs[k];
+	return gp_op_add(op, i, "vf-not-mdev-parent", GP_SEV_ERROR,
+			 "%s: VF %s (%s%s) lists no mdev types, so it cannot carry a partition: "
+			 "NVIDIA's vGPU manager registers a VF as an mdev parent when nvidia "
+			 "probes it; bind it to nvidia (sriov-manage -d, then -e, binds them all)",
+			 d->address, vf ? vf->address : "?", vf && vf->driver ? "bound to " : "",
+			 vf && vf->driver ? vf->driver : "no driver");
+}
+
+/*
  * Plans GPU @i: its state now, the state its count means and the plan between them (the
  * transaction owns the change; the GPU's plan is the change's, borrowed). A plan that cannot
  * be made is a refusal.
@@ -190,6 +213,8 @@ static int plan_gpu(struct gp_op *op, size_t i)
 				 g->view.series ? g->view.series : '?', g->count);
 	if (r == -ENOMEM)
 		return r;
+	if (r == -ENXIO)
+		return refuse_no_mdev_parent(op, i);
 	if (r < 0)
 		return gp_op_add(op, i, "plan-failed", GP_SEV_ERROR,
 				 "%s: cannot plan the change: %s", addr, strerror(-r));
