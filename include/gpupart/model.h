@@ -259,6 +259,19 @@ const struct gp_device *gp_catalogue_mdev_source(const struct gp_device *pf);
  * tests give a hand-built model its catalogue. Pure. 0 or -ENOMEM. */
 int gp_catalogue_from_lists(struct gp_device *pf);
 
+/* The stable PCI path of a device: "pci" + domain:root-bus, then "/dev.fn" for every bridge
+ * hop down to the device, e.g. "pci0000:40/01.1/00.0" (model/identity.c). -EINVAL when the
+ * chain is unknown. */
+int gp_device_path_id(const struct gp_device *dev, char *buf, size_t len);
+/* A deterministic RFC 9562 version-8 UUID for partition @id of the GPU with stable identity
+ * @path_id (gp_device_path_id) and IDs: the same GPU always gets the same mdev UUIDs, so
+ * `apply` after a reboot recreates exactly the devices VMs were given. */
+void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
+/* The partition id (0 .. @limit-1) whose gp_partition_uuid is @uuid (any case): an mdev
+ * gpupart made; -ENOENT for any other. */
+int gp_partition_uuid_id(const char *path_id, const struct gp_device *dev, const char *uuid,
+			 int limit);
+
 /* Parse helpers shared with tests (pure). */
 int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_instance);
 int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *fb_bytes);

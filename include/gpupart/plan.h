@@ -73,10 +73,6 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
 			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out);
 
-/* A deterministic RFC 9562 version-8 UUID for partition @id of the GPU with stable identity
- * @path_id (gp_device_path_id) and IDs: the same GPU always gets the same mdev UUIDs, so
- * `apply` after a reboot recreates exactly the devices VMs were given. */
-void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
 
 /* Appends the steps that take the GPU from @cur to @want (same PF) to @plan. 0 / -errno. */
 int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,

@@ -432,38 +432,3 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 		gp_gpu_state_clear(out);
 	return r;
 }
-
-/* FNV-1a from two bases, then mixed: 128 bits that must be stable and distinct, not secret. */
-void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37])
-{
-	char key[256];
-	uint64_t h[2] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull };
-	uint8_t b[16];
-	size_t i, k;
-
-	snprintf(key, sizeof(key), "gpupart partition|%s|%04x:%04x:%04x:%04x|%d", path_id,
-		 dev->vendor & 0xffff, dev->device & 0xffff, dev->subsystem_vendor & 0xffff,
-		 dev->subsystem_device & 0xffff, id);
-	for (k = 0; k < 2; k++)
-		for (i = 0; key[i]; i++) {
-			h[k] ^= (uint8_t)key[i];
-			h[k] *= 0x100000001b3ull;
-		}
-	for (k = 0; k < 2; k++) { /* splitmix64's finaliser: every input bit moves every output bit */
-		h[k] ^= h[k] >> 30;
-		h[k] *= 0xbf58476d1ce4e5b9ull;
-		h[k] ^= h[k] >> 27;
-		h[k] *= 0x94d049bb133111ebull;
-		h[k] ^= h[k] >> 31;
-	}
-	for (i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(h[0] >> (56 - 8 * i));
-		b[8 + i] = (uint8_t)(h[1] >> (56 - 8 * i));
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8: custom */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
-}
