@@ -121,8 +121,17 @@ enum gp_catalogue_source {
 };
 const char *gp_catalogue_source_str(enum gp_catalogue_source s); /* NULL for NONE */
 
+/* Who made an mdev, as far as the host tells: JSON "owner", gp_mdev_owner_str(). */
+enum gp_mdev_owner {
+	GP_MDEV_OWNER_UNKNOWN,  /* neither of these: null */
+	GP_MDEV_OWNER_GPUPART,  /* "gpupart": one of the GPU's deterministic partition UUIDs */
+	GP_MDEV_OWNER_MDEVCTL,  /* "mdevctl": defined in /etc/mdevctl.d (libvirt's too) */
+};
+const char *gp_mdev_owner_str(enum gp_mdev_owner o); /* NULL for UNKNOWN */
+
 struct gp_mdev {
 	char uuid[37];
+	enum gp_mdev_owner owner; /* set for the mdevs of the GPUs the scan read in full */
 	char *type_key;          /* its mdev_supported_types dir name */
 	int type_id;             /* NVIDIA's numeric type id (the name's last part), GP_UNKNOWN */
 	char *parent;            /* parent function address */

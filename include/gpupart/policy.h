@@ -66,6 +66,7 @@ struct gp_partition {
 	const char *vgpu_type;        /* type name, NULL for plain SR-IOV */
 	int vgpu_type_id;             /* GP_UNKNOWN when none */
 	const char *mdev_uuid;
+	enum gp_mdev_owner owner;     /* an mdev's maker (gpupart, mdevctl); UNKNOWN otherwise */
 	int iommu_group;              /* the VF's, or the mdev's own */
 	int64_t fb_bytes;             /* framebuffer of its type, GP_UNKNOWN */
 };

@@ -370,6 +370,30 @@ static int fk_op_exec(void *data, struct gp_ctx *ctx, char *const argv[])
 	return r;
 }
 
+int fk_admin_write(const char *root, const char *path, const char *value)
+{
+	char *real = realpath(root, NULL), *what;
+	struct fk fk;
+	int r;
+
+	if (!real || !strcmp(real, "/")) {
+		fprintf(stderr, "fakekernel: refusing root %s\n", root);
+		abort();
+	}
+	snprintf(fk.root, sizeof(fk.root), "%s", real);
+	free(real);
+	fk.lockfd = -1;
+	if (fk_mkdir(&fk, FK_DIR) < 0 || asprintf(&what, "admin write %s %s", path, value) < 0)
+		abort();
+	fk.what = what;
+	fk_lock(&fk);
+	r = fk_dispatch(&fk, path, value);
+	fk_unlock(&fk);
+	close(fk.lockfd);
+	free(what);
+	return r;
+}
+
 const struct gp_kernel_ops fk_ops = {
 	.write = fk_op_write,
 	.exec = fk_op_exec,

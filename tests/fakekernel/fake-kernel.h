@@ -33,6 +33,13 @@
 /* Puts the fake kernel under @ctx (its root is the fixture tree). */
 void fk_install(struct gp_ctx *ctx);
 
+/*
+ * A write the admin makes by hand (echo VALUE > /ROOT/PATH) while no tool runs, answered as
+ * the kernel would: not counted, not faulted, not in the log (which says what gpupart
+ * wrote). Returns the kernel's answer, 0 or -errno.
+ */
+int fk_admin_write(const char *root, const char *path, const char *value);
+
 /* The operations themselves, for a caller that wants to install them by hand. */
 extern const struct gp_kernel_ops fk_ops;
 

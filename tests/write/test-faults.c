@@ -182,11 +182,18 @@ Test(write_faults, l40s_4_to_0)
 	matrix(&c);
 }
 
-/* remove the hand-made mdev, create 4 */
-Test(write_faults, t4_mdev_1_to_4)
+/* remove gpupart's two 8Q mdevs, create four 4Q (the fixture's hand-made mdev is not
+ * gpupart's to remove: the admin removes it first) */
+Test(write_faults, t4_mdev_2_to_4)
 {
 	static const char *const args[] = { "set-count", T4, "4", "--runtime", NULL };
-	struct plan_case c = { wtree("t4-mdev-pf"), args, 5 };
+	char *root = wtree("t4-mdev-pf");
+	struct plan_case c = { root, args, 6 };
+	struct run r;
 
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "2", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
 	matrix(&c);
 }

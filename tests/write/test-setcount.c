@@ -375,24 +375,34 @@ Test(write_setcount, t4_mdev_on_pf)
 {
 	char *root = wtree("t4-mdev-pf"), *log;
 	struct mdev first[8], m[8];
+	struct run r;
 	int n;
 
 	n = mdevs(root, m, 8);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(m[0].uuid, "c0ffee00-0000-4000-8000-000000000001");
 
-	/* 1 -> 4: T4 16 GiB / 4 = the 4Q type, on the PF; the hand-made mdev is surplus */
+	/* the hand-made mdev is not one of gpupart's UUIDs: never removed, the count refused
+	 * with nothing written, until the admin removes it */
+	fklog_reset(root);
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "4", NULL), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "c0ffee00-0000-4000-8000-000000000001 on " T4
+			       " was not created by gpupart"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+	cr_assert_eq(mdevs(root, m, 8), 1);
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+
+	/* 0 -> 4: T4 16 GiB / 4 = the 4Q type, on the PF */
 	set_count(root, T4, "4", NULL);
 	n = mdevs(root, first, 8);
 	cr_assert_eq(n, 4);
 	check_mdevs(root, first, n, "-4Q");
 	for (int i = 0; i < n; i++)
 		cr_assert_str_eq(first[i].parent, T4);
-	cr_assert_not(has_uuid(first, n, "c0ffee00-0000-4000-8000-000000000001"));
 	log = fklog(root);
-	cr_assert(strstr(log, "write sys/bus/mdev/devices/c0ffee00-0000-4000-8000-000000000001/"
-			      "remove 1 = 0\n"), "%s", log);
-	cr_assert_eq(fklog_ops(root), 5, "%s", log);
+	cr_assert_null(strstr(log, "remove"), "%s", log);
+	cr_assert_eq(fklog_ops(root), 4, "%s", log);
 	free(log);
 
 	/* 4 -> 2: 16 / 2 = 8Q, a different type: all four go, two come, with partition ids 0
@@ -430,6 +440,10 @@ Test(write_setcount, a40_mdev_on_vfs)
 	int n;
 
 	cr_assert_eq(mdevs(root, m, 8), 2);
+	/* the fixture's two 8Q mdevs were made by hand (not gpupart's UUIDs): the admin removes
+	 * them first, gpupart never would (mdev-not-gpupart) */
+	for (int k = 0; k < 2; k++)
+		admin_remove_mdev(root, m[k].uuid);
 	/* 48 GiB / 4 = 12Q, one mdev on each of the first four VFs */
 	set_count(root, A40, "4", NULL);
 	n = mdevs(root, first, 8);
@@ -444,8 +458,8 @@ Test(write_setcount, a40_mdev_on_vfs)
 		cr_assert(found, "no mdev on VF %d (%s)", i, vf);
 	}
 	for (int k = 0; k < 2; k++)
-		cr_assert_not(has_uuid(first, n, m[k].uuid), "the old 8Q mdev %s stayed", m[k].uuid);
-	cr_assert_eq(fklog_ops(root), 6);
+		cr_assert_not(has_uuid(first, n, m[k].uuid), "the old 8Q mdev %s is back", m[k].uuid);
+	cr_assert_eq(fklog_ops(root), 4);
 
 	set_count(root, A40, "0", NULL);
 	cr_assert_eq(mdevs(root, m, 8), 0);

@@ -312,3 +312,91 @@ Test(write_vgpu, a_vf_without_mdev_types_is_refused)
 	cr_assert(strstr(r.out, vf1) && strstr(r.out, "bound to vfio-pci"), "%s", r.out);
 	run_free(&r);
 }
+
+/* ---- mdevs gpupart did not create ---- */
+
+/* Each partition's owner in `list --json ADDR`, by id, into @out (NULL for null). */
+static int owners(const char *root, const char *addr, char out[][16], int max)
+{
+	struct json_object *doc, *parts = list_partitions(root, addr, &doc);
+	int n = (int)json_object_array_length(parts);
+
+	cr_assert_leq(n, max);
+	for (int i = 0; i < n; i++) {
+		const char *o = jstr(json_object_array_get_idx(parts, i), "owner");
+
+		snprintf(out[i], 16, "%s", o ? o : "(null)");
+	}
+	json_object_put(doc);
+	return n;
+}
+
+#define T4_MDEVCTL_UUID "2f82ee72-3ac5-4615-9c0b-327c12e8c83d"
+
+/*
+ * The t4-mdevctl mdev is defined in mdevctl: never removed, whatever the count (2 and 0 would
+ * both remove it: the 4Q type has 4 instances), refused naming it and how mdevctl removes it.
+ * Undefined, it is still not gpupart's (its UUID is none of the T4's partition UUIDs); removed
+ * by the admin, the count goes through and list says the new mdevs are gpupart's.
+ */
+Test(write_vgpu, mdevs_gpupart_did_not_create_are_never_removed)
+{
+	char *root = wtree("t4-mdevctl"), *def;
+	static const char *const two[] = { "set-count", T4, "2", NULL };
+	static const char *const zero[] = { "set-count", T4, "0", NULL };
+	char own[8][16];
+	struct mdev m[8];
+	int n;
+
+	cr_assert_eq(owners(root, T4, own, 8), 1);
+	cr_assert_str_eq(own[0], "mdevctl");
+	refused(root, 1, "mdev " T4_MDEVCTL_UUID " on " T4 " is defined by mdevctl", two);
+	refused(root, 1, "mdevctl undefine -u " T4_MDEVCTL_UUID, zero);
+
+	/* `mdevctl undefine`: the definition goes, the device stays */
+	cr_assert_geq(asprintf(&def, "%s/etc/mdevctl.d/" T4 "/" T4_MDEVCTL_UUID, root), 0);
+	cr_assert_eq(unlink(def), 0, "%s", def);
+	free(def);
+	cr_assert_eq(owners(root, T4, own, 8), 1);
+	cr_assert_str_eq(own[0], "(null)");
+	refused(root, 1, T4_MDEVCTL_UUID " on " T4 " was not created by gpupart", two);
+
+	admin_remove_mdev(root, T4_MDEVCTL_UUID);
+	set_count_ok(root, T4, "2", NULL);
+	n = mdevs(root, m, 8);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(owners(root, T4, own, 8), 2);
+	for (int i = 0; i < 2; i++)
+		cr_assert_str_eq(own[i], "gpupart", "partition %d", i);
+	/* gpupart's own: 2 -> 4 (another type) removes both */
+	set_count_ok(root, T4, "4", NULL);
+	cr_assert_eq(mdevs(root, m, 8), 4);
+	cr_assert_eq(owners(root, T4, own, 8), 4);
+}
+
+/* One of gpupart's own mdevs that the admin then defined in mdevctl (`mdevctl define -u`) is
+ * mdevctl's: kept, and a count that would remove it refused. */
+Test(write_vgpu, an_mdev_of_gpupart_defined_in_mdevctl_is_mdevctls)
+{
+	char *root = wtree("t4-mdev-pf"), uuid[37], *p, own[8][16];
+	static const char *const two[] = { "set-count", T4, "2", NULL };
+
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+	set_count_ok(root, T4, "4", NULL);
+	cr_assert(first_mdev(root, uuid));
+	mkdirs(root, "etc/mdevctl.d/" T4);
+	cr_assert_geq(asprintf(&p, "etc/mdevctl.d/" T4 "/%s", uuid), 0);
+	put(root, p, "{\n  \"mdev_type\": \"nvidia-232\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}\n");
+	free(p);
+	cr_assert_eq(owners(root, T4, own, 8), 4);
+	{
+		int mdevctl = 0, gpupart = 0;
+
+		for (int i = 0; i < 4; i++) {
+			mdevctl += !strcmp(own[i], "mdevctl");
+			gpupart += !strcmp(own[i], "gpupart");
+		}
+		cr_assert(mdevctl == 1 && gpupart == 3, "%d mdevctl, %d gpupart", mdevctl, gpupart);
+	}
+	refused(root, 1, "is defined by mdevctl", two);
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake-kernel.h"
 #include "fixture.h"
 #include "wrun.h"
 
@@ -557,4 +559,40 @@ void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
 	cr_assert_geq(asprintf(&p, "%s/proc/%s/fd/%s", root, pid, fd), 0);
 	cr_assert_eq(symlink(target, p), 0, "symlink %s: %s", p, strerror(errno));
 	free(p);
+}
+
+void admin_write(const char *root, const char *path, const char *value)
+{
+	int r = fk_admin_write(root, path, value);
+
+	cr_assert_eq(r, 0, "echo %s > /%s: %s", value, path, strerror(-r));
+}
+
+void admin_remove_mdev(const char *root, const char *uuid)
+{
+	char *p;
+
+	cr_assert_geq(asprintf(&p, "sys/bus/mdev/devices/%s/remove", uuid), 0);
+	admin_write(root, p, "1");
+	free(p);
+}
+
+bool first_mdev(const char *root, char out[37])
+{
+	char *p;
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
+	d = opendir(p);
+	free(p);
+	while (d && (de = readdir(d)))
+		if (strlen(de->d_name) == 36 && (!found || strcmp(de->d_name, out) < 0)) {
+			snprintf(out, 37, "%s", de->d_name);
+			found = true;
+		}
+	if (d)
+		closedir(d);
+	return found;
 }

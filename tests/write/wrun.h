@@ -77,6 +77,15 @@ bool journal_present(const char *root);
  * ID arithmetic of the SR-IOV spec). */
 void vf_addr(const char *root, const char *pf, int i, char out[16]);
 
+/* A write the admin makes by hand (echo VALUE > /PATH) through the fake kernel, asserted to
+ * succeed; not in the fake kernel's log. */
+void admin_write(const char *root, const char *path, const char *value);
+/* echo 1 > /sys/bus/mdev/devices/UUID/remove: how an admin removes an mdev gpupart did not
+ * create (gpupart refuses to, mdev-not-gpupart). */
+void admin_remove_mdev(const char *root, const char *uuid);
+/* The UUID of the first mdev on the bus (by name) into @out; false when there is none. */
+bool first_mdev(const char *root, char out[37]);
+
 /* A fake process in ROOT/proc holding TARGET open as fd FD (what fuser would see). */
 void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
 	    const char *target);

@@ -215,3 +215,60 @@ int gp_scan_mdevs(struct gp_scan *s)
 	gp_mdev_bus_each(s->host->ctx, attach_mdev, s);
 	return 0;
 }
+
+const char *gp_mdev_owner_str(enum gp_mdev_owner o)
+{
+	switch (o) {
+	case GP_MDEV_OWNER_GPUPART:
+		return "gpupart";
+	case GP_MDEV_OWNER_MDEVCTL:
+		return "mdevctl";
+	case GP_MDEV_OWNER_UNKNOWN:
+		break;
+	}
+	return NULL;
+}
+
+/* The most partitions gpupart can have given the GPU: one per VF, or the most instances any
+ * type of its catalogue has, and never fewer than 64 (no NVIDIA type has more per GPU). */
+static int partition_limit(const struct gp_device *pf)
+{
+	int limit = 64;
+	size_t i;
+
+	if (pf->sriov_total_vfs > limit)
+		limit = pf->sriov_total_vfs;
+	for (i = 0; i < pf->n_catalogue; i++)
+		if (pf->catalogue[i].max_instances > limit)
+			limit = pf->catalogue[i].max_instances;
+	return limit;
+}
+
+static enum gp_mdev_owner mdev_owner(struct gp_scan *s, const struct gp_device *pf,
+				     const char *path_id, const struct gp_mdev *m)
+{
+	char dir[192], rel[256];
+
+	/* defined in mdevctl first (a file named by the UUID in the parent's directory): it,
+	 * or libvirt through it, recreates the device at boot, whoever named it */
+	if (m->parent && gp_hostfs_path(GP_HP_MDEVCTL_PARENT, m->parent, dir, sizeof(dir)) == 0 &&
+	    snprintf(rel, sizeof(rel), "%s/%s", dir, m->uuid) < (int)sizeof(rel) &&
+	    gp_hostfs_exists_at(s->root_fd, rel) == 1)
+		return GP_MDEV_OWNER_MDEVCTL;
+	if (path_id && gp_partition_uuid_id(path_id, pf, m->uuid, partition_limit(pf)) >= 0)
+		return GP_MDEV_OWNER_GPUPART;
+	return GP_MDEV_OWNER_UNKNOWN;
+}
+
+void gp_scan_mdev_owners(struct gp_scan *s, struct gp_device *pf)
+{
+	char path[256];
+	const char *pid = gp_device_path_id(pf, path, sizeof(path)) == 0 ? path : NULL;
+	size_t i, k;
+
+	for (k = 0; k < pf->n_mdevs; k++)
+		pf->mdevs[k].owner = mdev_owner(s, pf, pid, &pf->mdevs[k]);
+	for (i = 0; i < pf->n_vfs; i++)
+		for (k = 0; k < pf->vfs[i]->n_mdevs; k++)
+			pf->vfs[i]->mdevs[k].owner = mdev_owner(s, pf, pid, &pf->vfs[i]->mdevs[k]);
+}

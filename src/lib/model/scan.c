@@ -684,6 +684,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 			r = gp_scan_catalogue(&s, tv[i]);
 			if (r < 0)
 				goto fail;
+			gp_scan_mdev_owners(&s, tv[i]);
 		}
 	mark_no_reset(s.host);
 	count_bus_siblings(s.host);

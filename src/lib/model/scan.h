@@ -40,6 +40,8 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_devi
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
+/* Who made each mdev of a GPU (the PF's and its VFs'): model/scan-vgpu.c. */
+void gp_scan_mdev_owners(struct gp_scan *s, struct gp_device *pf);
 /* An IOMMU group's members, detailed as companions. */
 int gp_scan_group(struct gp_scan *s, int group);
 int gp_scan_host_facts(struct gp_scan *s);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/internal.h"
 #include "guard/guard.h"
@@ -224,6 +225,57 @@ static int plan_gpu(struct gp_op *op, size_t i)
 	return 0;
 }
 
+/* The mdev of GPU @pf (on it or a VF) the scan knows by @uuid, or NULL. */
+static const struct gp_mdev *gpu_mdev(const struct gp_device *pf, const char *uuid)
+{
+	size_t i, k;
+
+	for (k = 0; k < pf->n_mdevs; k++)
+		if (strcasecmp(pf->mdevs[k].uuid, uuid) == 0)
+			return &pf->mdevs[k];
+	for (i = 0; i < pf->n_vfs; i++)
+		for (k = 0; k < pf->vfs[i]->n_mdevs; k++)
+			if (strcasecmp(pf->vfs[i]->mdevs[k].uuid, uuid) == 0)
+				return &pf->vfs[i]->mdevs[k];
+	return NULL;
+}
+
+/*
+ * gpupart removes only the mdevs it made (the GPU's deterministic partition UUIDs,
+ * gp_partition_uuid), never one defined in mdevctl (which recreates it at boot: libvirt's
+ * nodedev-define goes through mdevctl) nor one someone else made: a VM may be about to get
+ * it. A plan that would remove one is refused, one finding per mdev.
+ */
+static int check_mdev_owners(struct gp_op *op, size_t i)
+{
+	const struct gp_device *pf = op->gpus[i].view.dev;
+	const struct gp_gpu_state *cur = op->change[i]->orig, *want = op->change[i]->want;
+	size_t k;
+	int r = 0;
+
+	for (k = 0; r == 0 && want && k < cur->n_mdevs; k++) {
+		const struct gp_mdev_state *m = &cur->mdevs[k];
+		const struct gp_mdev *known = gpu_mdev(pf, m->uuid);
+
+		if (gp_mdev_state_find(want, m) || (known && known->owner == GP_MDEV_OWNER_GPUPART))
+			continue;
+		if (known && known->owner == GP_MDEV_OWNER_MDEVCTL)
+			r = gp_op_add(op, i, "mdev-not-gpupart", GP_SEV_ERROR,
+				      "%s: mdev %s on %s is defined by mdevctl (/etc/mdevctl.d/%s/%s): "
+				      "gpupart never removes an mdev it did not create; `mdevctl stop "
+				      "-u %s` and `mdevctl undefine -u %s` remove it",
+				      pf->address, m->uuid, m->parent, m->parent, m->uuid, m->uuid,
+				      m->uuid);
+		else
+			r = gp_op_add(op, i, "mdev-not-gpupart", GP_SEV_ERROR,
+				      "%s: mdev %s on %s was not created by gpupart (not one of this "
+				      "GPU's partition UUIDs): gpupart never removes it; once no VM "
+				      "needs it, `echo 1 > /sys/bus/mdev/devices/%s/remove` does",
+				      pf->address, m->uuid, m->parent, m->uuid);
+	}
+	return r;
+}
+
 /* partitions.conf can be read: checked before anything (the layout's change reads it again
  * when the command runs). */
 static int read_layout(struct gp_op *op)
@@ -282,6 +334,8 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 		r = check_gpu(op, i);
 		if (r == 0 && !op->refused)
 			r = plan_gpu(op, i);
+		if (r == 0 && !op->refused)
+			r = check_mdev_owners(op, i);
 		if (r == 0 && !op->refused)
 			r = check_pf_driver(op, i);
 	}

@@ -334,6 +334,7 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 		p->address = parent->address;
 		p->driver = parent->driver;
 		p->mdev_uuid = m->uuid;
+		p->owner = m->owner;
 		p->iommu_group = m->iommu_group;
 		p->vgpu_type = t ? t->name : NULL;
 		p->vgpu_type_id = t ? t->type_id : GP_UNKNOWN;
