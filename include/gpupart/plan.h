@@ -65,7 +65,8 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
  *   nvidia-vfio  @count VFs carrying the type whose max instances equal @count (the type in
  *                force is kept where it already is), the other VFs 0;
  *   nvidia-mdev  @count mdevs of that type with UUIDs derived from the GPU's identity and the
- *                partition id (gp_partition_uuid), on the PF or one per VF.
+ *                partition id (gp_partition_uuid), on the PF or one per VF;
+ *   either       at 0, no mdev and no VF (sriov-manage -d where VFs are enabled).
  * Returns 0; -ERANGE when no type of the view's series has @count instances; -EAGAIN when the
  * NVIDIA VFs must be enabled first (the driver publishes its types only on VFs): the target
  * then only asks for the VFs, and the plan ends with a rescan step.

@@ -142,10 +142,19 @@ int fk_nv_gpu_refresh(struct fk *fk, const char *addr)
 int fk_nv_vf_probe(struct fk *fk, const char *vf)
 {
 	struct fk_gpu g;
-	int r;
+	char *dir = fk_dev_dir(fk, vf);
+	int r = 0;
 
 	fk_gpu_load(fk, vf, vf, &g);
-	r = fk_gpu_write(fk, &g);
+	/* a VF that comes up carries no vGPU, so its siblings offer what they did: only its
+	 * own files are written (sriov-manage -e probes 32 of them) */
+	for (int i = 0; dir && i < g.pf->sriov_numvfs; i++) {
+		struct fx_dev *x = g.pf->vfs[i];
+
+		if (!strcmp(x->addr, vf) && x->vgpu != FX_VGPU_NONE)
+			r = fx_vgpu_write(g.t, fk->root, x, dir);
+	}
+	free(dir);
 	fk_gpu_free(&g);
 	return r;
 }

@@ -321,6 +321,51 @@ Test(plan, mdevs_remove_before_they_create)
 	gp_gpu_state_clear(&want);
 }
 
+/*
+ * Undoing set-count 0 (which cleared the types and disabled the VFs): the journal names the
+ * VFs, so after sriov-manage -e brings them back idle on nvidia the types are planned at once,
+ * with no rescan (an undo has no target to refine).
+ */
+Test(plan, nvidia_undo_of_disabling_vfs_sets_the_journaled_types)
+{
+	static const struct vf_init orig_vfs[] = {
+		{ "0000:03:00.4", "nvidia", NULL, 1153 }, { "0000:03:00.5", "nvidia", NULL, 0 },
+	};
+	struct gp_gpu_state cur, orig;
+
+	state_init(&cur, GP_BACKEND_NVIDIA_VFIO, 0, 1, NULL, 0);
+	state_init(&orig, GP_BACKEND_NVIDIA_VFIO, 2, 1, orig_vfs, 2);
+	expect_plan(&cur, &orig,
+		    "exec usr/lib/nvidia/sriov-manage -e " PF "\n"
+		    "wait " DEV(PF, "virtfn*") " 2\n"
+		    "write " DEV("0000:03:00.4", "nvidia/current_vgpu_type") " 1153\n"
+		    "verify " DEV("0000:03:00.4", "nvidia/current_vgpu_type") " 1153\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&orig);
+}
+
+/* A state recorded as vendor-VFIO (before sriov-manage -e showed mdev-shaped VFs) still
+ * removes the mdevs the host has, before sriov-manage -d. */
+Test(plan, stray_mdevs_go_on_either_nvidia_backend)
+{
+	static const struct vf_init cur_vfs[] = {
+		{ "0000:03:00.4", "nvidia", NULL, GP_UNKNOWN },
+	};
+	struct gp_gpu_state cur, orig;
+
+	state_init(&cur, GP_BACKEND_NVIDIA_VFIO, 1, 1, cur_vfs, 1);
+	state_init(&orig, GP_BACKEND_NVIDIA_VFIO, 0, 1, NULL, 0);
+	add_mdev(&cur, U1, "nvidia-1153");
+	strcpy(cur.mdevs[0].parent, "0000:03:00.4");
+	expect_plan(&cur, &orig,
+		    "write sys/bus/mdev/devices/" U1 "/remove 1\n"
+		    "wait sys/bus/mdev/devices/" U1 " 0\n"
+		    "exec usr/lib/nvidia/sriov-manage -d " PF "\n"
+		    "wait " DEV(PF, "virtfn*") " 0\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&orig);
+}
+
 Test(plan, partition_uuids_are_stable_distinct_version_8)
 {
 	struct gp_device a = { .vendor = 0x10de, .device = 0x1eb8, .subsystem_vendor = 0x10de,

@@ -167,12 +167,12 @@ Test(write_faults, l40s_0_to_4_sriov_manage)
 	matrix(&c);
 }
 
-/* 4 x current_vgpu_type 0 */
+/* 4 x current_vgpu_type 0, sriov-manage -d */
 Test(write_faults, l40s_4_to_0)
 {
 	static const char *const args[] = { "set-count", L40S, "0", "--runtime", NULL };
 	char *root = wtree("sriov-off");
-	struct plan_case c = { root, args, 4 };
+	struct plan_case c = { root, args, 5 };
 	struct run r;
 
 	with_sriov_manage(root);

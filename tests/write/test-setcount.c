@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "wrun.h"
 
 TestSuite(write_setcount, .init = wsetup, .fini = wteardown, .timeout = 120);
@@ -194,29 +195,6 @@ Test(write_setcount, nvme_autoprobe_off_stays_off)
 	cr_assert_not(ex(root, "etc/gpupart/partitions.conf"), "--runtime recorded the layout");
 }
 
-/* The type an NVIDIA VF offers whose name ends in @suffix ("-12Q"), from creatable_vgpu_types. */
-static int creatable_id(const char *root, const char *vf, const char *suffix)
-{
-	char *p, *all, *line;
-	int id = -1;
-
-	cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", root,
-			       vf), 0);
-	all = slurp(p);
-	cr_assert_not_null(all, "%s", p);
-	for (line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
-		size_t n = strlen(line), k = strlen(suffix);
-
-		while (n && line[n - 1] == ' ')
-			n--;
-		if (n > k && !strncmp(line + n - k, suffix, k) && atoi(line) > 0)
-			id = atoi(line);
-	}
-	free(all);
-	free(p);
-	return id;
-}
-
 static int nv_types(const char *root, const char *pf, int total, int *types)
 {
 	char vf[16];
@@ -276,22 +254,41 @@ Test(write_setcount, l40s_nvidia_vfio_0_4_0)
 	cr_assert_eq(fklog_ops(root), 0);
 	run_free(&r);
 
-	/* 4 -> 0: every type cleared, the VFs stay on nvidia, sriov-manage is not run */
+	/* the type set was the 12 GiB Q type (48 GiB / 4), by its id in the fixture's L40S
+	 * table (the GPU is full: no VF lists a type any more) */
+	{
+		int want = -1;
+
+		for (size_t k = 0; k < fx_catalog_l40s.n; k++) {
+			const char *nm = fx_catalog_l40s.types[k].name;
+
+			if (strlen(nm) > 4 && !strcmp(nm + strlen(nm) - 4, "-12Q"))
+				want = fx_catalog_l40s.types[k].id;
+		}
+		cr_assert_eq(type, want, "type %d is not the -12Q type (%d)", type, want);
+	}
+
+	/* 4 -> 0: every type cleared, then the VFs disabled (sriov-manage -d, as -e enabled
+	 * them), so that the GPU can be handed whole to a VM */
 	set_count(root, L40S, "0", NULL);
-	cr_assert_eq(nv_types(root, L40S, total, types), 0);
 	log = fklog(root);
-	cr_assert_eq(fklog_ops(root), 4, "%s", log);
-	cr_assert_null(strstr(log, "sriov-manage"), "%s", log);
+	cr_assert_eq(fklog_ops(root), 5, "%s", log);
+	for (int i = 0; i < 4; i++) {
+		vf_addr(root, L40S, i, vf);
+		snprintf(line, sizeof(line),
+			 "write sys/bus/pci/devices/%s/nvidia/current_vgpu_type 0 = 0\n", vf);
+		cr_assert(strstr(log, line), "no '%s' in\n%s", line, log);
+	}
+	cr_assert(strstr(log, "exec /usr/lib/nvidia/sriov-manage -d " L40S " = 0\n"), "%s", log);
+	cr_assert(strstr(log, "sriov-manage -d") > strstr(log, "current_vgpu_type 0"), "%s", log);
 	free(log);
-
-	/* now that every VF offers every type again: the type set was the 12 GiB Q type
-	 * (48 GiB / 4), read from the driver's own list */
+	expect_str(rd(root, "sys/bus/pci/devices/" L40S "/sriov_numvfs"), "0", "numvfs");
 	vf_addr(root, L40S, 0, vf);
-	cr_assert_eq(creatable_id(root, vf, "-12Q"), type, "type %d is not the -12Q type", type);
+	cr_assert_not(ex(root, "sys/bus/pci/devices/%s", vf), "%s is left", vf);
 
-	/* and 0 -> 4 with the VFs already enabled: four writes, no exec */
+	/* and 0 -> 4 again: sriov-manage -e, then four writes */
 	set_count(root, L40S, "4", NULL);
-	cr_assert_eq(fklog_ops(root), 4);
+	cr_assert_eq(fklog_ops(root), 5);
 	cr_assert_eq(nv_types(root, L40S, total, types), 4);
 	free(total_s);
 }
@@ -436,9 +433,10 @@ Test(write_setcount, a40_mdev_on_vfs)
 {
 	char *root = wtree("a40-mdev-vf");
 	struct mdev first[8], m[8];
-	char vf[16];
+	char vf[16], *s;
 	int n;
 
+	with_sriov_manage(root);
 	cr_assert_eq(mdevs(root, m, 8), 2);
 	/* the fixture's two 8Q mdevs were made by hand (not gpupart's UUIDs): the admin removes
 	 * them first, gpupart never would (mdev-not-gpupart) */
@@ -461,8 +459,13 @@ Test(write_setcount, a40_mdev_on_vfs)
 		cr_assert_not(has_uuid(first, n, m[k].uuid), "the old 8Q mdev %s is back", m[k].uuid);
 	cr_assert_eq(fklog_ops(root), 4);
 
+	/* 0: the mdevs go, then the VFs (sriov-manage -d), so the A40 can be handed whole to a
+	 * VM; 4 again enables them (-e) and makes the same mdevs on the same VFs */
 	set_count(root, A40, "0", NULL);
 	cr_assert_eq(mdevs(root, m, 8), 0);
+	s = rd(root, "sys/bus/pci/devices/" A40 "/sriov_numvfs");
+	cr_assert_str_eq(s, "0");
+	free(s);
 	set_count(root, A40, "4", NULL);
 	n = mdevs(root, m, 8);
 	cr_assert_eq(n, 4);

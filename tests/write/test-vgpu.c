@@ -264,6 +264,7 @@ Test(write_vgpu, each_parent_gets_its_own_type_directory)
 	const struct mdev *x;
 	int n;
 
+	with_sriov_manage(root);
 	vf_addr(root, A40, 0, vf0);
 	vf_addr(root, A40, 1, vf1);
 	set_count_ok(root, A40, "2", "A");
@@ -399,4 +400,64 @@ Test(write_vgpu, an_mdev_of_gpupart_defined_in_mdevctl_is_mdevctls)
 		cr_assert(mdevctl == 1 && gpupart == 3, "%d mdevctl, %d gpupart", mdevctl, gpupart);
 	}
 	refused(root, 1, "is defined by mdevctl", two);
+}
+
+/* ---- set-count 0 gives the VFs back ---- */
+
+/* The codes of `survey --json ADDR`'s device findings, comma-joined into @out. */
+static void survey_codes(const char *root, const char *addr, char *out, size_t len)
+{
+	struct json_object *doc, *devs, *f;
+	struct run r;
+
+	gpf(&r, root, "survey", "--json", addr, NULL);
+	doc = json_tokener_parse(r.out);
+	run_free(&r);
+	cr_assert_not_null(doc);
+	cr_assert(json_object_object_get_ex(doc, "devices", &devs));
+	cr_assert(json_object_object_get_ex(json_object_array_get_idx(devs, 0), "findings", &f));
+	out[0] = 0;
+	for (size_t i = 0; i < json_object_array_length(f); i++) {
+		const char *c = jstr(json_object_array_get_idx(f, i), "code");
+
+		snprintf(out + strlen(out), len - strlen(out), "%s,", c ? c : "?");
+	}
+	json_object_put(doc);
+}
+
+#define A16_GPU2 "0000:05:00.0"
+
+/*
+ * A16 GPU 2 has its 16 VFs enabled (sriov-manage -e ran) and none carries a type: no
+ * partition, so survey only warns that they are in the way (vfs-enabled-idle) and names
+ * set-count 0, which disables them (sriov-manage -d, nothing else to clear); then survey
+ * says neither. While a process holds the GPU's /dev/nvidiaN (minor 5: its information
+ * file) sriov-manage would wait for it: refused, nothing written.
+ */
+Test(write_vgpu, set_count_0_disables_idle_vfs)
+{
+	char *root = wtree("a16-vfio"), codes[512], *nv;
+	static const char *const zero[] = { "set-count", A16_GPU2, "0", NULL };
+
+	with_sriov_manage(root);
+	survey_codes(root, A16_GPU2, codes, sizeof(codes));
+	cr_assert(strstr(codes, "vfs-enabled-idle,") && !strstr(codes, "partitioned,"), "%s",
+		  codes);
+
+	mkproc(root, "4250", "nvidia-persistenced", "5", "/dev/nvidia5");
+	refused(root, 1, "/dev/nvidia5", zero);
+	cr_assert_geq(asprintf(&nv, "rm -rf '%s/proc/4250'", root), 0);
+	cr_assert_eq(system(nv), 0);
+	free(nv);
+
+	set_count_ok(root, A16_GPU2, "0", NULL);
+	nv = fklog(root);
+	cr_assert_str_eq(nv, "exec /usr/lib/nvidia/sriov-manage -d " A16_GPU2 " = 0\n");
+	free(nv);
+	nv = rd(root, "sys/bus/pci/devices/" A16_GPU2 "/sriov_numvfs");
+	cr_assert_str_eq(nv, "0");
+	free(nv);
+	survey_codes(root, A16_GPU2, codes, sizeof(codes));
+	cr_assert(!strstr(codes, "vfs-enabled-idle,") && !strstr(codes, "partitioned,"), "%s",
+		  codes);
 }

@@ -251,6 +251,32 @@ static int plan_mdev(const struct gp_gpu_state *cur, const struct gp_gpu_state *
 	return r;
 }
 
+/*
+ * A state that names its VFs (a journal's: undoing set-count 0, which disabled them) is exact:
+ * sriov-manage -e makes those VFs idle on nvidia, so the rest is planned from there, with no
+ * rescan (an undo has no target to refine, txn.h).
+ */
+static int plan_on_new_vfs(const struct gp_gpu_state *want, struct gp_plan *plan)
+{
+	struct gp_gpu_state idle;
+	size_t i, n_mdevs;
+	int r = gp_gpu_state_copy(want, &idle);
+
+	if (r < 0)
+		return r;
+	for (i = 0; i < idle.n_vfs; i++)
+		if (idle.vfs[i].vgpu_type != GP_UNKNOWN)
+			idle.vfs[i].vgpu_type = 0;
+	n_mdevs = idle.n_mdevs;
+	idle.n_mdevs = 0;
+	r = plan_mdev(&idle, want, plan);
+	if (r == 0)
+		r = plan_nvidia_vfio(&idle, want, plan);
+	idle.n_mdevs = n_mdevs;
+	gp_gpu_state_clear(&idle);
+	return r;
+}
+
 int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 		 struct gp_plan *plan)
 {
@@ -267,6 +293,8 @@ int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want
 			r = sriov_manage(plan, want->address, true);
 			if (r == 0)
 				r = wait_vfs(plan, want->address, want->numvfs);
+			if (r == 0 && want->n_vfs)
+				return plan_on_new_vfs(want, plan);
 			if (r == 0) {
 				struct gp_step *s = step(plan, GP_STEP_RESCAN, want->address, "%s", "");
 

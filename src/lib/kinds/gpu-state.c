@@ -378,6 +378,29 @@ static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty
 	return 0;
 }
 
+/*
+ * No partition on an NVIDIA GPU: no mdev, no VF with a type, and no VF at all, so that the
+ * GPU can be handed whole to a VM (sriov-manage -d, as -e enabled them: nvidia.ko has no
+ * sriov_configure). VFs a GPU without SR-IOV never had stay as they are (none).
+ */
+static int target_nvidia_none(struct gp_gpu_state *out)
+{
+	size_t i;
+
+	for (i = 0; i < out->n_mdevs; i++)
+		free(out->mdevs[i].type_key);
+	out->n_mdevs = 0;
+	if (out->numvfs > 0) {
+		for (i = 0; i < out->n_vfs; i++) {
+			free(out->vfs[i].driver);
+			free(out->vfs[i].override);
+		}
+		out->n_vfs = 0;
+		out->numvfs = 0;
+	}
+	return 0;
+}
+
 int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
 			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
 {
@@ -404,17 +427,8 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 			out->numvfs = pf->sriov_total_vfs;
 			return -EAGAIN;
 		}
-		if (count == 0) {
-			size_t i;
-
-			for (i = 0; i < out->n_vfs; i++)
-				if (out->vfs[i].vgpu_type != GP_UNKNOWN)
-					out->vfs[i].vgpu_type = 0;
-			for (i = 0; i < out->n_mdevs; i++)
-				free(out->mdevs[i].type_key);
-			out->n_mdevs = 0;
-			return 0;
-		}
+		if (count == 0)
+			return target_nvidia_none(out);
 		r = gp_policy_type_for_count(host, pf, view->series, count, &ty);
 		if (r == -ERANGE && view->backend == GP_BACKEND_NVIDIA_VFIO &&
 		    view->partition_count == count && view->n_valid_counts == 1 &&
