@@ -81,6 +81,10 @@ struct gp_config_facts {
 	uint16_t sriov_offset;
 	uint16_t sriov_stride;
 	uint16_t sriov_vf_device;
+	uint8_t sriov_vf_bars;   /* VF BARs the capability declares, bit i = VF BAR i: those whose
+				  * register reads non-zero (64-bit and prefetchable BARs have
+				  * read-only type bits even unassigned; a 32-bit one only its
+				  * address) */
 	uint8_t secondary_bus;   /* bridges */
 	uint8_t subordinate_bus;
 };

@@ -41,6 +41,9 @@ struct gp_gpu_state {
 	enum gp_backend backend;
 	int numvfs;                /* sriov_numvfs, GP_UNKNOWN when not SR-IOV */
 	int autoprobe;             /* sriov_drivers_autoprobe, GP_UNKNOWN when absent */
+	bool vfio_pci;             /* vfio-pci is registered (sys/bus/pci/drivers/vfio-pci): a
+				    * precondition the plan may load, never a state it undoes (not
+				    * journaled, not compared) */
 	struct gp_vf_state *vfs;   /* the enabled VFs, index order */
 	size_t n_vfs;
 	struct gp_mdev_state *mdevs; /* mdevs on the PF or its VFs, by UUID */

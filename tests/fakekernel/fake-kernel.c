@@ -358,9 +358,12 @@ static int fk_op_exec(void *data, struct gp_ctx *ctx, char *const argv[])
 		r = -st->fail_errno;
 		fk_log(&fk, "%s = %d (injected)\n", what, r);
 	} else {
-		if (!argv[0] || strcmp(argv[0], "/usr/lib/nvidia/sriov-manage"))
+		if (argv[0] && !strcmp(argv[0], "/sbin/modprobe"))
+			r = fk_modprobe(&fk, argv);
+		else if (argv[0] && !strcmp(argv[0], "/usr/lib/nvidia/sriov-manage"))
+			r = fk_sriov_manage(&fk, argv);
+		else
 			fk_unmodelled(&fk, "%s", what);
-		r = fk_sriov_manage(&fk, argv);
 		fk_log(&fk, "%s = %d\n", what, r);
 	}
 	fk_unlock(&fk);

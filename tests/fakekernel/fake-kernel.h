@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A fake Linux kernel for the write side: a struct gp_kernel_ops that answers sysfs writes
- * (and runs /usr/lib/nvidia/sriov-manage) by changing a fixture tree on disk the way Linux
- * changes sysfs, and aborts on any write it does not model.
+ * (and runs /usr/lib/nvidia/sriov-manage and /sbin/modprobe vfio-pci) by changing a fixture
+ * tree on disk the way Linux changes sysfs, and aborts on any write it does not model.
  *
  * State lives in files only (the library calls the ops in a forked child): the tree itself and
  * ROOT/.fakekernel/:
@@ -14,6 +14,7 @@
  *   sriov-limit/PF           the PF driver enables only this many VFs (the write succeeds)
  *   probe-fail/ADDR          drivers_probe returns success but binds nothing
  *   unbindlock-busy/PF       sriov-manage cannot get the NVIDIA unbindLock
+ *   modprobe-fail/MODULE     /sbin/modprobe MODULE exits 1 ("Module not found")
  *   default-driver/ADDR      the driver ID matching gives ADDR (empty: none)
  *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: by
  *                            proc/sys/kernel/osrelease, mdev before Linux 5.16, else

@@ -461,3 +461,112 @@ Test(write_vgpu, set_count_0_disables_idle_vfs)
 	cr_assert(!strstr(codes, "vfs-enabled-idle,") && !strstr(codes, "partitioned,"), "%s",
 		  codes);
 }
+
+/* ---- before VFs are enabled: vfio-pci ---- */
+
+/* A host where vfio-pci is not loaded (vfio and its type1 backend are): no driver directory,
+ * no module parameters. kmod's modprobe is installed when @modprobe. */
+static char *host_without_vfio_pci(bool modprobe)
+{
+	char *root = wtree("sriov-off"), *p;
+
+	cr_assert_geq(asprintf(&p, "rm -rf '%s/sys/bus/pci/drivers/vfio-pci' '%s/sys/module/vfio_pci'",
+			       root, root), 0);
+	cr_assert_eq(system(p), 0);
+	free(p);
+	if (modprobe) {
+		mkdirs(root, "sbin");
+		put(root, "sbin/modprobe", "");
+	}
+	return root;
+}
+
+/*
+ * The sriov backend binds its VFs to vfio-pci through driver_override; a driver that is not
+ * registered binds nothing (drivers_probe loads no module), so gpupart loads it first, with
+ * modprobe, bounded like every program, and the plan shows it. The rest is the usual.
+ */
+Test(write_vgpu, vfio_pci_is_loaded_before_vfs_are_bound_to_it)
+{
+	char *root = host_without_vfio_pci(true), *log, vf[16], *drv;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "--json", "-n", "set-count", NVME, "2", "--runtime", NULL), 0,
+		     "%s", r.err);
+	cr_assert(strstr(r.out, "\"path\": \"/sbin/modprobe\""), "%s", r.out);
+	run_free(&r);
+	set_count_ok(root, NVME, "2", NULL);
+	log = fklog(root);
+	cr_assert(!strncmp(log, "exec /sbin/modprobe vfio-pci = 0\n",
+			   strlen("exec /sbin/modprobe vfio-pci = 0\n")), "%s", log);
+	free(log);
+	for (int i = 0; i < 2; i++) {
+		vf_addr(root, NVME, i, vf);
+		drv = lnk(root, "sys/bus/pci/devices/%s/driver", vf);
+		cr_assert(drv && !strcmp(drv, "vfio-pci"), "%s: %s", vf, drv ? drv : "unbound");
+		free(drv);
+	}
+	/* loaded now: the next plan has no modprobe */
+	set_count_ok(root, NVME, "3", NULL);
+	log = fklog(root);
+	cr_assert_null(strstr(log, "modprobe"), "%s", log);
+	free(log);
+}
+
+/* modprobe failing (no such module for this kernel) or not installed is the first step
+ * failing: nothing else was written, the host is as it was, exit 1 with why. */
+Test(write_vgpu, vfio_pci_that_cannot_be_loaded_changes_nothing)
+{
+	for (int k = 0; k < 2; k++) {
+		char *root = host_without_vfio_pci(k == 0), *before, *after;
+		struct run r;
+
+		if (k == 0) {
+			mkdirs(root, ".fakekernel/modprobe-fail");
+			put(root, ".fakekernel/modprobe-fail/vfio-pci", "");
+		}
+		before = manifest(root, M_STATE);
+		gpf(&r, root, "set-count", NVME, "2", NULL);
+		cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+		cr_assert(strstr(r.err, k == 0 ? "/sbin/modprobe vfio-pci exited with status 1" :
+						  "/sbin/modprobe is not installed"),
+			  "%s", r.err);
+		cr_assert(strstr(r.err, "every device is back as it was"), "%s", r.err);
+		run_free(&r);
+		after = manifest(root, M_STATE);
+		assert_manifest_eq(after, before, "after modprobe failed");
+		free(before);
+		free(after);
+	}
+}
+
+/* ---- before VFs are enabled: VF BARs ---- */
+
+/*
+ * The L40S's VF BAR 1 and 3 are 64-bit prefetchable (2 GiB and 32 MiB per VF): their type
+ * bits read back with no address, and `resource` lines 8 and 10 are zero (VF BAR 0 is 32-bit
+ * and reads 0: it cannot be told). sriov-manage -e would fail in sriov_enable() ("not enough
+ * MMIO resources for SR-IOV"): refused before the first write, naming the firmware setting
+ * and pci=realloc; with pci=realloc booted already, the firmware setting alone.
+ */
+Test(write_vgpu, unassigned_vf_bars_are_refused_before_the_first_write)
+{
+	char *root = wtree("l40s-vf-bars-unassigned"), *cmdline, *p;
+	static const char *const four[] = { "set-count", L40S, "4", NULL };
+	struct run r;
+
+	with_sriov_manage(root);
+	refused(root, 1, "no address to its SR-IOV VF BARs 1, 3 (resource lines 7-12 are zero)",
+		four);
+	refused(root, 1, "or boot with pci=realloc", four);
+	gpf(&r, root, "--json", "-n", "set-count", L40S, "4", NULL);
+	cr_assert(strstr(r.out, "\"vf-bars-unassigned\""), "%s", r.out);
+	run_free(&r);
+
+	cmdline = rd(root, "proc/cmdline");
+	cr_assert_geq(asprintf(&p, "%s pci=nocrs,realloc\n", cmdline), 0);
+	put(root, "proc/cmdline", p);
+	free(p);
+	free(cmdline);
+	refused(root, 1, "pci=realloc is on the kernel command line already", four);
+}

@@ -46,6 +46,8 @@ static const char *const hostpaths[] = {
 	[GP_HP_MDEV_DEVICE] = "sys/bus/mdev/devices/%s",
 	[GP_HP_DEV] = "dev",
 	[GP_HP_SRIOV_MANAGE] = "usr/lib/nvidia/sriov-manage",
+	/* kmod's; /sbin is usr/sbin on merged-/usr hosts, a relative link that stays beneath */
+	[GP_HP_MODPROBE] = "sbin/modprobe",
 	/* mdevctl keeps a defined mdev as /etc/mdevctl.d/<parent>/<uuid> (its README,
 	 * Architecture); libvirt's nodedev-define goes through mdevctl */
 	[GP_HP_MDEVCTL_PARENT] = "etc/mdevctl.d/%s",

@@ -45,6 +45,7 @@ enum gp_hostpath {
 	GP_HP_MDEV_DEVICE,       /* sys/bus/mdev/devices/ARG */
 	GP_HP_DEV,               /* dev */
 	GP_HP_SRIOV_MANAGE,      /* usr/lib/nvidia/sriov-manage */
+	GP_HP_MODPROBE,          /* sbin/modprobe */
 	GP_HP_MDEVCTL_PARENT,    /* etc/mdevctl.d/ARG: mdevctl's definitions on parent ARG */
 };
 

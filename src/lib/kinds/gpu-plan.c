@@ -132,6 +132,35 @@ static int plan_vf_binding(struct gp_plan *p, const struct gp_vf_state *cur,
 	return r;
 }
 
+/*
+ * vfio-pci before anything else when the VFs are to be bound to it and it is not loaded: a
+ * driver_override naming a driver that is not registered binds nothing (drivers/base/dd.c
+ * matches only registered drivers; drivers_probe loads no module). modprobe runs bounded,
+ * like every program (host/kernel.c); the driver's directory proves it took. Never undone: a
+ * loaded module is no partition.
+ */
+static int plan_vfio_pci(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+			 struct gp_plan *p)
+{
+	struct gp_step *s;
+	char dir[128];
+	size_t i;
+	bool needed = false;
+
+	for (i = 0; i < want->n_vfs; i++)
+		needed |= gp_str_eq(want->vfs[i].driver, "vfio-pci");
+	if (!needed || cur->vfio_pci)
+		return 0;
+	s = step(p, GP_STEP_EXEC, want->address, "%s", "vfio-pci");
+	if (!s || gp_hostfs_path(GP_HP_MODPROBE, NULL, s->path, sizeof(s->path)) < 0)
+		return -ENOMEM;
+	s = step(p, GP_STEP_WAIT, want->address, "%d", 1);
+	if (!s || gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) < 0)
+		return -ENOMEM;
+	snprintf(s->path, sizeof(s->path), "%s", dir);
+	return 0;
+}
+
 /* The sriov_numvfs protocol (reliability.md invariant 9). */
 static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 		      struct gp_plan *p)
@@ -141,9 +170,9 @@ static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state 
 	int autoprobe = cur->autoprobe;
 	char num[16];
 	size_t i;
-	int r = 0;
+	int r = plan_vfio_pci(cur, want, p);
 
-	if (recreate && cur->numvfs > 0) {
+	if (r == 0 && recreate && cur->numvfs > 0) {
 		r = dev_step(p, GP_STEP_WRITE, pf, "sriov_numvfs", "0");
 		if (r == 0)
 			r = wait_vfs(p, pf, 0);

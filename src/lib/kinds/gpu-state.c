@@ -240,6 +240,15 @@ static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 	return gp_mdev_bus_each(ctx, note_mdev, &w);
 }
 
+/* A driver's directory exists once its module registered it (driver_register(), bus_add_driver). */
+static bool vfio_pci_loaded(struct gp_ctx *ctx)
+{
+	char dir[128];
+
+	return gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) == 0 &&
+	       gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), dir) == 1;
+}
+
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
 		      struct gp_gpu_state *out)
 {
@@ -255,6 +264,7 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 		return pfd;
 	out->numvfs = read_int(pfd, "sriov_numvfs");
 	out->autoprobe = read_int(pfd, "sriov_drivers_autoprobe");
+	out->vfio_pci = vfio_pci_loaded(ctx);
 	r = read_vfs(ctx, pfd, out);
 	close(pfd);
 	/* on either NVIDIA backend: a GPU planned as vendor-VFIO before its VFs existed may

@@ -572,6 +572,13 @@ bool gp_gpu_change_sets_vf_count(const struct gp_change *c)
 	return want && want->backend == GP_BACKEND_SRIOV && cur->numvfs != want->numvfs;
 }
 
+bool gp_gpu_change_enables_vfs(const struct gp_change *c)
+{
+	const struct gp_gpu_state *cur = c->orig, *want = c->want;
+
+	return want && (cur->numvfs == 0 || cur->numvfs == GP_UNKNOWN) && want->numvfs > 0;
+}
+
 bool gp_gpu_change_runs_sriov_manage(const struct gp_change *c)
 {
 	const struct gp_gpu_state *cur = c->orig, *want = c->want;

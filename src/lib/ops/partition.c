@@ -166,6 +166,80 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 	return 0;
 }
 
+/* "pci=realloc" among the kernel's pci= options (comma-separated, any pci= word). */
+static bool cmdline_pci_realloc(const char *cmdline)
+{
+	const char *p = cmdline;
+
+	while (p && (p = strstr(p, "pci=")) != NULL) {
+		const char *opt = p + 4, *end = opt + strcspn(opt, " \t\n");
+
+		if (p == cmdline || p[-1] == ' ' || p[-1] == '\t') {
+			while (opt < end) {
+				size_t n = strcspn(opt, ",");
+
+				if (opt + n > end)
+					n = (size_t)(end - opt);
+				if ((n == 7 && strncmp(opt, "realloc", 7) == 0) ||
+				    (n == 10 && strncmp(opt, "realloc=on", 10) == 0))
+					return true;
+				opt += n + (opt[n] == ',');
+			}
+		}
+		p = end;
+	}
+	return false;
+}
+
+static bool has_bar(const struct gp_device *d, int index)
+{
+	size_t k;
+
+	for (k = 0; k < d->n_bars; k++)
+		if (d->bars[k].index == index)
+			return true;
+	return false;
+}
+
+/*
+ * Before the first VF is enabled: VF BARs the capability declares that the firmware left
+ * without an address. The kernel drops such a resource (`resource` lines 7-12 read zero) and
+ * sriov_enable() then fails every VF count with "not enough MMIO resources for SR-IOV"
+ * (drivers/pci/iov.c: the assigned VF BARs are fewer than sriov_init() sized). A 32-bit VF
+ * BAR left at address 0 reads 0 and cannot be told; NVIDIA's large ones are 64-bit.
+ */
+static int check_vf_bars(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev;
+	char list[32] = "";
+	size_t len = 0;
+	int k, n = 0;
+
+	if (!op->change[i] || !gp_gpu_change_enables_vfs(op->change[i]) || !d->bars_known ||
+	    !d->cfg.ext_readable)
+		return 0;
+	for (k = 0; k < 6; k++)
+		if ((d->cfg.sriov_vf_bars & (1u << k)) && !has_bar(d, 7 + k)) {
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+						len ? ", " : "", k);
+			n++;
+		}
+	if (!len)
+		return 0;
+	return gp_op_add(op, i, "vf-bars-unassigned", GP_SEV_ERROR,
+			 "%s: the firmware assigned no address to its SR-IOV VF BAR%s %s "
+			 "(resource lines 7-12 are zero), so enabling VFs would fail with \"not "
+			 "enough MMIO resources for SR-IOV\": %s",
+			 d->address, n > 1 ? "s" : "", list,
+			 cmdline_pci_realloc(op->host->cmdline) ?
+				 "pci=realloc is on the kernel command line already, so the windows "
+				 "above it have no room: enable SR-IOV and above-4G decoding (large "
+				 "or 64-bit MMIO) in the firmware setup" :
+				 "enable SR-IOV and above-4G decoding (large or 64-bit MMIO) in the "
+				 "firmware setup, or boot with pci=realloc so that the kernel assigns "
+				 "them");
+}
+
 /*
  * The target put a partition on a VF that lists no mdev types (kinds/gpu-state.c: -ENXIO):
  * NVIDIA's vGPU manager makes a VF an mdev parent when nvidia probes it, and sriov-manage -e
@@ -336,6 +410,8 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 			r = plan_gpu(op, i);
 		if (r == 0 && !op->refused)
 			r = check_mdev_owners(op, i);
+		if (r == 0 && !op->refused)
+			r = check_vf_bars(op, i);
 		if (r == 0 && !op->refused)
 			r = check_pf_driver(op, i);
 	}
