@@ -570,3 +570,24 @@ Test(write_vgpu, unassigned_vf_bars_are_refused_before_the_first_write)
 	free(cmdline);
 	refused(root, 1, "pci=realloc is on the kernel command line already", four);
 }
+
+/* A capture carries mdevctl's definitions of the mdev parents it reads, so that the owner
+ * reads the same from the capture as from the host. */
+Test(write_vgpu, capture_keeps_mdevctl_definitions)
+{
+	/* the capture goes into a scratch tree (removed at teardown), emptied of its own host */
+	char *root = wtree("t4-mdevctl"), *out = wtree("no-gpu"), *tarfile, *cmd, own[8][16];
+	struct run r;
+
+	cr_assert_geq(asprintf(&tarfile, "%s/c.tar", out), 0);
+	cr_assert_eq(gpf(&r, root, "capture", tarfile, NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert_geq(asprintf(&cmd, "rm -rf '%s/sys' '%s/proc' && tar xf '%s' -C '%s'", out, out,
+			       tarfile, out), 0);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	free(cmd);
+	free(tarfile);
+	cr_assert(ex(out, "etc/mdevctl.d/" T4 "/" T4_MDEVCTL_UUID));
+	cr_assert_eq(owners(out, T4, own, 8), 1);
+	cr_assert_str_eq(own[0], "mdevctl");
+}
