@@ -17,28 +17,6 @@
 
 TestSuite(write_refusals, .init = wsetup, .fini = wteardown, .timeout = 60);
 
-static void refused(const char *root, int status, const char *const *needles,
-		    const char *const *args)
-{
-	char *before, *after;
-	struct run r;
-
-	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
-	run_free(&r);
-	fklog_reset(root);
-	before = manifest(root, M_STRICT);
-	gpf_v(&r, NULL, root, args);
-	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
-	for (int i = 0; needles[i]; i++)
-		cr_assert(strstr(r.err, needles[i]), "no '%s' in:\n%s", needles[i], r.err);
-	run_free(&r);
-	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
-	after = manifest(root, M_STRICT);
-	assert_manifest_eq(after, before, "after a refusal");
-	free(before);
-	free(after);
-}
-
 static void nvme_to(const char *root, const char *count)
 {
 	struct run r;

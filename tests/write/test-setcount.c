@@ -295,49 +295,6 @@ Test(write_setcount, l40s_nvidia_vfio_0_4_0)
 
 /* ---- mdev ---- */
 
-struct mdev {
-	char uuid[40], parent[16], type[64];
-};
-
-static int mdevs(const char *root, struct mdev *out, int max)
-{
-	char *p;
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
-
-	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
-	d = opendir(p);
-	while (d && (de = readdir(d))) {
-		char tgt[512], *s, *t;
-		ssize_t k;
-		char *lp;
-
-		if (de->d_name[0] == '.')
-			continue;
-		cr_assert_lt(n, max);
-		snprintf(out[n].uuid, sizeof(out[n].uuid), "%s", de->d_name);
-		cr_assert_geq(asprintf(&lp, "%s/%s", p, de->d_name), 0);
-		k = readlink(lp, tgt, sizeof(tgt) - 1);
-		cr_assert_gt(k, 0);
-		tgt[k] = 0;
-		free(lp);
-		s = strrchr(tgt, '/');
-		*s = 0;
-		s = strrchr(tgt, '/');
-		snprintf(out[n].parent, sizeof(out[n].parent), "%s", s + 1);
-		t = lnk(root, "sys/bus/mdev/devices/%s/mdev_type", de->d_name);
-		cr_assert_not_null(t);
-		snprintf(out[n].type, sizeof(out[n].type), "%s", t);
-		free(t);
-		n++;
-	}
-	if (d)
-		closedir(d);
-	free(p);
-	return n;
-}
-
 static bool v8_uuid(const char *u)
 {
 	return strlen(u) == 36 && u[8] == '-' && u[13] == '-' && u[14] == '8' && u[18] == '-' &&

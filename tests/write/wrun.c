@@ -596,3 +596,63 @@ bool first_mdev(const char *root, char out[37])
 		closedir(d);
 	return found;
 }
+
+int mdevs(const char *root, struct mdev *out, int max)
+{
+	char *p;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
+	d = opendir(p);
+	while (d && (de = readdir(d))) {
+		char tgt[512], *s, *t;
+		ssize_t k;
+		char *lp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		cr_assert_lt(n, max);
+		snprintf(out[n].uuid, sizeof(out[n].uuid), "%s", de->d_name);
+		cr_assert_geq(asprintf(&lp, "%s/%s", p, de->d_name), 0);
+		k = readlink(lp, tgt, sizeof(tgt) - 1);
+		cr_assert_gt(k, 0);
+		tgt[k] = 0;
+		free(lp);
+		s = strrchr(tgt, '/');
+		*s = 0;
+		s = strrchr(tgt, '/');
+		snprintf(out[n].parent, sizeof(out[n].parent), "%s", s ? s + 1 : tgt);
+		t = lnk(root, "sys/bus/mdev/devices/%s/mdev_type", de->d_name);
+		cr_assert_not_null(t);
+		snprintf(out[n].type, sizeof(out[n].type), "%s", t);
+		free(t);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	free(p);
+	return n;
+}
+
+void refused(const char *root, int status, const char *const *needles, const char *const *args)
+{
+	char *before, *after;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+	before = manifest(root, M_STRICT);
+	gpf_v(&r, NULL, root, args);
+	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
+	for (int i = 0; needles[i]; i++)
+		cr_assert(strstr(r.err, needles[i]), "no '%s' in:\n%s", needles[i], r.err);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
+	after = manifest(root, M_STRICT);
+	assert_manifest_eq(after, before, "after a refusal");
+	free(before);
+	free(after);
+}

@@ -86,6 +86,19 @@ void admin_remove_mdev(const char *root, const char *uuid);
 /* The UUID of the first mdev on the bus (by name) into @out; false when there is none. */
 bool first_mdev(const char *root, char out[37]);
 
+/* An mdev on the bus: its UUID, its parent (the directory it sits in: mdev_device_register()
+ * puts it below its parent) and its mdev_type link. */
+struct mdev {
+	char uuid[40], parent[16], type[64];
+};
+/* Every mdev on ROOT's bus into @out (at most @max); how many. */
+int mdevs(const char *root, struct mdev *out, int max);
+
+/* A refusal: exit @status, every one of @needles on stderr, not one write in the fake
+ * kernel's log, the whole tree as it was (a `repair` first creates the lock file, so that
+ * even it is compared). */
+void refused(const char *root, int status, const char *const *needles, const char *const *args);
+
 /* A fake process in ROOT/proc holding TARGET open as fd FD (what fuser would see). */
 void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
 	    const char *target);

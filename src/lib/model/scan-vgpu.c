@@ -87,7 +87,13 @@ static int type_cmp(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d)
+/*
+ * A function's mdev_supported_types: every type in full, or (@prefix_only) only the driver
+ * prefix of the first directory's name, for a VF whose siblings' types are the same under
+ * its own names.
+ */
+static void scan_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d,
+		       bool prefix_only)
 {
 	char path[128];
 	struct dirent *e;
@@ -105,6 +111,10 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 
 		if (e->d_name[0] == '.')
 			continue;
+		if (prefix_only) {
+			d->mdev_type_prefix = type_prefix(e->d_name);
+			break;
+		}
 		tfd = gp_hostfs_open_dir_at(tdir, e->d_name);
 		if (tfd < 0)
 			continue;
@@ -126,26 +136,9 @@ void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_d
 		d->mdev_type_prefix = type_prefix(d->mdev_types[0].key);
 }
 
-/* Only the driver prefix of a VF's type directories (one entry's name): its siblings' types
- * are the same, under its own names. */
-static void read_type_prefix(int dfd, const char *pfx, struct gp_device *vf)
+void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d)
 {
-	char path[128];
-	struct dirent *e;
-	DIR *dir;
-	int tdir;
-
-	snprintf(path, sizeof(path), "%smdev_supported_types", pfx);
-	tdir = gp_hostfs_open_dir_at(dfd, path);
-	if (tdir < 0)
-		return;
-	dir = gp_hostfs_opendir_at(tdir, NULL);
-	while (dir && !vf->mdev_type_prefix && (e = readdir(dir)))
-		if (e->d_name[0] != '.')
-			vf->mdev_type_prefix = type_prefix(e->d_name);
-	if (dir)
-		closedir(dir);
-	close(tdir);
+	scan_types(s, dfd, pfx, d, false);
 }
 
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf)
@@ -178,7 +171,7 @@ void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_devi
 	if (vf->physfn)
 		for (i = 0; i < vf->physfn->n_vfs; i++)
 			if (vf->physfn->vfs[i] != vf && vf->physfn->vfs[i]->n_mdev_types) {
-				read_type_prefix(dfd, pfx, vf);
+				scan_types(s, dfd, pfx, vf, true);
 				return;
 			}
 	gp_scan_mdev_types(s, dfd, pfx, vf);
