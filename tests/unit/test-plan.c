@@ -40,6 +40,7 @@ static void state_init(struct gp_gpu_state *s, enum gp_backend b, int numvfs, in
 	s->backend = b;
 	s->numvfs = numvfs;
 	s->autoprobe = autoprobe;
+	s->vfio_pci = true; /* loaded, as on most hosts: nvidia_* tests below say otherwise */
 	s->vfs = calloc(n ? n : 1, sizeof(*s->vfs));
 	s->n_vfs = n;
 	for (i = 0; i < n; i++) {
@@ -103,6 +104,34 @@ Test(plan, sriov_enable_binds_each_vf_through_the_override)
 		    "write sys/bus/pci/drivers_probe 0000:03:00.2\n"
 		    "verify " DEV("0000:03:00.2", "driver") " vfio-pci\n"
 		    "write " DEV(PF, "sriov_drivers_autoprobe") " 1\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&want);
+}
+
+/* vfio-pci not registered: loaded first (modprobe, then its driver directory), before any
+ * VF is made; an override naming an absent driver would bind nothing. */
+Test(plan, sriov_loads_vfio_pci_before_anything)
+{
+	struct gp_gpu_state cur, want;
+
+	state_init(&cur, GP_BACKEND_SRIOV, 0, 0, NULL, 0);
+	state_init(&want, GP_BACKEND_SRIOV, 1, 0, vfio2, 1);
+	cur.vfio_pci = false;
+	expect_plan(&cur, &want,
+		    "exec sbin/modprobe vfio-pci\n"
+		    "wait sys/bus/pci/drivers/vfio-pci 1\n"
+		    "write " DEV(PF, "sriov_numvfs") " 1\n"
+		    "wait " DEV(PF, "virtfn*") " 1\n"
+		    "verify " DEV(PF, "sriov_numvfs") " 1\n"
+		    "write " DEV("0000:03:00.1", "driver_override") " vfio-pci\n"
+		    "verify " DEV("0000:03:00.1", "driver_override") " vfio-pci\n"
+		    "write sys/bus/pci/drivers_probe 0000:03:00.1\n"
+		    "verify " DEV("0000:03:00.1", "driver") " vfio-pci\n");
+	/* and never undone: back to no VFs loads nothing, unloads nothing */
+	cur.vfio_pci = true;
+	want.vfio_pci = false;
+	expect_plan(&want, &cur, "write " DEV(PF, "sriov_numvfs") " 0\n"
+				 "wait " DEV(PF, "virtfn*") " 0\n");
 	gp_gpu_state_clear(&cur);
 	gp_gpu_state_clear(&want);
 }
