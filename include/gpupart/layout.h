@@ -50,9 +50,6 @@ int gp_layout_write(struct gp_ctx *ctx, const struct gp_layout *l);
  * -ENAMETOOLONG. */
 int gp_layout_file_path(struct gp_ctx *ctx, char *buf, size_t len);
 
-/* The stable PCI path of a device: "pci" + domain:root-bus, then "/dev.fn" for every bridge
- * hop down to the device, e.g. "pci0000:40/01.1/00.0". -EINVAL when the chain is unknown. */
-int gp_device_path_id(const struct gp_device *dev, char *buf, size_t len);
 /* An entry for dev, count and series (IDs and path filled in); -errno. */
 int gp_layout_entry_for(const struct gp_device *dev, int count, char series,
 			struct gp_layout_entry *out);

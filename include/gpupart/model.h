@@ -81,6 +81,10 @@ struct gp_config_facts {
 	uint16_t sriov_offset;
 	uint16_t sriov_stride;
 	uint16_t sriov_vf_device;
+	uint8_t sriov_vf_bars;   /* VF BARs the capability declares, bit i = VF BAR i: those whose
+				  * register reads non-zero (64-bit and prefetchable BARs have
+				  * read-only type bits even unassigned; a 32-bit one only its
+				  * address) */
 	uint8_t secondary_bus;   /* bridges */
 	uint8_t subordinate_bus;
 };
@@ -121,9 +125,19 @@ enum gp_catalogue_source {
 };
 const char *gp_catalogue_source_str(enum gp_catalogue_source s); /* NULL for NONE */
 
+/* Who made an mdev, as far as the host tells: JSON "owner", gp_mdev_owner_str(). */
+enum gp_mdev_owner {
+	GP_MDEV_OWNER_UNKNOWN,  /* neither of these: null */
+	GP_MDEV_OWNER_GPUPART,  /* "gpupart": one of the GPU's deterministic partition UUIDs */
+	GP_MDEV_OWNER_MDEVCTL,  /* "mdevctl": defined in /etc/mdevctl.d (libvirt's too) */
+};
+const char *gp_mdev_owner_str(enum gp_mdev_owner o); /* NULL for UNKNOWN */
+
 struct gp_mdev {
 	char uuid[37];
+	enum gp_mdev_owner owner; /* set for the mdevs of the GPUs the scan read in full */
 	char *type_key;          /* its mdev_supported_types dir name */
+	int type_id;             /* NVIDIA's numeric type id (the name's last part), GP_UNKNOWN */
 	char *parent;            /* parent function address */
 	int iommu_group;
 };
@@ -167,6 +181,9 @@ struct gp_device {
 
 	struct gp_vgpu_type *mdev_types;      /* mdev_supported_types of this function */
 	size_t n_mdev_types;
+	char *mdev_type_prefix;               /* the driver its type directories are named after
+					       * ("nvidia", "vfio-pci"): also on VFs whose types
+					       * are not read; NULL when it lists none */
 	struct gp_mdev *mdevs;                /* mdevs whose parent is this function */
 	size_t n_mdevs;
 
@@ -263,6 +280,18 @@ int gp_catalogue_from_lists(struct gp_device *pf);
  */
 enum gp_tri gp_mig_mode_evidence(const struct gp_device *pf, int n_gpu_instances,
 				 bool mig_capable);
+/* The stable PCI path of a device: "pci" + domain:root-bus, then "/dev.fn" for every bridge
+ * hop down to the device, e.g. "pci0000:40/01.1/00.0" (model/identity.c). -EINVAL when the
+ * chain is unknown. */
+int gp_device_path_id(const struct gp_device *dev, char *buf, size_t len);
+/* A deterministic RFC 9562 version-8 UUID for partition @id of the GPU with stable identity
+ * @path_id (gp_device_path_id) and IDs: the same GPU always gets the same mdev UUIDs, so
+ * `apply` after a reboot recreates exactly the devices VMs were given. */
+void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
+/* The partition id (0 .. @limit-1) whose gp_partition_uuid is @uuid (any case): an mdev
+ * gpupart made; -ENOENT for any other. */
+int gp_partition_uuid_id(const char *path_id, const struct gp_device *dev, const char *uuid,
+			 int limit);
 
 /* Parse helpers shared with tests (pure). */
 int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_instance);

@@ -41,6 +41,9 @@ struct gp_gpu_state {
 	enum gp_backend backend;
 	int numvfs;                /* sriov_numvfs, GP_UNKNOWN when not SR-IOV */
 	int autoprobe;             /* sriov_drivers_autoprobe, GP_UNKNOWN when absent */
+	bool vfio_pci;             /* vfio-pci is registered (sys/bus/pci/drivers/vfio-pci): a
+				    * precondition the plan may load, never a state it undoes (not
+				    * journaled, not compared) */
 	struct gp_vf_state *vfs;   /* the enabled VFs, index order */
 	size_t n_vfs;
 	struct gp_mdev_state *mdevs; /* mdevs on the PF or its VFs, by UUID */
@@ -67,7 +70,8 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
  *                are), the other VFs 0;
  *   nvidia-mdev  @count mdevs of that type (those in force of its size and series kept), the
  *                others with UUIDs derived from the GPU's identity and the partition id
- *                (gp_partition_uuid), on the PF or one per VF.
+ *                (gp_partition_uuid), on the PF or one per VF;
+ *   either       at 0, no mdev and no VF (sriov-manage -d where VFs are enabled).
  * On NVIDIA's backends the count in force (gp_policy_count_in_force) is @cur itself. Returns 0;
  * -ERANGE when no type of the view's series has @count instances; -EAGAIN when the NVIDIA VFs
  * must be enabled first (the driver publishes its types only on VFs): the target then only
@@ -76,10 +80,6 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *view,
 			const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out);
 
-/* A deterministic RFC 9562 version-8 UUID for partition @id of the GPU with stable identity
- * @path_id (gp_device_path_id) and IDs: the same GPU always gets the same mdev UUIDs, so
- * `apply` after a reboot recreates exactly the devices VMs were given. */
-void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37]);
 
 /* Appends the steps that take the GPU from @cur to @want (same PF) to @plan. 0 / -errno. */
 int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,

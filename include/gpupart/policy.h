@@ -67,6 +67,7 @@ struct gp_partition {
 	int vgpu_type_id;             /* GP_UNKNOWN when none */
 	char series;                  /* its type's series, 0 when unknown */
 	const char *mdev_uuid;
+	enum gp_mdev_owner owner;     /* an mdev's maker (gpupart, mdevctl); UNKNOWN otherwise */
 	int iommu_group;              /* the VF's, or the mdev's own */
 	int64_t fb_bytes;             /* framebuffer of its type, GP_UNKNOWN */
 };

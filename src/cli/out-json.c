@@ -127,6 +127,7 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 		json_object_object_add(po, "vgpu_type", str_or_null(p->vgpu_type));
 		json_object_object_add(po, "vgpu_type_id", int_or_null(p->vgpu_type_id));
 		json_object_object_add(po, "mdev_uuid", str_or_null(p->mdev_uuid));
+		json_object_object_add(po, "owner", str_or_null(gp_mdev_owner_str(p->owner)));
 		json_object_array_add(a, po);
 	}
 	json_object_object_add(o, "partitions", a);

@@ -172,7 +172,8 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 			else if (p->vgpu_type_id > 0)
 				fprintf(out, "  type %d", p->vgpu_type_id);
 			if (p->mdev_uuid)
-				fprintf(out, "  %s", clean(p->mdev_uuid));
+				fprintf(out, "  %s  owner %s", clean(p->mdev_uuid),
+					p->owner ? gp_mdev_owner_str(p->owner) : "unknown");
 			fputc('\n', out);
 		}
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,14 +359,59 @@ static int fk_op_exec(void *data, struct gp_ctx *ctx, char *const argv[])
 		r = -st->fail_errno;
 		fk_log(&fk, "%s = %d (injected)\n", what, r);
 	} else {
-		if (!argv[0] || strcmp(argv[0], "/usr/lib/nvidia/sriov-manage"))
+		if (argv[0] && !strcmp(argv[0], "/sbin/modprobe"))
+			r = fk_modprobe(&fk, argv);
+		else if (argv[0] && !strcmp(argv[0], "/usr/lib/nvidia/sriov-manage"))
+			r = fk_sriov_manage(&fk, argv);
+		else
 			fk_unmodelled(&fk, "%s", what);
-		r = fk_sriov_manage(&fk, argv);
 		fk_log(&fk, "%s = %d\n", what, r);
 	}
 	fk_unlock(&fk);
 	close(fk.lockfd);
 	fk_fault_kill(st, n);
+	free(what);
+	return r;
+}
+
+static int fk_admin_write_here(const char *root, const char *path, const char *value);
+
+/* In a child, as the library's writes are (host/kernel.c): the fake keeps no state in memory
+ * and frees little of what one operation reads. The answer comes back as the exit status. */
+int fk_admin_write(const char *root, const char *path, const char *value)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(-fk_admin_write_here(root, path, value) & 0xff);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -EIO;
+	return -WEXITSTATUS(status);
+}
+
+static int fk_admin_write_here(const char *root, const char *path, const char *value)
+{
+	char *real = realpath(root, NULL), *what;
+	struct fk fk;
+	int r;
+
+	if (!real || !strcmp(real, "/")) {
+		fprintf(stderr, "fakekernel: refusing root %s\n", root);
+		abort();
+	}
+	snprintf(fk.root, sizeof(fk.root), "%s", real);
+	free(real);
+	fk.lockfd = -1;
+	if (fk_mkdir(&fk, FK_DIR) < 0 || asprintf(&what, "admin write %s %s", path, value) < 0)
+		abort();
+	fk.what = what;
+	fk_lock(&fk);
+	r = fk_dispatch(&fk, path, value);
+	fk_unlock(&fk);
+	close(fk.lockfd);
 	free(what);
 	return r;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A fake Linux kernel for the write side: a struct gp_kernel_ops that answers sysfs writes
- * (and runs /usr/lib/nvidia/sriov-manage) by changing a fixture tree on disk the way Linux
- * changes sysfs, and aborts on any write it does not model.
+ * (and runs /usr/lib/nvidia/sriov-manage and /sbin/modprobe vfio-pci) by changing a fixture
+ * tree on disk the way Linux changes sysfs, and aborts on any write it does not model.
  *
  * State lives in files only (the library calls the ops in a forked child): the tree itself and
  * ROOT/.fakekernel/:
@@ -14,9 +14,11 @@
  *   sriov-limit/PF           the PF driver enables only this many VFs (the write succeeds)
  *   probe-fail/ADDR          drivers_probe returns success but binds nothing
  *   unbindlock-busy/PF       sriov-manage cannot get the NVIDIA unbindLock
+ *   modprobe-fail/MODULE     /sbin/modprobe MODULE exits 1 ("Module not found")
  *   default-driver/ADDR      the driver ID matching gives ADDR (empty: none)
- *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: mdev
- *                            when sys/class/mdev_bus exists, else vendor-specific VFIO)
+ *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: by
+ *                            proc/sys/kernel/osrelease, mdev before Linux 5.16, else
+ *                            vendor-specific VFIO, as NVIDIA's driver build decides)
  * A /dev/vfio/N is "held" when some ROOT/proc/PID/fd/FD links to it (what the library reads).
  *
  * Environment read by fk_install (per tool process; exec counts as a write):
@@ -31,6 +33,13 @@
 
 /* Puts the fake kernel under @ctx (its root is the fixture tree). */
 void fk_install(struct gp_ctx *ctx);
+
+/*
+ * A write the admin makes by hand (echo VALUE > /ROOT/PATH) while no tool runs, answered as
+ * the kernel would: not counted, not faulted, not in the log (which says what gpupart
+ * wrote). Returns the kernel's answer, 0 or -errno.
+ */
+int fk_admin_write(const char *root, const char *path, const char *value);
 
 /* The operations themselves, for a caller that wants to install them by hand. */
 extern const struct gp_kernel_ops fk_ops;

@@ -86,6 +86,9 @@ void fk_group_drop(struct fk *fk, int group, const char *name);
 enum fx_vgpu_shape fk_nv_shape(struct fk *fk);
 int fk_pci_attach_new(struct fk *fk, const char *addr);
 
+/* fk-modprobe.c: /sbin/modprobe vfio-pci; its exit status */
+int fk_modprobe(struct fk *fk, char *const argv[]);
+
 /* fk-nvidia.c */
 int fk_nv_current_type_store(struct fk *fk, const char *vf, const char *val);
 int fk_mdev_create_store(struct fk *fk, const char *parent, const char *type, const char *val);

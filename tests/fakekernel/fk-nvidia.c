@@ -180,7 +180,10 @@ static int fk_gpu_write(struct fk *fk, struct fk_gpu *g)
 		struct fx_dev *x = i < 0 ? d : d->vfs[i];
 		char *dir;
 
-		if (x->vgpu == FX_VGPU_NONE || !x->driver || strcmp(x->driver, "nvidia"))
+		/* an mdev parent stays one whatever it is bound to now: a VF on vfio-pci keeps
+		 * its "vfio-pci-NNN" types (research/real-hosts/01); one nvidia released has
+		 * none left on disk (fk_nv_vf_remove), so its shape reads NONE */
+		if (x->vgpu == FX_VGPU_NONE || !x->driver)
 			continue;
 		dir = fk_dev_dir(fk, x->addr);
 		if (dir)
@@ -204,10 +207,19 @@ int fk_nv_gpu_refresh(struct fk *fk, const char *addr)
 int fk_nv_vf_probe(struct fk *fk, const char *vf)
 {
 	struct fk_gpu g;
-	int r;
+	char *dir = fk_dev_dir(fk, vf);
+	int r = 0;
 
 	fk_gpu_load(fk, vf, vf, &g);
-	r = fk_gpu_write(fk, &g);
+	/* a VF that comes up carries no vGPU, so its siblings offer what they did: only its
+	 * own files are written (sriov-manage -e probes 32 of them) */
+	for (int i = 0; dir && i < g.pf->sriov_numvfs; i++) {
+		struct fx_dev *x = g.pf->vfs[i];
+
+		if (!strcmp(x->addr, vf) && x->vgpu != FX_VGPU_NONE)
+			r = fx_vgpu_write(g.t, fk->root, x, dir);
+	}
+	free(dir);
 	fk_gpu_free(&g);
 	return r;
 }

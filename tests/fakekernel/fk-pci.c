@@ -325,11 +325,33 @@ out:
 	return r;
 }
 
+/* The function at @dir carries a vGPU: an mdev below it, or a vendor-VFIO type set. Only
+ * then does letting it go change what its siblings offer (the homogeneous rule counts the
+ * vGPUs in use), so only then are they rewritten: sriov-manage -d releases 32 VFs. */
+static bool fk_vf_has_vgpu(struct fk *fk, const char *dir)
+{
+	char *p = fk_path(fk, dir), rel[PATH_MAX];
+	DIR *d = opendir(p);
+	struct dirent *e;
+	bool any = fk_read_int(fk, 0, "%s/nvidia/current_vgpu_type", dir) > 0;
+
+	free(p);
+	while (d && !any && (e = readdir(d))) {
+		if (strlen(e->d_name) != 36)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%s/mdev_type", dir, e->d_name);
+		any = fk_exists(fk, rel);
+	}
+	if (d)
+		closedir(d);
+	return any;
+}
+
 int fk_pci_release(struct fk *fk, const char *addr)
 {
 	char *dir = fk_dev_dir(fk, addr), *drv, *ovr, rel[PATH_MAX];
 	int group = fk_dev_group(fk, addr), r = 0;
-	bool vfio, vf = fk_is_vf(fk, addr);
+	bool vfio, had_vgpu, vf = fk_is_vf(fk, addr);
 
 	if (!dir)
 		return -ENODEV;
@@ -348,6 +370,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 	snprintf(rel, sizeof(rel), "%s/vfio-dev", dir);
 	vfio = fk_exists(fk, rel);
 	fk_block_wait(fk, addr, vfio ? group : -1);
+	had_vgpu = vf && fk_vf_has_vgpu(fk, dir);
 	if (!strcmp(drv, "nvidia") && vf)
 		fk_nv_vf_remove(fk, addr);
 	snprintf(rel, sizeof(rel), "%s/vfio-dev", dir);
@@ -365,7 +388,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 	fk_uevent_driver(fk, addr, NULL);
 	fk_config_patch16(fk, addr, 0x04, 0, 0x0006, NULL);
 	fk_interrupts_update(fk, addr, NULL);
-	if (!strcmp(drv, "nvidia") && vf) {
+	if (!strcmp(drv, "nvidia") && vf && had_vgpu) {
 		char *pf = fk_link_name(fk, "%s/physfn", dir);
 
 		r = pf ? fk_nv_gpu_refresh(fk, pf) : 0;

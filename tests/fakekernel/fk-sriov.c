@@ -117,19 +117,68 @@ int fk_sriov_disable(struct fk *fk, const char *pf)
 	return 0;
 }
 
-/* How nvidia exposes vGPU on its VFs on this host. */
+/*
+ * How nvidia exposes vGPU on its VFs on this host: the driver's build-time choice
+ * (NV_USE_VFIO_PCI_CORE, nv-vgpu-vfio-interface.h: vfio-pci-core on VFs where the kernel lacks
+ * mdev_set_iommu_device, removed in Linux 5.16; mdev parents before), so the release of the
+ * fixture's kernel decides. Not sys/class/mdev_bus: since Linux 6.5 (commit ff598081e5b9) it
+ * exists whenever mdev.ko is loaded, with or without parents.
+ */
 enum fx_vgpu_shape fk_nv_shape(struct fk *fk)
 {
 	char *s = fk_read(fk, FK_DIR "/vgpu-shape");
 	enum fx_vgpu_shape shape;
+	int major, minor;
 
 	if (s)
 		shape = !strcmp(s, "mdev") ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
+	else if ((s = fk_read(fk, "proc/sys/kernel/osrelease")) &&
+		 sscanf(s, "%d.%d", &major, &minor) == 2)
+		shape = major < 5 || (major == 5 && minor < 16) ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
 	else
-		/* kernels before 6.8 (mdev core loaded) register VFs as mdev parents */
-		shape = fk_exists(fk, "sys/class/mdev_bus") ? FX_VGPU_MDEV : FX_VGPU_VENDOR;
+		shape = FX_VGPU_VENDOR;
 	free(s);
 	return shape;
+}
+
+/*
+ * sriov_enable() (drivers/pci/iov.c) counts the VF BARs that hold a resource against those
+ * sriov_init() sized, and refuses every VF count when the firmware left one unassigned (the
+ * kernel reset it: its `resource` line reads 0): "not enough MMIO resources for SR-IOV".
+ * The sizing is the kernel's; here a VF BAR register that reads non-zero is one it sized.
+ */
+static bool fk_vf_bars_assigned(struct fk *fk, const char *pf)
+{
+	char rel[128], *res, *line, *save = NULL;
+	size_t len = 0;
+	uint8_t *c;
+	int pos = fk_config_ext_cap(fk, pf, 0x10), idx = 0;
+	bool ok = true, sized[6] = { false };
+
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/config", pf);
+	c = (uint8_t *)fk_read_all(fk, rel, &len);
+	for (int i = 0; c && pos && i < 6 && (size_t)pos + 0x24 + 4 * i + 4 <= len; i++) {
+		const uint8_t *b = c + pos + 0x24 + 4 * i;
+		uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+			     (uint32_t)b[3] << 24;
+
+		sized[i] = v != 0;
+		if (!(v & 1) && (v & 6) == 4)
+			i++; /* a 64-bit BAR's upper half */
+	}
+	free(c);
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/resource", pf);
+	res = fk_read_all(fk, rel, NULL);
+	for (line = res ? strtok_r(res, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save), idx++) {
+		unsigned long long start, end, flags;
+
+		if (idx >= 7 && idx <= 12 && sized[idx - 7] &&
+		    (sscanf(line, "%llx %llx %llx", &start, &end, &flags) != 3 || !flags))
+			ok = false;
+	}
+	free(res);
+	return ok;
 }
 
 int fk_sriov_enable(struct fk *fk, const char *pf, int n, const char *drv)
@@ -147,6 +196,11 @@ int fk_sriov_enable(struct fk *fk, const char *pf, int n, const char *drv)
 		n = atoi(limit);
 	}
 	free(limit);
+	if (!fk_vf_bars_assigned(fk, pf)) {
+		fprintf(stderr, "fakekernel: pci %s: not enough MMIO resources for SR-IOV\n", pf);
+		fx_tree_free(t);
+		return -ENOMEM;
+	}
 	d = fk_pf_load(fk, t, pf);
 	if (!d)
 		fk_unmodelled(fk, "%s (cannot model PF %s)", fk->what, pf);

@@ -40,6 +40,7 @@ static void state_init(struct gp_gpu_state *s, enum gp_backend b, int numvfs, in
 	s->backend = b;
 	s->numvfs = numvfs;
 	s->autoprobe = autoprobe;
+	s->vfio_pci = true; /* loaded, as on most hosts: nvidia_* tests below say otherwise */
 	s->vfs = calloc(n ? n : 1, sizeof(*s->vfs));
 	s->n_vfs = n;
 	for (i = 0; i < n; i++) {
@@ -103,6 +104,34 @@ Test(plan, sriov_enable_binds_each_vf_through_the_override)
 		    "write sys/bus/pci/drivers_probe 0000:03:00.2\n"
 		    "verify " DEV("0000:03:00.2", "driver") " vfio-pci\n"
 		    "write " DEV(PF, "sriov_drivers_autoprobe") " 1\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&want);
+}
+
+/* vfio-pci not registered: loaded first (modprobe, then its driver directory), before any
+ * VF is made; an override naming an absent driver would bind nothing. */
+Test(plan, sriov_loads_vfio_pci_before_anything)
+{
+	struct gp_gpu_state cur, want;
+
+	state_init(&cur, GP_BACKEND_SRIOV, 0, 0, NULL, 0);
+	state_init(&want, GP_BACKEND_SRIOV, 1, 0, vfio2, 1);
+	cur.vfio_pci = false;
+	expect_plan(&cur, &want,
+		    "exec sbin/modprobe vfio-pci\n"
+		    "wait sys/bus/pci/drivers/vfio-pci 1\n"
+		    "write " DEV(PF, "sriov_numvfs") " 1\n"
+		    "wait " DEV(PF, "virtfn*") " 1\n"
+		    "verify " DEV(PF, "sriov_numvfs") " 1\n"
+		    "write " DEV("0000:03:00.1", "driver_override") " vfio-pci\n"
+		    "verify " DEV("0000:03:00.1", "driver_override") " vfio-pci\n"
+		    "write sys/bus/pci/drivers_probe 0000:03:00.1\n"
+		    "verify " DEV("0000:03:00.1", "driver") " vfio-pci\n");
+	/* and never undone: back to no VFs loads nothing, unloads nothing */
+	cur.vfio_pci = true;
+	want.vfio_pci = false;
+	expect_plan(&want, &cur, "write " DEV(PF, "sriov_numvfs") " 0\n"
+				 "wait " DEV(PF, "virtfn*") " 0\n");
 	gp_gpu_state_clear(&cur);
 	gp_gpu_state_clear(&want);
 }
@@ -319,6 +348,51 @@ Test(plan, mdevs_remove_before_they_create)
 	cr_expect(!gp_gpu_state_equal(&cur, &want));
 	gp_gpu_state_clear(&cur);
 	gp_gpu_state_clear(&want);
+}
+
+/*
+ * Undoing set-count 0 (which cleared the types and disabled the VFs): the journal names the
+ * VFs, so after sriov-manage -e brings them back idle on nvidia the types are planned at once,
+ * with no rescan (an undo has no target to refine).
+ */
+Test(plan, nvidia_undo_of_disabling_vfs_sets_the_journaled_types)
+{
+	static const struct vf_init orig_vfs[] = {
+		{ "0000:03:00.4", "nvidia", NULL, 1153 }, { "0000:03:00.5", "nvidia", NULL, 0 },
+	};
+	struct gp_gpu_state cur, orig;
+
+	state_init(&cur, GP_BACKEND_NVIDIA_VFIO, 0, 1, NULL, 0);
+	state_init(&orig, GP_BACKEND_NVIDIA_VFIO, 2, 1, orig_vfs, 2);
+	expect_plan(&cur, &orig,
+		    "exec usr/lib/nvidia/sriov-manage -e " PF "\n"
+		    "wait " DEV(PF, "virtfn*") " 2\n"
+		    "write " DEV("0000:03:00.4", "nvidia/current_vgpu_type") " 1153\n"
+		    "verify " DEV("0000:03:00.4", "nvidia/current_vgpu_type") " 1153\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&orig);
+}
+
+/* A state recorded as vendor-VFIO (before sriov-manage -e showed mdev-shaped VFs) still
+ * removes the mdevs the host has, before sriov-manage -d. */
+Test(plan, stray_mdevs_go_on_either_nvidia_backend)
+{
+	static const struct vf_init cur_vfs[] = {
+		{ "0000:03:00.4", "nvidia", NULL, GP_UNKNOWN },
+	};
+	struct gp_gpu_state cur, orig;
+
+	state_init(&cur, GP_BACKEND_NVIDIA_VFIO, 1, 1, cur_vfs, 1);
+	state_init(&orig, GP_BACKEND_NVIDIA_VFIO, 0, 1, NULL, 0);
+	add_mdev(&cur, U1, "nvidia-1153");
+	strcpy(cur.mdevs[0].parent, "0000:03:00.4");
+	expect_plan(&cur, &orig,
+		    "write sys/bus/mdev/devices/" U1 "/remove 1\n"
+		    "wait sys/bus/mdev/devices/" U1 " 0\n"
+		    "exec usr/lib/nvidia/sriov-manage -d " PF "\n"
+		    "wait " DEV(PF, "virtfn*") " 0\n");
+	gp_gpu_state_clear(&cur);
+	gp_gpu_state_clear(&orig);
 }
 
 Test(plan, partition_uuids_are_stable_distinct_version_8)

@@ -606,6 +606,54 @@ Test(survey, groups_partitions_bars)
 	cr_assert_eq(gp_policy_mmio64_required(gpu), INT64_MAX);
 }
 
+/* severity of finding @code in @f, or -1 when absent */
+static int sev_of(const struct gp_findings *f, const char *code)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->v[i].code, code))
+			return (int)f->v[i].severity;
+	return -1;
+}
+
+/*
+ * On NVIDIA's backends a VF is a partition once it carries a vGPU: 16 A16 VFs with none set
+ * are a warning naming `set-count ADDR 0` (which disables them), not "partitioned"; with 4 of
+ * them carrying the 4Q type, "partitioned" (an error) counts those 4. The generic SR-IOV
+ * backend's VFs are partitions themselves (groups_partitions_bars above).
+ */
+Test(survey, nvidia_vfs_enabled_but_idle)
+{
+	struct gp_findings f = { 0 };
+	struct gp_device *pf = a16_gpu(16, 0);
+
+	cr_assert_eq(gp_survey_device(&host_on, pf, &f), 0);
+	cr_assert_eq(sev_of(&f, "partitioned"), -1);
+	cr_assert_eq(sev_of(&f, "vfs-enabled-idle"), GP_SEV_WARNING);
+	for (size_t i = 0; i < f.n; i++)
+		if (!strcmp(f.v[i].code, "vfs-enabled-idle"))
+			cr_assert(strstr(f.v[i].detail, "16 VFs enabled, none with a vGPU") &&
+					  strstr(f.v[i].detail, "gpupart set-count 0000:83:00.0 0"),
+				  "%s", f.v[i].detail);
+	gp_findings_clear(&f);
+
+	pf = a16_gpu(16, 4);
+	cr_assert_eq(gp_survey_device(&host_on, pf, &f), 0);
+	cr_assert_eq(sev_of(&f, "partitioned"), GP_SEV_ERROR);
+	cr_assert_eq(sev_of(&f, "vfs-enabled-idle"), -1);
+	for (size_t i = 0; i < f.n; i++)
+		if (!strcmp(f.v[i].code, "partitioned"))
+			cr_assert(strstr(f.v[i].detail, "4 of its 16 VFs carry a vGPU"), "%s",
+				  f.v[i].detail);
+	gp_findings_clear(&f);
+
+	/* no VF enabled: nothing in the way */
+	pf = a16_gpu(0, 0);
+	cr_assert_eq(gp_survey_device(&host_on, pf, &f), 0);
+	cr_assert_eq(sev_of(&f, "partitioned"), -1);
+	cr_assert_eq(sev_of(&f, "vfs-enabled-idle"), -1);
+	gp_findings_clear(&f);
+}
+
 Test(survey, verdict_rule)
 {
 	struct gp_findings host = { 0 }, dev = { 0 };

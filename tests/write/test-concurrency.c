@@ -148,6 +148,8 @@ Test(write_concurrency, eight_counts_one_gpu)
 	char finals[8];
 
 	cr_assert_eq(gpus(root, addrs), 16);
+	/* 0 disables the VFs (sriov-manage -d), a count after it enables them again */
+	with_sriov_manage(root);
 	memset(j, 0, sizeof(j));
 	for (int i = 0; i < 8; i++) {
 		j[i].addr = addrs[5];

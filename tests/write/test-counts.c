@@ -47,7 +47,7 @@ static void count(struct run *r, const char *root, const char *addr, const char 
 }
 
 /* set-count refused with exit @status and a message holding @a and @b; the host untouched. */
-static void refused(const char *root, const char *addr, const char *n, int status,
+static void count_refused(const char *root, const char *addr, const char *n, int status,
 		    const char *a, const char *b)
 {
 	char *before = manifest(root, M_STATE), *after;
@@ -182,7 +182,7 @@ Test(write_counts, a16_sysfs_lists_do_what_they_can)
 	run_free(&r);
 	cr_assert_eq(fklog_ops(root), 0);
 
-	refused(root, gpu, "2", 2, "valid counts: 8, 0", "set 0 first");
+	count_refused(root, gpu, "2", 2, "valid counts: 8, 0", "set 0 first");
 
 	/* 4 -> 8: four more 2Q (683) on VFs 4..7, the four in force stay */
 	count(&r, root, gpu, "8", 0, "--runtime");
@@ -201,7 +201,7 @@ Test(write_counts, mixed_size_refuses_counts)
 	int types[4];
 	struct run r;
 
-	refused(root, L40S, "2", 1, "mixed-size vGPU mode", "-shm 0");
+	count_refused(root, L40S, "2", 1, "mixed-size vGPU mode", "-shm 0");
 	gpf(&r, root, "--json", "set-count", L40S, "4", "--dry-run", NULL);
 	cr_assert_eq(r.status, 1);
 	cr_assert(strstr(r.out, "\"code\": \"mixed-size-mode\""), "%s", r.out);
@@ -228,7 +228,7 @@ Test(write_counts, count_to_count_refused_while_assigned)
 
 	mkdirs(root, "run/gpupart/reservations");
 	put(root, "run/gpupart/reservations/0000:01:00.4", "vm-a\n");
-	refused(root, L40S, "6", 1, "0000:01:00.4", "vm-a");
+	count_refused(root, L40S, "6", 1, "0000:01:00.4", "vm-a");
 	count(&r, root, L40S, "1", 0, "--runtime");
 	run_free(&r);
 	cr_assert_eq(fklog_ops(root), 0);

@@ -168,12 +168,12 @@ Test(write_faults, l40s_0_to_4_sriov_manage)
 	matrix(&c);
 }
 
-/* 4 x current_vgpu_type 0 */
+/* 4 x current_vgpu_type 0, sriov-manage -d */
 Test(write_faults, l40s_4_to_0)
 {
 	static const char *const args[] = { "set-count", L40S, "0", "--runtime", NULL };
 	char *root = wtree("sriov-off");
-	struct plan_case c = { root, args, 4 };
+	struct plan_case c = { root, args, 5 };
 	struct run r;
 
 	with_sriov_manage(root);
@@ -245,5 +245,21 @@ Test(write_faults, a40_mdev_2_to_1)
 	static const char *const args[] = { "set-count", A40, "1", "--runtime", NULL };
 	struct plan_case c = { a40_at_2(), args, 3 };
 
+	matrix(&c);
+}
+
+/* remove gpupart's two 8Q mdevs, create four 4Q (the fixture's hand-made mdev is not
+ * gpupart's to remove: the admin removes it first) */
+Test(write_faults, t4_mdev_2_to_4)
+{
+	static const char *const args[] = { "set-count", T4, "4", "--runtime", NULL };
+	char *root = wtree("t4-mdev-pf");
+	struct plan_case c = { root, args, 6 };
+	struct run r;
+
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "2", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
 	matrix(&c);
 }

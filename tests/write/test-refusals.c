@@ -17,28 +17,6 @@
 
 TestSuite(write_refusals, .init = wsetup, .fini = wteardown, .timeout = 60);
 
-static void refused(const char *root, int status, const char *const *needles,
-		    const char *const *args)
-{
-	char *before, *after;
-	struct run r;
-
-	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
-	run_free(&r);
-	fklog_reset(root);
-	before = manifest(root, M_STRICT);
-	gpf_v(&r, NULL, root, args);
-	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
-	for (int i = 0; needles[i]; i++)
-		cr_assert(strstr(r.err, needles[i]), "no '%s' in:\n%s", needles[i], r.err);
-	run_free(&r);
-	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
-	after = manifest(root, M_STRICT);
-	assert_manifest_eq(after, before, "after a refusal");
-	free(before);
-	free(after);
-}
-
 static void nvme_to(const char *root, const char *count)
 {
 	struct run r;
@@ -279,12 +257,20 @@ Test(write_refusals, vfio_cdev_of_a_vf_held_open)
 
 Test(write_refusals, vfio_cdev_of_an_mdev_held_open)
 {
-	static const char *const args[] = { "set-count", T4, "4", NULL };
+	static const char *const args[] = { "set-count", T4, "2", NULL };
 	static const char *const needles[] = { "refusing: processes hold its devices open",
 					       "/dev/vfio/devices/vfio5", NULL };
-	char *root = wtree("t4-mdev-pf");
+	char *root = wtree("t4-mdev-pf"), uuid[37], *p;
+	struct run r;
 
-	mkdirs(root, "sys/bus/mdev/devices/c0ffee00-0000-4000-8000-000000000001/vfio-dev/vfio5");
+	/* four mdevs gpupart made (the hand-made one removed by the admin), one held */
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "4", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert(first_mdev(root, uuid));
+	cr_assert_geq(asprintf(&p, "sys/bus/mdev/devices/%s/vfio-dev/vfio5", uuid), 0);
+	mkdirs(root, p);
+	free(p);
 	mkproc(root, "4245", "qemu-system-x86", "11", "/dev/vfio/devices/vfio5");
 	refused(root, 1, needles, args);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "wrun.h"
 
 TestSuite(write_setcount, .init = wsetup, .fini = wteardown, .timeout = 120);
@@ -194,29 +195,6 @@ Test(write_setcount, nvme_autoprobe_off_stays_off)
 	cr_assert_not(ex(root, "etc/gpupart/partitions.conf"), "--runtime recorded the layout");
 }
 
-/* The type an NVIDIA VF offers whose name ends in @suffix ("-12Q"), from creatable_vgpu_types. */
-static int creatable_id(const char *root, const char *vf, const char *suffix)
-{
-	char *p, *all, *line;
-	int id = -1;
-
-	cr_assert_geq(asprintf(&p, "%s/sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", root,
-			       vf), 0);
-	all = slurp(p);
-	cr_assert_not_null(all, "%s", p);
-	for (line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
-		size_t n = strlen(line), k = strlen(suffix);
-
-		while (n && line[n - 1] == ' ')
-			n--;
-		if (n > k && !strncmp(line + n - k, suffix, k) && atoi(line) > 0)
-			id = atoi(line);
-	}
-	free(all);
-	free(p);
-	return id;
-}
-
 static int nv_types(const char *root, const char *pf, int total, int *types)
 {
 	char vf[16];
@@ -276,70 +254,46 @@ Test(write_setcount, l40s_nvidia_vfio_0_4_0)
 	cr_assert_eq(fklog_ops(root), 0);
 	run_free(&r);
 
-	/* 4 -> 0: every type cleared, the VFs stay on nvidia, sriov-manage is not run */
+	/* the type set was the 12 GiB Q type (48 GiB / 4), by its id in the fixture's L40S
+	 * table (the GPU is full: no VF lists a type any more) */
+	{
+		int want = -1;
+
+		for (size_t k = 0; k < fx_catalog_l40s.n; k++) {
+			const char *nm = fx_catalog_l40s.types[k].name;
+
+			if (strlen(nm) > 4 && !strcmp(nm + strlen(nm) - 4, "-12Q"))
+				want = fx_catalog_l40s.types[k].id;
+		}
+		cr_assert_eq(type, want, "type %d is not the -12Q type (%d)", type, want);
+	}
+
+	/* 4 -> 0: every type cleared, then the VFs disabled (sriov-manage -d, as -e enabled
+	 * them), so that the GPU can be handed whole to a VM */
 	set_count(root, L40S, "0", NULL);
-	cr_assert_eq(nv_types(root, L40S, total, types), 0);
 	log = fklog(root);
-	cr_assert_eq(fklog_ops(root), 4, "%s", log);
-	cr_assert_null(strstr(log, "sriov-manage"), "%s", log);
+	cr_assert_eq(fklog_ops(root), 5, "%s", log);
+	for (int i = 0; i < 4; i++) {
+		vf_addr(root, L40S, i, vf);
+		snprintf(line, sizeof(line),
+			 "write sys/bus/pci/devices/%s/nvidia/current_vgpu_type 0 = 0\n", vf);
+		cr_assert(strstr(log, line), "no '%s' in\n%s", line, log);
+	}
+	cr_assert(strstr(log, "exec /usr/lib/nvidia/sriov-manage -d " L40S " = 0\n"), "%s", log);
+	cr_assert(strstr(log, "sriov-manage -d") > strstr(log, "current_vgpu_type 0"), "%s", log);
 	free(log);
-
-	/* now that every VF offers every type again: the type set was the 12 GiB Q type
-	 * (48 GiB / 4), read from the driver's own list */
+	expect_str(rd(root, "sys/bus/pci/devices/" L40S "/sriov_numvfs"), "0", "numvfs");
 	vf_addr(root, L40S, 0, vf);
-	cr_assert_eq(creatable_id(root, vf, "-12Q"), type, "type %d is not the -12Q type", type);
+	cr_assert_not(ex(root, "sys/bus/pci/devices/%s", vf), "%s is left", vf);
 
-	/* and 0 -> 4 with the VFs already enabled: four writes, no exec */
+	/* and 0 -> 4 again: sriov-manage -e, then four writes */
 	set_count(root, L40S, "4", NULL);
-	cr_assert_eq(fklog_ops(root), 4);
+	cr_assert_eq(fklog_ops(root), 5);
 	cr_assert_eq(nv_types(root, L40S, total, types), 4);
 	free(total_s);
 }
 
 /* ---- mdev ---- */
-
-struct mdev {
-	char uuid[40], parent[16], type[64];
-};
-
-static int mdevs(const char *root, struct mdev *out, int max)
-{
-	char *p;
-	DIR *d;
-	struct dirent *de;
-	int n = 0;
-
-	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
-	d = opendir(p);
-	while (d && (de = readdir(d))) {
-		char tgt[512], *s, *t;
-		ssize_t k;
-		char *lp;
-
-		if (de->d_name[0] == '.')
-			continue;
-		cr_assert_lt(n, max);
-		snprintf(out[n].uuid, sizeof(out[n].uuid), "%s", de->d_name);
-		cr_assert_geq(asprintf(&lp, "%s/%s", p, de->d_name), 0);
-		k = readlink(lp, tgt, sizeof(tgt) - 1);
-		cr_assert_gt(k, 0);
-		tgt[k] = 0;
-		free(lp);
-		s = strrchr(tgt, '/');
-		*s = 0;
-		s = strrchr(tgt, '/');
-		snprintf(out[n].parent, sizeof(out[n].parent), "%s", s + 1);
-		t = lnk(root, "sys/bus/mdev/devices/%s/mdev_type", de->d_name);
-		cr_assert_not_null(t);
-		snprintf(out[n].type, sizeof(out[n].type), "%s", t);
-		free(t);
-		n++;
-	}
-	if (d)
-		closedir(d);
-	free(p);
-	return n;
-}
 
 static bool v8_uuid(const char *u)
 {
@@ -376,6 +330,7 @@ Test(write_setcount, t4_mdev_on_pf)
 	static const char hand[] = "c0ffee00-0000-4000-8000-000000000001";
 	char *root = wtree("t4-mdev-pf"), *log;
 	struct mdev first[8], m[8], ours[8];
+	struct run r;
 	int n;
 
 	n = mdevs(root, m, 8);
@@ -400,15 +355,26 @@ Test(write_setcount, t4_mdev_on_pf)
 	}
 	check_mdevs(root, ours, 3, "-4Q");
 
-	/* 4 -> 2: 16 / 2 = 8Q, a different size: all four go, two come, with partition ids 0
-	 * and 1's UUIDs (two of gpupart's three) */
+	/* 4 -> 2 is 8Q, another size: the hand-made 4Q would have to go, and it is not one of
+	 * gpupart's UUIDs: refused with nothing written, until the admin removes it */
+	fklog_reset(root);
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "2", NULL), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "c0ffee00-0000-4000-8000-000000000001 on " T4
+			       " was not created by gpupart"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0);
+	cr_assert_eq(mdevs(root, m, 8), 4);
+	admin_remove_mdev(root, hand);
+
+	/* 3 -> 2: 16 / 2 = 8Q, a different size: gpupart's three go, two come, with partition
+	 * ids 0 and 1's UUIDs (two of the three) */
 	set_count(root, T4, "2", NULL);
 	n = mdevs(root, m, 8);
 	cr_assert_eq(n, 2);
 	check_mdevs(root, m, n, "-8Q");
 	for (int i = 0; i < n; i++)
 		cr_assert(has_uuid(ours, 3, m[i].uuid), "%s is new", m[i].uuid);
-	cr_assert_eq(fklog_ops(root), 6);
+	cr_assert_eq(fklog_ops(root), 5);
 
 	set_count(root, T4, "0", NULL);
 	cr_assert_eq(mdevs(root, m, 8), 0);
@@ -433,10 +399,15 @@ Test(write_setcount, a40_mdev_on_vfs)
 {
 	char *root = wtree("a40-mdev-vf");
 	struct mdev first[8], m[8];
-	char vf[16];
+	char vf[16], *s;
 	int n;
 
+	with_sriov_manage(root);
 	cr_assert_eq(mdevs(root, m, 8), 2);
+	/* the fixture's two 8Q mdevs were made by hand (not gpupart's UUIDs): the admin removes
+	 * them first, gpupart never would (mdev-not-gpupart) */
+	for (int k = 0; k < 2; k++)
+		admin_remove_mdev(root, m[k].uuid);
 	/* 48 GiB / 4 = 12Q, one mdev on each of the first four VFs */
 	set_count(root, A40, "4", NULL);
 	n = mdevs(root, first, 8);
@@ -451,11 +422,16 @@ Test(write_setcount, a40_mdev_on_vfs)
 		cr_assert(found, "no mdev on VF %d (%s)", i, vf);
 	}
 	for (int k = 0; k < 2; k++)
-		cr_assert_not(has_uuid(first, n, m[k].uuid), "the old 8Q mdev %s stayed", m[k].uuid);
-	cr_assert_eq(fklog_ops(root), 6);
+		cr_assert_not(has_uuid(first, n, m[k].uuid), "the old 8Q mdev %s is back", m[k].uuid);
+	cr_assert_eq(fklog_ops(root), 4);
 
+	/* 0: the mdevs go, then the VFs (sriov-manage -d), so the A40 can be handed whole to a
+	 * VM; 4 again enables them (-e) and makes the same mdevs on the same VFs */
 	set_count(root, A40, "0", NULL);
 	cr_assert_eq(mdevs(root, m, 8), 0);
+	s = rd(root, "sys/bus/pci/devices/" A40 "/sriov_numvfs");
+	cr_assert_str_eq(s, "0");
+	free(s);
 	set_count(root, A40, "4", NULL);
 	n = mdevs(root, m, 8);
 	cr_assert_eq(n, 4);

@@ -226,12 +226,18 @@ Test(write_stuck, orphaned_writer_after_kill)
 Test(write_stuck, blocked_mdev_remove_names_it)
 {
 	char *root = wtree("t4-mdev-pf");
-	/* 2 is 8Q: the 4Q mdev in force goes (at 4 it would stay, being of the target's size) */
 	static const char *const args[] = { "set-count", T4, "2", "--runtime", "--write-timeout",
 					    "1", NULL };
-	const char *uuid = "c0ffee00-0000-4000-8000-000000000001";
+	char uuid[37];
 	struct run r;
 	char *p;
+
+	/* four mdevs gpupart made (the hand-made one is not its to remove: the admin did);
+	 * 4 -> 2 is another type, so all four go, and the first remove blocks */
+	admin_remove_mdev(root, "c0ffee00-0000-4000-8000-000000000001");
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "4", "--runtime", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert(first_mdev(root, uuid));
 
 	mkdirs(root, ".fakekernel/block");
 	cr_assert_geq(asprintf(&p, ".fakekernel/block/%s", uuid), 0);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake-kernel.h"
 #include "fixture.h"
 #include "wrun.h"
 
@@ -576,4 +578,100 @@ void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
 	cr_assert_geq(asprintf(&p, "%s/proc/%s/fd/%s", root, pid, fd), 0);
 	cr_assert_eq(symlink(target, p), 0, "symlink %s: %s", p, strerror(errno));
 	free(p);
+}
+
+void admin_write(const char *root, const char *path, const char *value)
+{
+	int r = fk_admin_write(root, path, value);
+
+	cr_assert_eq(r, 0, "echo %s > /%s: %s", value, path, strerror(-r));
+}
+
+void admin_remove_mdev(const char *root, const char *uuid)
+{
+	char *p;
+
+	cr_assert_geq(asprintf(&p, "sys/bus/mdev/devices/%s/remove", uuid), 0);
+	admin_write(root, p, "1");
+	free(p);
+}
+
+bool first_mdev(const char *root, char out[37])
+{
+	char *p;
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
+	d = opendir(p);
+	free(p);
+	while (d && (de = readdir(d)))
+		if (strlen(de->d_name) == 36 && (!found || strcmp(de->d_name, out) < 0)) {
+			snprintf(out, 37, "%s", de->d_name);
+			found = true;
+		}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int mdevs(const char *root, struct mdev *out, int max)
+{
+	char *p;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	cr_assert_geq(asprintf(&p, "%s/sys/bus/mdev/devices", root), 0);
+	d = opendir(p);
+	while (d && (de = readdir(d))) {
+		char tgt[512], *s, *t;
+		ssize_t k;
+		char *lp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		cr_assert_lt(n, max);
+		snprintf(out[n].uuid, sizeof(out[n].uuid), "%s", de->d_name);
+		cr_assert_geq(asprintf(&lp, "%s/%s", p, de->d_name), 0);
+		k = readlink(lp, tgt, sizeof(tgt) - 1);
+		cr_assert_gt(k, 0);
+		tgt[k] = 0;
+		free(lp);
+		s = strrchr(tgt, '/');
+		*s = 0;
+		s = strrchr(tgt, '/');
+		snprintf(out[n].parent, sizeof(out[n].parent), "%s", s ? s + 1 : tgt);
+		t = lnk(root, "sys/bus/mdev/devices/%s/mdev_type", de->d_name);
+		cr_assert_not_null(t);
+		snprintf(out[n].type, sizeof(out[n].type), "%s", t);
+		free(t);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	free(p);
+	return n;
+}
+
+void refused(const char *root, int status, const char *const *needles, const char *const *args)
+{
+	char *before, *after;
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+	before = manifest(root, M_STRICT);
+	gpf_v(&r, NULL, root, args);
+	cr_assert_eq(r.status, status, "exit %d, expected %d\n%s", r.status, status, r.err);
+	for (int i = 0; needles[i]; i++)
+		cr_assert(strstr(r.err, needles[i]), "no '%s' in:\n%s", needles[i], r.err);
+	run_free(&r);
+	cr_assert_eq(fklog_ops(root), 0, "a refusal wrote:\n%s", fklog(root));
+	after = manifest(root, M_STRICT);
+	assert_manifest_eq(after, before, "after a refusal");
+	free(before);
+	free(after);
 }

@@ -82,6 +82,28 @@ char *conf_of(const char *root);
  * ID arithmetic of the SR-IOV spec). */
 void vf_addr(const char *root, const char *pf, int i, char out[16]);
 
+/* A write the admin makes by hand (echo VALUE > /PATH) through the fake kernel, asserted to
+ * succeed; not in the fake kernel's log. */
+void admin_write(const char *root, const char *path, const char *value);
+/* echo 1 > /sys/bus/mdev/devices/UUID/remove: how an admin removes an mdev gpupart did not
+ * create (gpupart refuses to, mdev-not-gpupart). */
+void admin_remove_mdev(const char *root, const char *uuid);
+/* The UUID of the first mdev on the bus (by name) into @out; false when there is none. */
+bool first_mdev(const char *root, char out[37]);
+
+/* An mdev on the bus: its UUID, its parent (the directory it sits in: mdev_device_register()
+ * puts it below its parent) and its mdev_type link. */
+struct mdev {
+	char uuid[40], parent[16], type[64];
+};
+/* Every mdev on ROOT's bus into @out (at most @max); how many. */
+int mdevs(const char *root, struct mdev *out, int max);
+
+/* A refusal: exit @status, every one of @needles on stderr, not one write in the fake
+ * kernel's log, the whole tree as it was (a `repair` first creates the lock file, so that
+ * even it is compared). */
+void refused(const char *root, int status, const char *const *needles, const char *const *args);
+
 /* A fake process in ROOT/proc holding TARGET open as fd FD (what fuser would see). */
 void mkproc(const char *root, const char *pid, const char *comm, const char *fd,
 	    const char *target);

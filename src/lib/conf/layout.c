@@ -385,68 +385,6 @@ int gp_layout_write(struct gp_ctx *ctx, const struct gp_layout *l)
 	return r;
 }
 
-/* Whether a sysfs path component is "pciDDDD:BB" naming this domain and bus. */
-static bool is_root_bus(const char *comp, size_t len, uint32_t domain, unsigned bus)
-{
-	char want[32];
-	int n = snprintf(want, sizeof(want), "pci%04x:%02x", domain, bus);
-
-	return n > 0 && (size_t)n == len && strncasecmp(comp, want, len) == 0;
-}
-
-/* The syspath holds the root bus component (a path below sys/devices, maybe "devices/..."). */
-static bool syspath_has_root_bus(const char *syspath, uint32_t domain, unsigned bus)
-{
-	const char *p = syspath;
-
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-
-		if (is_root_bus(p, len, domain, bus))
-			return true;
-		if (!slash)
-			break;
-		p = slash + 1;
-	}
-	return false;
-}
-
-int gp_device_path_id(const struct gp_device *dev, char *buf, size_t len)
-{
-	const struct gp_device *hops[PATH_MAX_HOPS], *d, *top;
-	size_t n = 0, used;
-	int w;
-
-	if (!dev || !buf || !len)
-		return -EINVAL;
-	/* from the device up while in its PCI domain: a VMD's domain starts at its own root
-	 * bus, whatever the controller's own path is */
-	for (d = dev; d; d = d->parent) {
-		if (d->addr.domain != dev->addr.domain)
-			break;
-		if (n == PATH_MAX_HOPS)
-			return -EINVAL; /* a loop, or an absurd depth */
-		hops[n++] = d;
-	}
-	top = hops[n - 1];
-	/* the topmost function in the domain sits on the root bus: the sysfs path must say so
-	 * (a chain that stops short, say an unread bridge, is not a stable identity) */
-	if (dev->syspath && !syspath_has_root_bus(dev->syspath, top->addr.domain, top->addr.bus))
-		return -EINVAL;
-	w = snprintf(buf, len, "pci%04x:%02x", top->addr.domain, top->addr.bus);
-	if (w < 0 || (size_t)w >= len)
-		return -ENAMETOOLONG;
-	used = (size_t)w;
-	while (n--) {
-		w = snprintf(buf + used, len - used, "/%02x.%x", hops[n]->addr.dev, hops[n]->addr.fn);
-		if (w < 0 || (size_t)w >= len - used)
-			return -ENAMETOOLONG;
-		used += (size_t)w;
-	}
-	return 0;
-}
-
 int gp_layout_entry_for(const struct gp_device *dev, int count, char series,
 			struct gp_layout_entry *out)
 {

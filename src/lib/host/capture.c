@@ -451,6 +451,10 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 	for (i = 0; i < host->n_devs; i++)
 		if (host->devs[i]->detailed)
 			tar_device(t, ctx, host->devs[i]);
+	/* mdevctl's definitions on the mdev parents: who owns their mdevs */
+	for (i = 0; i < host->n_devs; i++)
+		if (host->devs[i]->detailed && host->devs[i]->n_mdevs)
+			tar_place(t, ctx, GP_HP_MDEVCTL_PARENT, host->devs[i]->address, tar_file);
 	tar_place(t, ctx, GP_HP_IOMMU_GROUPS, NULL, tar_group);
 	tar_place(t, ctx, GP_HP_CLASS_IOMMU, NULL, tar_iommu_unit);
 	tar_place(t, ctx, GP_HP_VFIO_T1_PARAMS, NULL, tar_file);

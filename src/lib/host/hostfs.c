@@ -51,6 +51,10 @@ static const char *const hostpaths[] = {
 	[GP_HP_VGPU_CONFIG] = "usr/share/nvidia/vgpu/vgpuConfig.xml",
 	[GP_HP_CATALOGUE_DIR] = "var/lib/gpupart/catalogue",
 	[GP_HP_CATALOGUE_FILE] = "var/lib/gpupart/catalogue/%s",
+	/* kmod's; /sbin is usr/sbin on merged-/usr hosts, a relative link that stays beneath */
+	[GP_HP_MODPROBE] = "sbin/modprobe",
+	/* mdevctl's defined mdevs, etc/mdevctl.d/<parent>/<uuid> (its README, Architecture) */
+	[GP_HP_MDEVCTL_PARENT] = "etc/mdevctl.d/%s",
 };
 
 /*
@@ -371,35 +375,9 @@ int gp_hostfs_read_at(int dirfd, const char *name, char *buf, size_t len)
 	return (int)n;
 }
 
-static ssize_t read_all(int dirfd, const char *name, char **out, bool attr);
-
-ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out)
-{
-	return read_all(dirfd, name, out, false);
-}
-
-ssize_t gp_hostfs_read_attr_at(int dirfd, const char *name, char **out)
-{
-	return read_all(dirfd, name, out, true);
-}
-
-/* attr: a sysfs attribute (at most a page, handed over in one read), so a short read is the
+/* Reads fd to its end (or, for an attribute, its first short read); the caller closes fd.
+ * attr: a sysfs attribute (at most a page, handed over in one read), so a short read is the
  * end; /proc's seq files hand over a page at a time and need the read that returns 0. */
-static ssize_t read_fd_all(int fd, char **out, bool attr);
-
-static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
-{
-	int fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
-	ssize_t n;
-
-	if (fd < 0)
-		return fd;
-	n = read_fd_all(fd, out, attr);
-	close(fd);
-	return n;
-}
-
-/* Reads fd to its end (or, for an attribute, its first short read); the caller closes fd. */
 static ssize_t read_fd_all(int fd, char **out, bool attr)
 {
 	size_t cap = 4096, got = 0;
@@ -438,6 +416,28 @@ static ssize_t read_fd_all(int fd, char **out, bool attr)
 	buf[got] = 0;
 	*out = buf;
 	return (ssize_t)got;
+}
+
+static ssize_t read_all(int dirfd, const char *name, char **out, bool attr)
+{
+	int fd = open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = read_fd_all(fd, out, attr);
+	close(fd);
+	return n;
+}
+
+ssize_t gp_hostfs_read_all_at(int dirfd, const char *name, char **out)
+{
+	return read_all(dirfd, name, out, false);
+}
+
+ssize_t gp_hostfs_read_attr_at(int dirfd, const char *name, char **out)
+{
+	return read_all(dirfd, name, out, true);
 }
 
 ssize_t gp_hostfs_read_all(struct gp_ctx *ctx, enum gp_hostpath hp, const char *arg, char **out)

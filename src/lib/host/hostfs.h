@@ -50,6 +50,8 @@ enum gp_hostpath {
 	GP_HP_VGPU_CONFIG,       /* usr/share/nvidia/vgpu/vgpuConfig.xml (the vGPU manager's) */
 	GP_HP_CATALOGUE_DIR,     /* var/lib/gpupart/catalogue (recorded vGPU catalogues) */
 	GP_HP_CATALOGUE_FILE,    /* var/lib/gpupart/catalogue/ARG */
+	GP_HP_MODPROBE,          /* sbin/modprobe */
+	GP_HP_MDEVCTL_PARENT,    /* etc/mdevctl.d/ARG: mdevctl's definitions on parent ARG */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */

@@ -127,6 +127,30 @@ static enum gp_tri has_cap(struct pci_dev *d, unsigned id, unsigned type)
 	return pci_find_cap(d, id, type) ? GP_TRI_YES : GP_TRI_NO;
 }
 
+/*
+ * The VF BARs (PCI_IOV_BAR_BASE, 6 registers) the SR-IOV capability declares. Their sizes
+ * take a write to learn (what the kernel's sriov_init() does); their registers tell without
+ * one: a memory BAR's type bits (64-bit, prefetchable) are read-only, so such a BAR reads
+ * non-zero even where the firmware assigned it no address. A 64-bit BAR's upper half is
+ * part of it.
+ */
+static uint8_t vf_bars_declared(struct pci_dev *d, int cap)
+{
+	uint8_t mask = 0;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		uint32_t v = pci_read_long(d, cap + PCI_IOV_BAR_BASE + 4 * i);
+
+		if (v)
+			mask |= (uint8_t)(1u << i);
+		if (!(v & PCI_BASE_ADDRESS_SPACE_IO) &&
+		    (v & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64)
+			i++;
+	}
+	return mask;
+}
+
 static void decode_caps(struct pci_dev *d, struct gp_config_facts *f)
 {
 	struct pci_cap *c;
@@ -178,6 +202,7 @@ static void decode_caps(struct pci_dev *d, struct gp_config_facts *f)
 		f->sriov_offset = pci_read_word(d, c->addr + PCI_IOV_OFFSET);
 		f->sriov_stride = pci_read_word(d, c->addr + PCI_IOV_STRIDE);
 		f->sriov_vf_device = pci_read_word(d, c->addr + PCI_IOV_DID);
+		f->sriov_vf_bars = vf_bars_declared(d, c->addr);
 	}
 }
 

@@ -132,6 +132,35 @@ static int plan_vf_binding(struct gp_plan *p, const struct gp_vf_state *cur,
 	return r;
 }
 
+/*
+ * vfio-pci before anything else when the VFs are to be bound to it and it is not loaded: a
+ * driver_override naming a driver that is not registered binds nothing (drivers/base/dd.c
+ * matches only registered drivers; drivers_probe loads no module). modprobe runs bounded,
+ * like every program (host/kernel.c); the driver's directory proves it took. Never undone: a
+ * loaded module is no partition.
+ */
+static int plan_vfio_pci(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
+			 struct gp_plan *p)
+{
+	struct gp_step *s;
+	char dir[128];
+	size_t i;
+	bool needed = false;
+
+	for (i = 0; i < want->n_vfs; i++)
+		needed |= gp_str_eq(want->vfs[i].driver, "vfio-pci");
+	if (!needed || cur->vfio_pci)
+		return 0;
+	s = step(p, GP_STEP_EXEC, want->address, "%s", "vfio-pci");
+	if (!s || gp_hostfs_path(GP_HP_MODPROBE, NULL, s->path, sizeof(s->path)) < 0)
+		return -ENOMEM;
+	s = step(p, GP_STEP_WAIT, want->address, "%d", 1);
+	if (!s || gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) < 0)
+		return -ENOMEM;
+	snprintf(s->path, sizeof(s->path), "%s", dir);
+	return 0;
+}
+
 /* The sriov_numvfs protocol (reliability.md invariant 9). */
 static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 		      struct gp_plan *p)
@@ -141,9 +170,9 @@ static int plan_sriov(const struct gp_gpu_state *cur, const struct gp_gpu_state 
 	int autoprobe = cur->autoprobe;
 	char num[16];
 	size_t i;
-	int r = 0;
+	int r = plan_vfio_pci(cur, want, p);
 
-	if (recreate && cur->numvfs > 0) {
+	if (r == 0 && recreate && cur->numvfs > 0) {
 		r = dev_step(p, GP_STEP_WRITE, pf, "sriov_numvfs", "0");
 		if (r == 0)
 			r = wait_vfs(p, pf, 0);
@@ -253,6 +282,32 @@ static int plan_mdev(const struct gp_gpu_state *cur, const struct gp_gpu_state *
 	return r;
 }
 
+/*
+ * A state that names its VFs (a journal's: undoing set-count 0, which disabled them) is exact:
+ * sriov-manage -e makes those VFs idle on nvidia, so the rest is planned from there, with no
+ * rescan (an undo has no target to refine, txn.h).
+ */
+static int plan_on_new_vfs(const struct gp_gpu_state *want, struct gp_plan *plan)
+{
+	struct gp_gpu_state idle;
+	size_t i, n_mdevs;
+	int r = gp_gpu_state_copy(want, &idle);
+
+	if (r < 0)
+		return r;
+	for (i = 0; i < idle.n_vfs; i++)
+		if (idle.vfs[i].vgpu_type != GP_UNKNOWN)
+			idle.vfs[i].vgpu_type = 0;
+	n_mdevs = idle.n_mdevs;
+	idle.n_mdevs = 0;
+	r = plan_mdev(&idle, want, plan);
+	if (r == 0)
+		r = plan_nvidia_vfio(&idle, want, plan);
+	idle.n_mdevs = n_mdevs;
+	gp_gpu_state_clear(&idle);
+	return r;
+}
+
 int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 		 struct gp_plan *plan)
 {
@@ -269,6 +324,8 @@ int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want
 			r = sriov_manage(plan, want->address, true);
 			if (r == 0)
 				r = wait_vfs(plan, want->address, want->numvfs);
+			if (r == 0 && want->n_vfs)
+				return plan_on_new_vfs(want, plan);
 			if (r == 0) {
 				struct gp_step *s = step(plan, GP_STEP_RESCAN, want->address, "%s", "");
 
@@ -277,8 +334,12 @@ int gp_plan_diff(const struct gp_gpu_state *cur, const struct gp_gpu_state *want
 			}
 			return r;
 		}
-		r = want->backend == GP_BACKEND_NVIDIA_VFIO ? plan_nvidia_vfio(cur, want, plan) :
-							       plan_mdev(cur, want, plan);
+		/* both, whichever backend was recorded: the VFs' shape shows only once they
+		 * exist (a state journaled as vendor-VFIO before sriov-manage -e may come back
+		 * with mdevs), and each plans nothing for the other shape's state */
+		r = plan_mdev(cur, want, plan);
+		if (r == 0)
+			r = plan_nvidia_vfio(cur, want, plan);
 		if (r == 0 && cur->numvfs > 0 && want->numvfs == 0) {
 			r = sriov_manage(plan, want->address, false);
 			if (r == 0)

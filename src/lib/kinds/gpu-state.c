@@ -254,6 +254,15 @@ static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 	return r;
 }
 
+/* A driver's directory exists once its module registered it (driver_register(), bus_add_driver). */
+static bool vfio_pci_loaded(struct gp_ctx *ctx)
+{
+	char dir[128];
+
+	return gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) == 0 &&
+	       gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), dir) == 1;
+}
+
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
 		      struct gp_gpu_state *out)
 {
@@ -269,9 +278,12 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 		return pfd;
 	out->numvfs = read_int(pfd, "sriov_numvfs");
 	out->autoprobe = read_int(pfd, "sriov_drivers_autoprobe");
+	out->vfio_pci = vfio_pci_loaded(ctx);
 	r = read_vfs(ctx, pfd, out);
 	close(pfd);
-	if (r == 0 && backend == GP_BACKEND_NVIDIA_MDEV)
+	/* on either NVIDIA backend: a GPU planned as vendor-VFIO before its VFs existed may
+	 * show mdev-shaped VFs once sriov-manage has enabled them, and an undo must see them */
+	if (r == 0 && (backend == GP_BACKEND_NVIDIA_MDEV || backend == GP_BACKEND_NVIDIA_VFIO))
 		r = read_mdevs(ctx, out);
 	if (r < 0)
 		gp_gpu_state_clear(out);
@@ -388,13 +400,43 @@ static const char *free_vf(const struct gp_gpu_state *cur, const struct gp_gpu_s
 	return NULL;
 }
 
+/*
+ * @ty's type directory on @parent: each parent names its types after the driver it had when
+ * it registered (mdev_type_add(), drivers/vfio/mdev/mdev_sysfs.c: "nvidia-575" beside
+ * "vfio-pci-575", research/real-hosts/01), so the directory is found by the numeric type id
+ * under the parent's own prefix (the scan's gp_device.mdev_type_prefix). -ENXIO when @parent
+ * lists no mdev types: no mdev can be made there.
+ */
+static int mdev_type_key(const struct gp_device *pf, const char *parent,
+			 const struct gp_vgpu_type *ty, char **key)
+{
+	const struct gp_device *d = NULL;
+	size_t i;
+
+	*key = NULL;
+	if (strcmp(parent, pf->address) == 0 || ty->type_id <= 0) {
+		*key = strdup(ty->key);
+		return *key ? 0 : -ENOMEM;
+	}
+	for (i = 0; !d && i < pf->n_vfs; i++)
+		if (strcmp(pf->vfs[i]->address, parent) == 0)
+			d = pf->vfs[i];
+	if (!d || !d->mdev_type_prefix)
+		return -ENXIO;
+	if (asprintf(key, "%s-%d", d->mdev_type_prefix, ty->type_id) < 0) {
+		*key = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty,
 		       const struct gp_gpu_state *cur, int count, struct gp_gpu_state *out)
 {
 	bool on_vfs = gp_catalogue_mdev_source(pf) != pf;
 	size_t i, kept = 0, next_vf = 0;
 	char path[128], uuid[37];
-	int id;
+	int id, r;
 
 	if (gp_device_path_id(pf, path, sizeof(path)) < 0)
 		return -EINVAL;
@@ -422,8 +464,32 @@ static int target_mdev(const struct gp_device *pf, const struct gp_vgpu_type *ty
 			return -ENOMEM;
 		strcpy(m->uuid, uuid);
 		snprintf(m->parent, sizeof(m->parent), "%s", parent);
-		if (!(m->type_key = strdup(ty->key)))
-			return -ENOMEM;
+		r = mdev_type_key(pf, parent, ty, &m->type_key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * No partition on an NVIDIA GPU: no mdev, no VF with a type, and no VF at all, so that the
+ * GPU can be handed whole to a VM (sriov-manage -d, as -e enabled them: nvidia.ko has no
+ * sriov_configure). VFs a GPU without SR-IOV never had stay as they are (none).
+ */
+static int target_nvidia_none(struct gp_gpu_state *out)
+{
+	size_t i;
+
+	for (i = 0; i < out->n_mdevs; i++)
+		free(out->mdevs[i].type_key);
+	out->n_mdevs = 0;
+	if (out->numvfs > 0) {
+		for (i = 0; i < out->n_vfs; i++) {
+			free(out->vfs[i].driver);
+			free(out->vfs[i].override);
+		}
+		out->n_vfs = 0;
+		out->numvfs = 0;
 	}
 	return 0;
 }
@@ -454,17 +520,8 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 			out->numvfs = pf->sriov_total_vfs;
 			return -EAGAIN;
 		}
-		if (count == 0) {
-			size_t i;
-
-			for (i = 0; i < out->n_vfs; i++)
-				if (out->vfs[i].vgpu_type != GP_UNKNOWN)
-					out->vfs[i].vgpu_type = 0;
-			for (i = 0; i < out->n_mdevs; i++)
-				free(out->mdevs[i].type_key);
-			out->n_mdevs = 0;
-			return 0;
-		}
+		if (count == 0)
+			return target_nvidia_none(out);
 		if (gp_policy_count_in_force(view, count))
 			return 0; /* the count in force: as is, whatever the catalogue says */
 		r = gp_policy_type_for_count(host, pf, view->series, count, &ty);
@@ -481,39 +538,4 @@ int gp_gpu_state_target(const struct gp_host *host, const struct gp_gpu_view *vi
 	if (r < 0)
 		gp_gpu_state_clear(out);
 	return r;
-}
-
-/* FNV-1a from two bases, then mixed: 128 bits that must be stable and distinct, not secret. */
-void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id, char out[37])
-{
-	char key[256];
-	uint64_t h[2] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull };
-	uint8_t b[16];
-	size_t i, k;
-
-	snprintf(key, sizeof(key), "gpupart partition|%s|%04x:%04x:%04x:%04x|%d", path_id,
-		 dev->vendor & 0xffff, dev->device & 0xffff, dev->subsystem_vendor & 0xffff,
-		 dev->subsystem_device & 0xffff, id);
-	for (k = 0; k < 2; k++)
-		for (i = 0; key[i]; i++) {
-			h[k] ^= (uint8_t)key[i];
-			h[k] *= 0x100000001b3ull;
-		}
-	for (k = 0; k < 2; k++) { /* splitmix64's finaliser: every input bit moves every output bit */
-		h[k] ^= h[k] >> 30;
-		h[k] *= 0xbf58476d1ce4e5b9ull;
-		h[k] ^= h[k] >> 27;
-		h[k] *= 0x94d049bb133111ebull;
-		h[k] ^= h[k] >> 31;
-	}
-	for (i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(h[0] >> (56 - 8 * i));
-		b[8 + i] = (uint8_t)(h[1] >> (56 - 8 * i));
-	}
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8: custom */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
 }

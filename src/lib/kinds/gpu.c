@@ -80,8 +80,10 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 		return r;
 	dev = gp_host_find(host, &a);
 	r = dev ? gp_gpu_view_build(host, dev, d->series, &view) : -ENODEV;
+	/* with the backend the fresh view shows: the one planned before the VFs existed is a
+	 * guess (policy.c, gp_policy_backend) their shape may prove wrong */
 	if (r == 0)
-		r = gp_gpu_state_read(ctx, orig->address, want->backend, &cur);
+		r = gp_gpu_state_read(ctx, orig->address, view.backend, &cur);
 	if (r == 0) {
 		r = gp_gpu_state_target(host, &view, &cur, d->count, &next);
 		if (r == -ERANGE && view.vgpu_mode == GP_VGPU_MODE_MIG && !dev->n_gpu_instances)
@@ -93,6 +95,10 @@ static int refine(struct gp_ctx *ctx, struct gp_change *c, struct gp_plan *plan)
 			ERR(ctx, "%s: with its VFs enabled, the driver offers no %c-series type for "
 				 "%d partitions",
 			    orig->address, view.series ? view.series : '?', d->count);
+		else if (r == -ENXIO)
+			ERR(ctx, "%s: with its VFs enabled, a VF that is to carry a partition lists "
+				 "no mdev types",
+			    orig->address);
 		else if (r == -EAGAIN)
 			r = -EIO;
 	}
@@ -574,6 +580,13 @@ bool gp_gpu_change_sets_vf_count(const struct gp_change *c)
 	const struct gp_gpu_state *cur = c->orig, *want = c->want;
 
 	return want && want->backend == GP_BACKEND_SRIOV && cur->numvfs != want->numvfs;
+}
+
+bool gp_gpu_change_enables_vfs(const struct gp_change *c)
+{
+	const struct gp_gpu_state *cur = c->orig, *want = c->want;
+
+	return want && (cur->numvfs == 0 || cur->numvfs == GP_UNKNOWN) && want->numvfs > 0;
 }
 
 bool gp_gpu_change_runs_sriov_manage(const struct gp_change *c)

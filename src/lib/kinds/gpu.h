@@ -55,6 +55,8 @@ int gp_gpu_change_of(const struct gp_gpu_state *orig, const struct gp_pci_ident 
  */
 bool gp_gpu_change_sets_vf_count(const struct gp_change *c);
 bool gp_gpu_change_runs_sriov_manage(const struct gp_change *c);
+/* The plan enables VFs where there are none (sriov_numvfs or sriov-manage -e). */
+bool gp_gpu_change_enables_vfs(const struct gp_change *c);
 
 static inline const struct gp_gpu_state *gp_gpu_change_orig(const struct gp_change *c)
 {

@@ -91,6 +91,7 @@ static void device_free(struct gp_device *d)
 	free(d->vfs);
 	free(d->bars);
 	gp_vgpu_types_free(d->mdev_types, d->n_mdev_types);
+	free(d->mdev_type_prefix);
 	gp_vgpu_types_free(d->creatable, d->n_creatable);
 	gp_vgpu_types_free(d->catalogue, d->n_catalogue);
 	free(d->board_name);
@@ -612,6 +613,7 @@ static int scan_catalogues(struct gp_scan *s, struct gp_device **tv, size_t n_tv
 			r = gp_scan_catalogue(s, tv[i]);
 			if (r == 0)
 				r = gp_scan_mig(s, tv[i]);
+			gp_scan_mdev_owners(s, tv[i]);
 		}
 	gp_scan_catalogue_done(s);
 	return r;

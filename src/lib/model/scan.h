@@ -41,6 +41,9 @@ void gp_scan_detail(struct gp_scan *s, struct gp_device *d, enum gp_detail level
 /* mdev_supported_types of a function (PF or VF); attribute names are pfx + name under dfd
  * (pfx "" with the function's own fd, or "ADDR/" with the devices directory's). */
 void gp_scan_mdev_types(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *d);
+/* NVIDIA's numeric type id of an mdev type directory name ("nvidia-575", "vfio-pci-575"),
+ * or GP_UNKNOWN. */
+int gp_mdev_type_id(const char *key);
 /* nvidia/ vendor-VFIO state and mdev types of a VF. */
 void gp_scan_vf_vgpu(struct gp_scan *s, int dfd, const char *pfx, struct gp_device *vf);
 /* The vGPU catalogue of an NVIDIA PF (its VFs read): model/scan-catalogue.c. 0 or -ENOMEM. */
@@ -56,6 +59,8 @@ void gp_scan_catalogue_done(struct gp_scan *s);
 int gp_scan_mig(struct gp_scan *s, struct gp_device *pf);
 /* Every mdev on the host (sys/bus/mdev/devices), attached to its parent. */
 int gp_scan_mdevs(struct gp_scan *s);
+/* Who made each mdev of a GPU (the PF's and its VFs'): model/scan-vgpu.c. */
+void gp_scan_mdev_owners(struct gp_scan *s, struct gp_device *pf);
 /* An IOMMU group's members, detailed as companions. */
 int gp_scan_group(struct gp_scan *s, int group);
 int gp_scan_host_facts(struct gp_scan *s);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/internal.h"
 #include "guard/guard.h"
@@ -207,6 +208,103 @@ static int check_pf_driver(struct gp_op *op, size_t i)
 	return 0;
 }
 
+/* "pci=realloc" among the kernel's pci= options (comma-separated, any pci= word). */
+static bool cmdline_pci_realloc(const char *cmdline)
+{
+	const char *p = cmdline;
+
+	while (p && (p = strstr(p, "pci=")) != NULL) {
+		const char *opt = p + 4, *end = opt + strcspn(opt, " \t\n");
+
+		if (p == cmdline || p[-1] == ' ' || p[-1] == '\t') {
+			while (opt < end) {
+				size_t n = strcspn(opt, ",");
+
+				if (opt + n > end)
+					n = (size_t)(end - opt);
+				if ((n == 7 && strncmp(opt, "realloc", 7) == 0) ||
+				    (n == 10 && strncmp(opt, "realloc=on", 10) == 0))
+					return true;
+				opt += n + (opt[n] == ',');
+			}
+		}
+		p = end;
+	}
+	return false;
+}
+
+static bool has_bar(const struct gp_device *d, int index)
+{
+	size_t k;
+
+	for (k = 0; k < d->n_bars; k++)
+		if (d->bars[k].index == index)
+			return true;
+	return false;
+}
+
+/*
+ * Before the first VF is enabled: VF BARs the capability declares that the firmware left
+ * without an address. The kernel drops such a resource (`resource` lines 7-12 read zero) and
+ * sriov_enable() then fails every VF count with "not enough MMIO resources for SR-IOV"
+ * (drivers/pci/iov.c: the assigned VF BARs are fewer than sriov_init() sized). A 32-bit VF
+ * BAR left at address 0 reads 0 and cannot be told; NVIDIA's large ones are 64-bit.
+ */
+static int check_vf_bars(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev;
+	char list[32] = "";
+	size_t len = 0;
+	int k, n = 0;
+
+	if (!op->change[i] || !gp_gpu_change_enables_vfs(op->change[i]) || !d->bars_known ||
+	    !d->cfg.ext_readable)
+		return 0;
+	for (k = 0; k < 6; k++)
+		if ((d->cfg.sriov_vf_bars & (1u << k)) && !has_bar(d, 7 + k)) {
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+						len ? ", " : "", k);
+			n++;
+		}
+	if (!len)
+		return 0;
+	return gp_op_add(op, i, "vf-bars-unassigned", GP_SEV_ERROR,
+			 "%s: the firmware assigned no address to its SR-IOV VF BAR%s %s "
+			 "(resource lines 7-12 are zero), so enabling VFs would fail with \"not "
+			 "enough MMIO resources for SR-IOV\": %s",
+			 d->address, n > 1 ? "s" : "", list,
+			 cmdline_pci_realloc(op->host->cmdline) ?
+				 "pci=realloc is on the kernel command line already, so the windows "
+				 "above it have no room: enable SR-IOV and above-4G decoding (large "
+				 "or 64-bit MMIO) in the firmware setup" :
+				 "enable SR-IOV and above-4G decoding (large or 64-bit MMIO) in the "
+				 "firmware setup, or boot with pci=realloc so that the kernel assigns "
+				 "them");
+}
+
+/*
+ * The target put a partition on a VF that lists no mdev types (kinds/gpu-state.c: -ENXIO):
+ * NVIDIA's vGPU manager makes a VF an mdev parent when nvidia probes it, and sriov-manage -e
+ * binds every VF to nvidia. The VF's driver does not matter otherwise: one bound to vfio-pci
+ * when it registered lists "vfio-pci-NNN" types, and its mdev works (research/real-hosts/01:
+ * the vfio-pci-575 mdev is the one nvidia-smi shows and a VM was given).
+ */
+static int refuse_no_mdev_parent(struct gp_op *op, size_t i)
+{
+	const struct gp_device *d = op->gpus[i].view.dev, *vf = NULL;
+	size_t k;
+
+	for (k = 0; !vf && k < d->n_vfs && k < (size_t)op->gpus[i].count; k++)
+		if (!d->vfs[k]->mdev_type_prefix)
+			vf = d->vfs[k];
+	return gp_op_add(op, i, "vf-not-mdev-parent", GP_SEV_ERROR,
+			 "%s: VF %s (%s%s) lists no mdev types, so it cannot carry a partition: "
+			 "NVIDIA's vGPU manager registers a VF as an mdev parent when nvidia "
+			 "probes it; bind it to nvidia (sriov-manage -d, then -e, binds them all)",
+			 d->address, vf ? vf->address : "?", vf && vf->driver ? "bound to " : "",
+			 vf && vf->driver ? vf->driver : "no driver");
+}
+
 /*
  * sriov-manage takes the driver's unbindLock and rebinds the GPU, which destroys every MIG GPU
  * instance on it (MIG mode itself persists: cubecos's hardware notes, research
@@ -260,6 +358,8 @@ static int plan_gpu(struct gp_op *op, size_t i)
 				 g->view.series ? g->view.series : '?', g->count);
 	if (r == -ENOMEM)
 		return r;
+	if (r == -ENXIO)
+		return refuse_no_mdev_parent(op, i);
 	if (r < 0)
 		return gp_op_add(op, i, "plan-failed", GP_SEV_ERROR,
 				 "%s: cannot plan the change: %s", addr, strerror(-r));
@@ -267,6 +367,57 @@ static int plan_gpu(struct gp_op *op, size_t i)
 	g->plan = *gp_change_plan(c);
 	g->planned = true;
 	return 0;
+}
+
+/* The mdev of GPU @pf (on it or a VF) the scan knows by @uuid, or NULL. */
+static const struct gp_mdev *gpu_mdev(const struct gp_device *pf, const char *uuid)
+{
+	size_t i, k;
+
+	for (k = 0; k < pf->n_mdevs; k++)
+		if (strcasecmp(pf->mdevs[k].uuid, uuid) == 0)
+			return &pf->mdevs[k];
+	for (i = 0; i < pf->n_vfs; i++)
+		for (k = 0; k < pf->vfs[i]->n_mdevs; k++)
+			if (strcasecmp(pf->vfs[i]->mdevs[k].uuid, uuid) == 0)
+				return &pf->vfs[i]->mdevs[k];
+	return NULL;
+}
+
+/*
+ * gpupart removes only the mdevs it made (the GPU's deterministic partition UUIDs,
+ * gp_partition_uuid), never one defined in mdevctl (which recreates it at boot: libvirt's
+ * nodedev-define goes through mdevctl) nor one someone else made: a VM may be about to get
+ * it. A plan that would remove one is refused, one finding per mdev.
+ */
+static int check_mdev_owners(struct gp_op *op, size_t i)
+{
+	const struct gp_device *pf = op->gpus[i].view.dev;
+	const struct gp_gpu_state *cur = op->change[i]->orig, *want = op->change[i]->want;
+	size_t k;
+	int r = 0;
+
+	for (k = 0; r == 0 && want && k < cur->n_mdevs; k++) {
+		const struct gp_mdev_state *m = &cur->mdevs[k];
+		const struct gp_mdev *known = gpu_mdev(pf, m->uuid);
+
+		if (gp_mdev_state_find(want, m) || (known && known->owner == GP_MDEV_OWNER_GPUPART))
+			continue;
+		if (known && known->owner == GP_MDEV_OWNER_MDEVCTL)
+			r = gp_op_add(op, i, "mdev-not-gpupart", GP_SEV_ERROR,
+				      "%s: mdev %s on %s is defined by mdevctl (/etc/mdevctl.d/%s/%s): "
+				      "gpupart never removes an mdev it did not create; `mdevctl stop "
+				      "-u %s` and `mdevctl undefine -u %s` remove it",
+				      pf->address, m->uuid, m->parent, m->parent, m->uuid, m->uuid,
+				      m->uuid);
+		else
+			r = gp_op_add(op, i, "mdev-not-gpupart", GP_SEV_ERROR,
+				      "%s: mdev %s on %s was not created by gpupart (not one of this "
+				      "GPU's partition UUIDs): gpupart never removes it; once no VM "
+				      "needs it, `echo 1 > /sys/bus/mdev/devices/%s/remove` does",
+				      pf->address, m->uuid, m->parent, m->uuid);
+	}
+	return r;
 }
 
 /* partitions.conf can be read: checked before anything (the layout's change reads it again
@@ -327,6 +478,10 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 		r = check_gpu(op, i);
 		if (r == 0 && !op->refused)
 			r = plan_gpu(op, i);
+		if (r == 0 && !op->refused)
+			r = check_mdev_owners(op, i);
+		if (r == 0 && !op->refused)
+			r = check_vf_bars(op, i);
 		if (r == 0 && !op->refused)
 			r = check_pf_driver(op, i);
 		if (r == 0 && !op->refused)

@@ -318,10 +318,14 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 
 	for (i = 0; i < parent->n_mdevs; i++) {
 		const struct gp_mdev *m = &parent->mdevs[i];
-		const struct gp_vgpu_type *t = find_type_key(parent->mdev_types,
-							     parent->n_mdev_types, m->type_key);
+		/* by id: the catalogue was read on one parent, whose directories may carry
+		 * another driver's name than this one's ("nvidia-575", "vfio-pci-575") */
+		const struct gp_vgpu_type *t = m->type_id > 0 ?
+						       find_type_id(cat, n_cat, m->type_id) : NULL;
 		struct gp_partition *p;
 
+		if (!t)
+			t = find_type_key(parent->mdev_types, parent->n_mdev_types, m->type_key);
 		if (!t)
 			t = find_type_key(cat, n_cat, m->type_key);
 		p = GP_PUSH(v->partitions, v->n_partitions);
@@ -331,6 +335,7 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 		p->address = parent->address;
 		p->driver = parent->driver;
 		p->mdev_uuid = m->uuid;
+		p->owner = m->owner;
 		p->iommu_group = m->iommu_group;
 		p->vgpu_type = t ? t->name : NULL;
 		p->vgpu_type_id = t ? t->type_id : GP_UNKNOWN;

@@ -308,13 +308,57 @@ static bool vf_partitioned(const struct gp_device *vf)
 	return vf->n_mdevs > 0 || vf->current_vgpu_type > 0;
 }
 
+/*
+ * Partitions in force are an error: a GPU is either partitioned or assigned whole (Hyper-V's
+ * rule). On NVIDIA's backends a VF is a partition only once it carries a vGPU (a type set, an
+ * mdev): VFs enabled and idle are only in the way, and `set-count ADDR 0` disables them
+ * (sriov-manage -d). On the generic SR-IOV backend every VF is a partition.
+ */
+static int partitioned(const struct gp_host *h, const struct gp_device *d,
+		       struct gp_findings *out)
+{
+	enum gp_backend b = gp_policy_backend(h, d);
+	size_t i, busy = 0;
+
+	for (i = 0; i < d->n_vfs; i++)
+		busy += vf_partitioned(d->vfs[i]);
+	if (b != GP_BACKEND_NVIDIA_VFIO && b != GP_BACKEND_NVIDIA_MDEV) {
+		if (!d->n_vfs && !d->n_mdevs)
+			return 0;
+		return gp_findings_add(out, "partitioned", GP_SEV_ERROR,
+				       "%zu VFs enabled, %zu with a vGPU, %zu mdevs on the function: "
+				       "disable partitioning before assigning the whole device",
+				       d->n_vfs, busy, d->n_mdevs);
+	}
+	if (busy || d->n_mdevs) {
+		char what[96];
+
+		if (busy)
+			snprintf(what, sizeof(what), "%zu of its %zu VFs carry a vGPU%s", busy,
+				 d->n_vfs, d->n_mdevs ? ", and mdevs are on the function" : "");
+		else
+			snprintf(what, sizeof(what), "%zu mdev%s on the function", d->n_mdevs,
+				 d->n_mdevs == 1 ? "" : "s");
+		return gp_findings_add(out, "partitioned", GP_SEV_ERROR,
+				       "%s: remove the partitions (`gpupart set-count %s 0`) before "
+				       "assigning the whole device",
+				       what, d->address);
+	}
+	if (d->n_vfs)
+		return gp_findings_add(out, "vfs-enabled-idle", GP_SEV_WARNING,
+				       "%zu VFs enabled, none with a vGPU: disable them before "
+				       "assigning the whole device (`gpupart set-count %s 0` runs "
+				       "sriov-manage -d)",
+				       d->n_vfs, d->address);
+	return 0;
+}
+
 int gp_survey_device(const struct gp_host *h, const struct gp_device *d, struct gp_findings *out)
 {
 	const struct gp_config_facts *c = &d->cfg;
 	bool acs_unknown = false;
 	const char *reset, *model = NULL;
 	int64_t mmio, table;
-	size_t i, busy = 0;
 	int r = 0;
 
 	if (!c->readable)
@@ -363,13 +407,7 @@ int gp_survey_device(const struct gp_host *h, const struct gp_device *d, struct 
 		r |= gp_findings_add(out, "in-use-by-host", GP_SEV_WARNING,
 				     "boot VGA device on %s: the host console draws on it",
 				     d->driver);
-	for (i = 0; i < d->n_vfs; i++)
-		busy += vf_partitioned(d->vfs[i]);
-	if (d->n_vfs || d->n_mdevs)
-		r |= gp_findings_add(out, "partitioned", GP_SEV_ERROR,
-				     "%zu VFs enabled, %zu with a vGPU, %zu mdevs on the function: "
-				     "disable partitioning before assigning the whole device",
-				     d->n_vfs, busy, d->n_mdevs);
+	r |= partitioned(h, d, out);
 	mmio = gp_policy_mmio64_required(d);
 	table = gp_policy_mmio_table_lookup(d, &model);
 	if (table > 0)

@@ -176,10 +176,15 @@ static int exec_step(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
 
 	dfd = gp_hostfs_root_fd(ctx);
 	if (gp_hostfs_exists_at(dfd, s->path) != 1) {
-		ERR(ctx, "/%s is not installed, and the nvidia driver cannot enable VFs through "
-			 "sriov_numvfs (it has no sriov_configure): install NVIDIA's vGPU host driver "
-			 "package, which ships it",
-		    s->path);
+		if (gp_hostfs_path(GP_HP_SRIOV_MANAGE, NULL, prog, sizeof(prog)) == 0 &&
+		    strcmp(prog, s->path) == 0)
+			ERR(ctx, "/%s is not installed, and the nvidia driver cannot enable VFs "
+				 "through sriov_numvfs (it has no sriov_configure): install NVIDIA's "
+				 "vGPU host driver package, which ships it",
+			    s->path);
+		else
+			ERR(ctx, "/%s is not installed: cannot run `/%s %s`", s->path, s->path,
+			    s->value);
 		return -ENOENT;
 	}
 	snprintf(prog, sizeof(prog), "/%s", s->path);
