@@ -207,15 +207,21 @@ Test(write_counts, mixed_size_refuses_counts)
 	cr_assert(strstr(r.out, "\"code\": \"mixed-size-mode\""), "%s", r.out);
 	run_free(&r);
 
+	vf_types(root, L40S, 4, types);
+	cr_assert(types[0] > 0 && types[1] > 0 && types[2] == 0, "%d %d %d", types[0], types[1],
+		  types[2]);
+	/* two clears, then sriov-manage -d: with no partition left the VFs go (set-count 0) */
+	with_sriov_manage(root);
 	count(&r, root, L40S, "0", 0, "--runtime");
 	run_free(&r);
 	log = fklog(root);
-	cr_assert_eq(fklog_ops(root), 2, "%s", log);
+	cr_assert_eq(fklog_ops(root), 3, "%s", log);
 	cr_assert_null(strstr(log, "= -1"), "%s", log);
+	cr_assert(strstr(log, "sriov-manage -d " L40S " = 0"), "%s", log);
 	free(log);
-	vf_types(root, L40S, 4, types);
-	for (int i = 0; i < 4; i++)
-		cr_assert_eq(types[i], 0);
+	log = rd(root, "sys/bus/pci/devices/" L40S "/sriov_numvfs");
+	cr_assert_str_eq(log, "0");
+	free(log);
 }
 
 /* Between two counts the GPU is still refused while any of its partitions is given to a VM
