@@ -51,11 +51,13 @@ ParameterizedTestParameters(hosts, expectations)
 		  "acs-missing-upstream,iommu-group-shared", "partitioned" },
 		{ "sriov-zero", "0000:01:00.0", "paravirtualization", "nvidia-vfio", 0, "",
 		  "assignable", "large-bar", "partitioned" },
-		{ "iommu-off", "0000:01:00.0", "paravirtualization", "nvidia-vfio", 0, "",
+		/* no VFs enabled yet: the counts are vgpuConfig.xml's for the board, NVIDIA's Q
+		 * maxima of a 48 GB A40 / L40S, 1Q to 48Q (nvidia-linux.md §3.2) */
+		{ "iommu-off", "0000:01:00.0", "paravirtualization", "nvidia-vfio", 0, "32,24,16,12,8,6,4,3,2,1",
 		  "not-assignable", "", "iommu-group-shared" },
 		{ "pci-vga", "0000:c1:00.0", "not-assignable", "", 0, "", "not-assignable",
 		  "not-pcie,no-msi", "not-endpoint" },
-		{ "nonroot-config", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
+		{ "nonroot-config", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "32,24,16,12,8,6,4,3,2,1",
 		  "assignable-with-warnings", "config-unreadable",
 		  "no-flr,not-pcie,no-msi,acs-missing-upstream" },
 		{ "insecure-host", "0000:03:00.0", "ready-for-dda", "", 0, "", "not-assignable",
@@ -67,7 +69,7 @@ ParameterizedTestParameters(hosts, expectations)
 		/* an empty mdev_bus is not mdev: no VFs yet and no types of its own, so vendor
 		 * VFIO stands until sriov-manage -e shows the VFs; with no VF enabled nothing
 		 * is partitioned yet and the whole GPU can still go to a VM (48 GiB BAR1) */
-		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "",
+		{ "mdev-bus-empty", "0000:01:00.0", "partitioned", "nvidia-vfio", 0, "32,24,16,12,8,6,4,3,2,1",
 		  "assignable", "large-bar", "partitioned" },
 		/* one L40S-8A in force: the series is the partition's (A), and vgpuConfig.xml
 		 * gives NVIDIA's A maxima, the same as the Q ones (nvidia-linux.md §3.2) */

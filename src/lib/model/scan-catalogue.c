@@ -302,6 +302,17 @@ static int from_nvml(struct gp_scan *s, struct gp_device *pf)
 	return 0;
 }
 
+/*
+ * An SR-IOV GPU on nvidia with the vGPU manager whose VFs are not enabled yet: nothing of its
+ * own lists a type until they are, but the vGPU manager's table (and a record) already knows
+ * the board, so ValidPartitionCounts is there before the first set-count, as Hyper-V's is.
+ */
+static bool awaits_vfs(const struct gp_scan *s, const struct gp_device *pf)
+{
+	return pf->n_vfs == 0 && pf->sriov_total_vfs > 0 && pf->driver &&
+	       strcmp(pf->driver, "nvidia") == 0 && s->host->nvidia_vgpu_manager;
+}
+
 int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 {
 	int r;
@@ -311,7 +322,7 @@ int gp_scan_catalogue(struct gp_scan *s, struct gp_device *pf)
 	/* the mdev lists are the driver's complete answer, max_instance included */
 	if (gp_catalogue_mdev_source(pf))
 		return from_mdev(pf);
-	if (!gp_catalogue_vendor_vfio(pf))
+	if (!gp_catalogue_vendor_vfio(pf) && !awaits_vfs(s, pf))
 		return 0;
 	r = from_vgpuconfig(s, pf);
 	/* NVML: the driver's modes always, its types where vgpuConfig.xml gave none */
