@@ -302,5 +302,8 @@ int gp_parse_creatable_types(const char *text, struct gp_vgpu_type **out);
  * architecture it does not read. Pure. */
 enum gp_tri gp_interrupts_remapping(const char *text);
 void gp_vgpu_types_free(struct gp_vgpu_type *types, size_t n);
+/* The type of @t[0..n) with NVIDIA's numeric id @id; NULL when none or @id is not an id (<= 0,
+ * as an mdev type without a numeric tail reads). Pure. */
+const struct gp_vgpu_type *gp_vgpu_types_find(const struct gp_vgpu_type *t, size_t n, int id);
 
 #endif

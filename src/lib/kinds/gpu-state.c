@@ -316,17 +316,6 @@ static int target_sriov(const struct gp_device *pf, int count, struct gp_gpu_sta
 	return 0;
 }
 
-/* The catalogue's type with numeric id @id (an mdev key's tail: "nvidia-562", "vfio-pci-562"). */
-static const struct gp_vgpu_type *catalogue_type(const struct gp_device *pf, int id)
-{
-	size_t i;
-
-	for (i = 0; id > 0 && i < pf->n_catalogue; i++)
-		if (pf->catalogue[i].type_id == id)
-			return &pf->catalogue[i];
-	return NULL;
-}
-
 static int key_type_id(const char *key)
 {
 	const char *dash = key ? strrchr(key, '-') : NULL;
@@ -339,7 +328,8 @@ static int key_type_id(const char *key)
  * and T4-2B4 are both 2 GiB B-series). set-count never clears one of these. */
 static bool same_kind(const struct gp_device *pf, int id, const struct gp_vgpu_type *ty)
 {
-	const struct gp_vgpu_type *t = catalogue_type(pf, id);
+	/* @id is an mdev key's tail: "nvidia-562", "vfio-pci-562" */
+	const struct gp_vgpu_type *t = gp_vgpu_types_find(pf->catalogue, pf->n_catalogue, id);
 
 	if (id > 0 && id == ty->type_id)
 		return true;

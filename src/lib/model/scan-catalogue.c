@@ -56,16 +56,6 @@ const struct gp_device *gp_catalogue_mdev_source(const struct gp_device *pf)
 	return NULL;
 }
 
-static const struct gp_vgpu_type *find_id(const struct gp_vgpu_type *t, size_t n, int id)
-{
-	size_t i;
-
-	for (i = 0; id > 0 && i < n; i++)
-		if (t[i].type_id == id)
-			return &t[i];
-	return NULL;
-}
-
 /* A deep copy of @t appended to @v. */
 static int types_add(struct gp_vgpu_type **v, size_t *n, const struct gp_vgpu_type *t)
 {
@@ -128,7 +118,7 @@ int gp_catalogue_union(const struct gp_device *pf, struct gp_vgpu_type **out, si
 		for (j = 0; j < pf->vfs[i]->n_creatable; j++) {
 			const struct gp_vgpu_type *t = &pf->vfs[i]->creatable[j];
 
-			if (find_id(*out, *n, t->type_id))
+			if (gp_vgpu_types_find(*out, *n, t->type_id))
 				continue;
 			r = types_add(out, n, t);
 			if (r < 0) {

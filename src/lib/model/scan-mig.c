@@ -26,16 +26,12 @@
 
 static const struct gp_vgpu_type *type_of(const struct gp_device *pf, int id)
 {
-	size_t i, j;
+	const struct gp_vgpu_type *t = gp_vgpu_types_find(pf->catalogue, pf->n_catalogue, id);
+	size_t i;
 
-	for (i = 0; id > 0 && i < pf->n_catalogue; i++)
-		if (pf->catalogue[i].type_id == id)
-			return &pf->catalogue[i];
-	for (i = 0; id > 0 && i < pf->n_vfs; i++)
-		for (j = 0; j < pf->vfs[i]->n_creatable; j++)
-			if (pf->vfs[i]->creatable[j].type_id == id)
-				return &pf->vfs[i]->creatable[j];
-	return NULL;
+	for (i = 0; !t && i < pf->n_vfs; i++)
+		t = gp_vgpu_types_find(pf->vfs[i]->creatable, pf->vfs[i]->n_creatable, id);
+	return t;
 }
 
 /* What one type says: MIG-backed means MIG on, time-sliced off. */

@@ -154,6 +154,16 @@ void gp_vgpu_types_free(struct gp_vgpu_type *types, size_t n)
 	free(types);
 }
 
+const struct gp_vgpu_type *gp_vgpu_types_find(const struct gp_vgpu_type *t, size_t n, int id)
+{
+	size_t i;
+
+	for (i = 0; id > 0 && i < n; i++)
+		if (t[i].type_id == id)
+			return &t[i];
+	return NULL;
+}
+
 int gp_parse_creatable_types(const char *text, struct gp_vgpu_type **out)
 {
 	struct gp_vgpu_type *v = NULL, *t;

@@ -263,16 +263,6 @@ static int64_t catalogue_fb(const struct gp_vgpu_type *t, size_t n)
 	return fb;
 }
 
-static const struct gp_vgpu_type *find_type_id(const struct gp_vgpu_type *t, size_t n, int id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].type_id == id)
-			return &t[i];
-	return NULL;
-}
-
 static const struct gp_vgpu_type *find_type_key(const struct gp_vgpu_type *t, size_t n,
 						const char *key)
 {
@@ -320,8 +310,7 @@ static int add_mdev_partitions(const struct gp_device *parent, const struct gp_v
 		const struct gp_mdev *m = &parent->mdevs[i];
 		/* by id: the catalogue was read on one parent, whose directories may carry
 		 * another driver's name than this one's ("nvidia-575", "vfio-pci-575") */
-		const struct gp_vgpu_type *t = m->type_id > 0 ?
-						       find_type_id(cat, n_cat, m->type_id) : NULL;
+		const struct gp_vgpu_type *t = gp_vgpu_types_find(cat, n_cat, m->type_id);
 		struct gp_partition *p;
 
 		if (!t)
@@ -360,7 +349,7 @@ static int build_partitions(const struct gp_device *dev, enum gp_backend b,
 
 			if (vf->current_vgpu_type <= 0)
 				continue; /* an idle VF is not a partition */
-			t = find_type_id(cat, n_cat, vf->current_vgpu_type);
+			t = gp_vgpu_types_find(cat, n_cat, vf->current_vgpu_type);
 			p = GP_PUSH(v->partitions, v->n_partitions);
 			if (!p)
 				return -ENOMEM;
