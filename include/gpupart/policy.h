@@ -129,6 +129,19 @@ int64_t gp_policy_mmio64_required(const struct gp_device *dev);
 int64_t gp_policy_mmio_table_lookup(const struct gp_device *dev, const char **model);
 
 /*
+ * Discrete Device Assignment (policy/dda.c). The functions a dismount moves to vfio-pci with
+ * @gpu: the GPU first, then the other endpoints of its slot in its IOMMU group (never a
+ * bridge, never a VF). *out is malloc'ed (free it; the devices are borrowed). 0 / -ENOMEM.
+ */
+int gp_policy_dda_functions(const struct gp_host *host, const struct gp_device *gpu,
+			    struct gp_device ***out, size_t *n_out);
+/* Every one of those functions is on a vfio driver: the GPU is dismounted, by gpupart or by
+ * hand (driverctl, virsh nodedev-detach). */
+bool gp_policy_dda_dismounted(const struct gp_host *host, const struct gp_device *gpu);
+/* vfio-pci or a vendor variant driver built on vfio-pci-core ("*_vfio_pci"). */
+bool gp_policy_is_vfio_driver(const char *driver);
+
+/*
  * Homogeneity, as Windows Admin Center enforces it: two GPUs are of one configuration when
  * vendor, device and subsystem IDs, VRAM (BAR-derived framebuffer) and the vGPU type list
  * match. Pure.

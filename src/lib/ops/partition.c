@@ -91,11 +91,6 @@ bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i)
 
 /* ---- the model's refusals ---- */
 
-static bool is_vfio_driver(const char *drv)
-{
-	return drv && strncmp(drv, "vfio", 4) == 0;
-}
-
 /* The count is one the GPU offers; else the refusal lists those it does. */
 static int check_count(struct gp_op *op, size_t i)
 {
@@ -171,7 +166,7 @@ static int check_gpu(struct gp_op *op, size_t i)
 	const struct gp_gpu_view *v = &op->gpus[i].view;
 	const struct gp_device *d = v->dev;
 
-	if (is_vfio_driver(d->driver))
+	if (gp_policy_is_vfio_driver(d->driver))
 		return gp_op_add(op, i, "dismounted-for-dda", GP_SEV_ERROR,
 				 "%s is dismounted for DDA (bound whole to %s): a GPU is either "
 				 "handed whole to a VM or partitioned, never both",
