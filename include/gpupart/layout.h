@@ -57,6 +57,12 @@ int gp_layout_entry_for(const struct gp_device *dev, int count, char series,
  * one does but its IDs differ (the hardware changed: refuse). */
 int gp_layout_match(const struct gp_host *host, const struct gp_layout_entry *e,
 		    struct gp_device **out);
-
+/* The device at stable PCI path @path (any case) with IDs @ids (vendor, device, subsystem
+ * vendor, subsystem device): as gp_layout_match. */
+int gp_layout_find(const struct gp_host *host, const char *path, const int ids[4],
+		   struct gp_device **out);
+/* Checks a PCI path (pciDDDD:BB/DD.F...) and writes its canonical lowercase form into @buf
+ * (at least strlen(s)+1 bytes): 0, -EINVAL. */
+int gp_layout_path_canon(const char *s, char *buf);
 
 #endif

@@ -63,6 +63,7 @@ PUBLIC = {
     'model.h': 'model',     # the host model
     'policy.h': 'policy',   # statuses, backends, findings, views
     'layout.h': 'conf',     # partitions.conf
+    'dismounted.h': 'conf', # dismounted.conf (DDA)
     'step.h': 'txn',       # steps and plans, the journal's public face (no PCI)
     'plan.h': 'kinds',      # the gpu kind's states and plans (and, today, six more concerns)
     'kernel.h': 'host',     # the kernel ops a test may replace

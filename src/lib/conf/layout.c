@@ -29,7 +29,7 @@
  * bytes). "pci" + 4..8 hex domain digits ':' 2 hex bus digits, then one or more
  * "/" 2-hex-device '.' 0-7 hops (device at most 1f).
  */
-static int path_canon(const char *s, char *buf)
+int gp_layout_path_canon(const char *s, char *buf)
 {
 	const char *p = s, *colon;
 	unsigned v;
@@ -176,7 +176,7 @@ static int parse_entry(struct gp_record_in *rec, struct gp_layout_entry *e, char
 	e->path = malloc(strlen(rec->tag) + 1);
 	if (!e->path)
 		return -ENOMEM;
-	if (path_canon(rec->tag, e->path) < 0)
+	if (gp_layout_path_canon(rec->tag, e->path) < 0)
 		FAIL("bad PCI path '%s' (want pciDDDD:BB/DD.F...)", rec->tag);
 	for (i = 0; i < rec->n; i++)
 		if (!rec->f[i].key)
@@ -414,29 +414,36 @@ int gp_layout_entry_for(const struct gp_device *dev, int count, char series,
 	return 0;
 }
 
-int gp_layout_match(const struct gp_host *host, const struct gp_layout_entry *e,
-		    struct gp_device **out)
+int gp_layout_find(const struct gp_host *host, const char *path, const int ids[4],
+		   struct gp_device **out)
 {
-	char path[3 + 9 + 3 + PATH_MAX_HOPS * 5 + 1];
+	char buf[3 + 9 + 3 + PATH_MAX_HOPS * 5 + 1];
 	size_t i;
 
 	*out = NULL;
-	if (!e->path)
+	if (!path)
 		return -EINVAL;
 	for (i = 0; i < host->n_devs; i++) {
 		struct gp_device *d = host->devs[i];
 
-		if (gp_device_path_id(d, path, sizeof(path)) < 0 || strcasecmp(path, e->path) != 0)
+		if (gp_device_path_id(d, buf, sizeof(buf)) < 0 || strcasecmp(buf, path) != 0)
 			continue;
 		/* the device found is handed back either way, so that a refusal can name it */
 		*out = d;
-		if (d->vendor != e->vendor || d->device != e->device ||
-		    d->subsystem_vendor != e->subsystem_vendor ||
-		    d->subsystem_device != e->subsystem_device)
+		if (d->vendor != ids[0] || d->device != ids[1] || d->subsystem_vendor != ids[2] ||
+		    d->subsystem_device != ids[3])
 			return -ESTALE;
 		return 0;
 	}
 	return -ENODEV;
+}
+
+int gp_layout_match(const struct gp_host *host, const struct gp_layout_entry *e,
+		    struct gp_device **out)
+{
+	const int ids[4] = { e->vendor, e->device, e->subsystem_vendor, e->subsystem_device };
+
+	return gp_layout_find(host, e->path, ids, out);
 }
 
 int gp_layout_file_path(struct gp_ctx *ctx, char *buf, size_t len)
