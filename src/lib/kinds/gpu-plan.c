@@ -13,6 +13,7 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "kinds/binding.h"
 
 /* path = sys/bus/pci/devices/ADDR/ + attr (attr may be NULL: the device directory) */
 static int dev_path(const char *addr, const char *attr, char *buf, size_t len)
@@ -59,15 +60,6 @@ static int dev_step(struct gp_plan *p, enum gp_step_op op, const char *addr, con
 	return dev_path(addr, attr, s->path, sizeof(s->path));
 }
 
-static int probe_step(struct gp_plan *p, const char *addr)
-{
-	struct gp_step *s = step(p, GP_STEP_WRITE, addr, "%s", addr);
-
-	if (!s)
-		return -ENOMEM;
-	return gp_hostfs_path(GP_HP_PCI_DRIVERS_PROBE, NULL, s->path, sizeof(s->path));
-}
-
 static int wait_vfs(struct gp_plan *p, const char *pf, int n)
 {
 	struct gp_step *s = step(p, GP_STEP_WAIT, pf, "%d", n);
@@ -96,54 +88,22 @@ static const struct gp_vf_state *vf_at(const struct gp_gpu_state *s, int index)
 	return NULL;
 }
 
-/*
- * One VF from its current binding to the wanted one. The override goes first, while the VF
- * is unbound, so that no other driver can win the probe (reliability.md 1.1, 4.2); the
- * binding counts only when the driver link says so.
- */
+/* One VF from its current binding to the wanted one: the binding primitive
+ * (kinds/binding.h). */
 static int plan_vf_binding(struct gp_plan *p, const struct gp_vf_state *cur,
 			   const struct gp_vf_state *want)
 {
-	const char *addr = want->address;
-	bool bound = cur && cur->driver;
-	int r = 0;
-
-	if (cur && gp_str_eq(cur->driver, want->driver) && gp_str_eq(cur->override, want->override))
-		return 0;
-	if (bound && !gp_str_eq(cur->driver, want->driver)) {
-		r = dev_step(p, GP_STEP_WRITE, addr, "driver/unbind", addr);
-		if (r == 0)
-			r = dev_step(p, GP_STEP_VERIFY, addr, "driver", "");
-		bound = false;
-	}
-	if (r == 0 && !gp_str_eq(cur ? cur->override : NULL, want->override)) {
-		/* "\n" clears: the empty string stopped working in some kernels (1.1) */
-		r = dev_step(p, GP_STEP_WRITE, addr, "driver_override",
-			     want->override ? want->override : "\n");
-		if (r == 0)
-			r = dev_step(p, GP_STEP_VERIFY, addr, "driver_override",
-				     want->override ? want->override : "(null)");
-	}
-	if (r == 0 && want->driver && !bound) {
-		r = probe_step(p, addr);
-		if (r == 0)
-			r = dev_step(p, GP_STEP_VERIFY, addr, "driver", want->driver);
-	}
-	return r;
+	return gp_binding_plan_fn(p, want->address, cur != NULL, cur ? cur->driver : NULL,
+				  cur ? cur->override : NULL, want->driver, want->override);
 }
 
 /*
- * vfio-pci before anything else when the VFs are to be bound to it and it is not loaded: a
- * driver_override naming a driver that is not registered binds nothing (drivers/base/dd.c
- * matches only registered drivers; drivers_probe loads no module). modprobe runs bounded,
- * like every program (host/kernel.c); the driver's directory proves it took. Never undone: a
- * loaded module is no partition.
+ * vfio-pci before anything else when the VFs are to be bound to it and it is not loaded
+ * (gp_binding_plan_vfio_pci). Never undone: a loaded module is no partition.
  */
 static int plan_vfio_pci(const struct gp_gpu_state *cur, const struct gp_gpu_state *want,
 			 struct gp_plan *p)
 {
-	struct gp_step *s;
-	char dir[128];
 	size_t i;
 	bool needed = false;
 
@@ -151,14 +111,7 @@ static int plan_vfio_pci(const struct gp_gpu_state *cur, const struct gp_gpu_sta
 		needed |= gp_str_eq(want->vfs[i].driver, "vfio-pci");
 	if (!needed || cur->vfio_pci)
 		return 0;
-	s = step(p, GP_STEP_EXEC, want->address, "%s", "vfio-pci");
-	if (!s || gp_hostfs_path(GP_HP_MODPROBE, NULL, s->path, sizeof(s->path)) < 0)
-		return -ENOMEM;
-	s = step(p, GP_STEP_WAIT, want->address, "%d", 1);
-	if (!s || gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) < 0)
-		return -ENOMEM;
-	snprintf(s->path, sizeof(s->path), "%s", dir);
-	return 0;
+	return gp_binding_plan_vfio_pci(p, want->address);
 }
 
 /* The sriov_numvfs protocol (reliability.md invariant 9). */

@@ -14,6 +14,7 @@
 
 #include "host/hostfs.h"
 #include "base/internal.h"
+#include "kinds/binding.h"
 #include "model/mdev-bus.h"
 #include "model/pci-addr.h"
 
@@ -107,26 +108,6 @@ bool gp_gpu_state_equal(const struct gp_gpu_state *a, const struct gp_gpu_state 
 	return true;
 }
 
-/* driver_override reads "(null)" when unset; a trailing newline is not part of it. */
-static char *read_override(int dfd)
-{
-	char buf[128];
-
-	if (gp_hostfs_read_at(dfd, "driver_override", buf, sizeof(buf)) <= 0 ||
-	    strcmp(buf, "(null)") == 0)
-		return NULL;
-	return strdup(buf);
-}
-
-static char *read_driver(int dfd)
-{
-	char buf[128];
-
-	if (gp_hostfs_link_base_at(dfd, "driver", buf, sizeof(buf)) <= 0)
-		return NULL;
-	return strdup(buf);
-}
-
 static int read_int(int dfd, const char *name)
 {
 	long v;
@@ -176,8 +157,8 @@ static int read_vfs(struct gp_ctx *ctx, int pfd, struct gp_gpu_state *s)
 		vfd = gp_hostfs_open_dir(ctx, GP_HP_PCI_DEVICE, addr);
 		if (vfd < 0)
 			continue;
-		vf->driver = read_driver(vfd);
-		vf->override = read_override(vfd);
+		vf->driver = gp_binding_read_driver(vfd);
+		vf->override = gp_binding_read_override(vfd);
 		if (gp_hostfs_is_dir_at(vfd, "nvidia") == 1) {
 			vf->vgpu_type = read_int(vfd, "nvidia/current_vgpu_type");
 			if (vf->vgpu_type == GP_UNKNOWN)
@@ -254,15 +235,6 @@ static int read_mdevs(struct gp_ctx *ctx, struct gp_gpu_state *s)
 	return r;
 }
 
-/* A driver's directory exists once its module registered it (driver_register(), bus_add_driver). */
-static bool vfio_pci_loaded(struct gp_ctx *ctx)
-{
-	char dir[128];
-
-	return gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) == 0 &&
-	       gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), dir) == 1;
-}
-
 int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend backend,
 		      struct gp_gpu_state *out)
 {
@@ -278,7 +250,7 @@ int gp_gpu_state_read(struct gp_ctx *ctx, const char *addr, enum gp_backend back
 		return pfd;
 	out->numvfs = read_int(pfd, "sriov_numvfs");
 	out->autoprobe = read_int(pfd, "sriov_drivers_autoprobe");
-	out->vfio_pci = vfio_pci_loaded(ctx);
+	out->vfio_pci = gp_binding_vfio_pci_loaded(ctx);
 	r = read_vfs(ctx, pfd, out);
 	close(pfd);
 	/* on either NVIDIA backend: a GPU planned as vendor-VFIO before its VFs existed may

@@ -16,6 +16,7 @@
 #include "base/internal.h"
 #include "model/pci-addr.h"
 #include "kinds/catalogue.h"
+#include "kinds/fields.h"
 #include "kinds/gpu.h"
 
 /* ---- the state ---- */
@@ -174,74 +175,6 @@ static int kv_int(const char *tok, const char *key, int max, int *out)
 	return gp_rec_int(v, max, out);
 }
 
-/* Driver names as the kernel's driver core has them: short, no path, no space. */
-static bool is_name(const char *s)
-{
-	size_t n = 0;
-
-	if (!s)
-		return true;
-	for (; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && !strchr("_-.", s[n]))
-			return false;
-	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
-}
-
-static int kv_name(const char *tok, const char *key, char **out)
-{
-	const char *v;
-
-	*out = NULL;
-	if (gp_rec_kv(tok, key, &v) < 0 || !is_name(v))
-		return -EINVAL;
-	if (v && !(*out = strdup(v)))
-		return -ENOMEM;
-	return 0;
-}
-
-/* RFC 9562 text form: 8-4-4-4-12 hex digits. */
-static bool is_uuid(const char *s)
-{
-	int i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		/* lowercase only: sysfs names mdevs so, and a step naming another spelling
-		 * would never verify */
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* A PCI address in exactly the form gpupart writes ("0000:4e:00.1"). */
-static bool is_addr(const char *s)
-{
-	struct gp_pci_addr a;
-	char canon[GP_ADDR_LEN];
-
-	return strlen(s) < GP_ADDR_LEN && gp_pci_addr_parse(s, &a) == 0 &&
-	       strcmp(gp_pci_addr_format(&a, canon), s) == 0;
-}
-
-static int hex_pair(const char *tok, const char *key, int *a, int *b)
-{
-	const char *v, *p;
-	unsigned x, y;
-
-	if (gp_rec_kv(tok, key, &v) < 0 || !v || strlen(v) != 9 || v[4] != ':')
-		return -EINVAL;
-	p = v;
-	if (gp_parse_hexn(&p, 4, &x) < 0 || *p++ != ':' || gp_parse_hexn(&p, 4, &y) < 0 || *p)
-		return -EINVAL;
-	*a = (int)x;
-	*b = (int)y;
-	return 0;
-}
-
 static enum gp_backend backend_from(const char *s)
 {
 	enum gp_backend b;
@@ -262,7 +195,7 @@ static const char *parse_gpu(const struct gp_txn *before, const struct gp_rec *r
 
 	if (rec->n != 8)
 		return "a gpu record has 8 fields";
-	if (!is_addr(tok[1]))
+	if (!gp_kind_rec_is_addr(tok[1]))
 		return "not a PCI address";
 	for (i = 0; i < before->n; i++)
 		if (before->v[i]->kind == &gp_kind_gpu &&
@@ -275,8 +208,8 @@ static const char *parse_gpu(const struct gp_txn *before, const struct gp_rec *r
 	if (kv_int(tok[3], "numvfs", 0xffff, &g->numvfs) < 0 ||
 	    kv_int(tok[4], "autoprobe", 1, &g->autoprobe) < 0)
 		return "bad numvfs or autoprobe";
-	if (hex_pair(tok[5], "id", &id->vendor, &id->device) < 0 ||
-	    hex_pair(tok[6], "subsystem", &id->subsystem_vendor, &id->subsystem_device) < 0)
+	if (gp_kind_rec_idpair(tok[5], "id", &id->vendor, &id->device) < 0 ||
+	    gp_kind_rec_idpair(tok[6], "subsystem", &id->subsystem_vendor, &id->subsystem_device) < 0)
 		return "bad id or subsystem";
 	if (gp_rec_kv(tok[7], "class", &cls) < 0 || !cls || strlen(cls) != 6 ||
 	    (p = cls, gp_parse_hexn(&p, 6, &c) < 0) || *p)
@@ -295,7 +228,7 @@ static const char *parse_vf(struct gp_gpu_state *g, const struct gp_rec *rec)
 		return "a vf record has 7 fields";
 	if (strcmp(g->address, tok[1]) != 0)
 		return "a vf record that does not follow its gpu record";
-	if (!is_addr(tok[3]))
+	if (!gp_kind_rec_is_addr(tok[3]))
 		return "not a PCI address";
 	v = GP_PUSH(g->vfs, g->n_vfs);
 	if (!v)
@@ -307,9 +240,9 @@ static const char *parse_vf(struct gp_gpu_state *g, const struct gp_rec *rec)
 		return "VF records out of index order";
 	if (g->numvfs == GP_UNKNOWN || v->index >= g->numvfs)
 		return "a VF index beyond the recorded numvfs";
-	r = kv_name(tok[4], "driver", &v->driver);
+	r = gp_kind_rec_name(tok[4], "driver", &v->driver);
 	if (r == 0)
-		r = kv_name(tok[5], "override", &v->override);
+		r = gp_kind_rec_name(tok[5], "override", &v->override);
 	if (r == -ENOMEM)
 		return "out of memory";
 	if (r < 0)
@@ -330,16 +263,16 @@ static const char *parse_mdev(struct gp_gpu_state *g, const struct gp_rec *rec)
 		return "an mdev record has 5 fields";
 	if (strcmp(g->address, tok[1]) != 0)
 		return "an mdev record that does not follow its gpu record";
-	if (!is_uuid(tok[2]))
+	if (!gp_kind_rec_is_uuid(tok[2]))
 		return "not a UUID";
-	if (gp_rec_kv(tok[3], "parent", &parent) < 0 || !parent || !is_addr(parent))
+	if (gp_rec_kv(tok[3], "parent", &parent) < 0 || !parent || !gp_kind_rec_is_addr(parent))
 		return "bad mdev parent";
 	m = GP_PUSH(g->mdevs, g->n_mdevs);
 	if (!m)
 		return "out of memory";
 	strcpy(m->uuid, tok[2]);
 	strcpy(m->parent, parent);
-	r = kv_name(tok[4], "type", &m->type_key);
+	r = gp_kind_rec_name(tok[4], "type", &m->type_key);
 	if (r == -ENOMEM)
 		return "out of memory";
 	if (r < 0 || !m->type_key)
