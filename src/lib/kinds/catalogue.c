@@ -2,7 +2,7 @@
 /*
  * The catalogue kind (kinds/catalogue.h): a board's recorded vGPU catalogue file as a change.
  * The file's format is model/recorded.c's; here it is only text to put back. The journal keeps
- * it in hex ("data HEX", 1024 digits a record): a damaged file, whatever bytes it holds, is put
+ * it in hex ("data HEX" records, txn/record.c): a damaged file, whatever bytes it holds, is put
  * back as it was, and a file gpupart cannot journal never blocks the change it rides along.
  */
 #include <ctype.h>
@@ -14,8 +14,6 @@
 #include "kinds/catalogue.h"
 #include "kinds/gpu.h"
 #include "model/recorded.h"
-
-#define HEX_PER_RECORD 1024
 
 struct gp_catalogue_state {
 	char key[24];        /* "10de:26b9:10de:1851" */
@@ -115,21 +113,11 @@ static const char *state_name(const void *state)
 
 static int encode(const struct gp_change *c, struct gp_rec_out *out)
 {
-	static const char digits[] = "0123456789abcdef";
 	const struct gp_catalogue_state *s = c->orig;
-	char hex[HEX_PER_RECORD + 1];
-	size_t i, k = 0;
 
 	gp_rec_printf(out, "catalogue %s%s", s->key, s->text ? "" : " -");
-	for (i = 0; s->text && i < s->len; i++) {
-		hex[k++] = digits[(unsigned char)s->text[i] >> 4];
-		hex[k++] = digits[(unsigned char)s->text[i] & 0xf];
-		if (k == HEX_PER_RECORD || i + 1 == s->len) {
-			hex[k] = 0;
-			gp_rec_printf(out, "data %s", hex);
-			k = 0;
-		}
-	}
+	if (s->text)
+		gp_rec_put_hex(out, s->text, s->len);
 	return out->err;
 }
 
@@ -144,35 +132,6 @@ static bool key_ok(const char *s)
 		if (i % 5 == 4 ? s[i] != ':' : !isxdigit((unsigned char)s[i]) || isupper(s[i]))
 			return false;
 	return true;
-}
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static const char *add_data(struct gp_catalogue_state *s, const char *hex)
-{
-	size_t n = strlen(hex), i;
-	char *t;
-
-	if (!n || n % 2 || n > HEX_PER_RECORD)
-		return "a data record that is not hex";
-	if (s->len + n / 2 > GP_RECORDED_MAX_BYTES)
-		return "a catalogue record over its size";
-	t = realloc(s->text, s->len + n / 2 + 1);
-	if (!t)
-		return "out of memory";
-	s->text = t;
-	for (i = 0; i < n; i += 2) {
-		int hi = unhex(hex[i]), lo = unhex(hex[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return "a data record that is not hex";
-		s->text[s->len++] = (char)(hi << 4 | lo);
-	}
-	s->text[s->len] = 0;
-	return NULL;
 }
 
 static const char *decode(const struct gp_txn *before, const struct gp_rec *recs, size_t n,
@@ -201,7 +160,7 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 		if (absent || strcmp(recs[i].tok[0], "data") || recs[i].n != 2)
 			why = "an unknown record";
 		else
-			why = add_data(s, recs[i].tok[1]);
+			why = gp_rec_add_hex(&s->text, &s->len, GP_RECORDED_MAX_BYTES, recs[i].tok[1]);
 	}
 	return why;
 }

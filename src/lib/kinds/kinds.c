@@ -6,13 +6,16 @@
 #include <errno.h>
 
 #include "base/internal.h"
+#include "kinds/binding.h"
 #include "kinds/catalogue.h"
+#include "kinds/dda-record.h"
 #include "kinds/gpu.h"
 #include "kinds/kinds.h"
 #include "kinds/layout.h"
 
-const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu, &gp_kind_catalogue, &gp_kind_layout,
-					       NULL };
+const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu,	 &gp_kind_catalogue,
+					       &gp_kind_binding, &gp_kind_dda_record,
+					       &gp_kind_layout,	 NULL };
 
 int gp_journal_recover(struct gp_ctx *ctx)
 {
@@ -35,7 +38,8 @@ int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 		struct gp_change *c = undo.v[i];
 
 		if (c->kind->flags & GP_KIND_QUIET)
-			*layout |= c->kind == &gp_kind_layout && c->plan.n > 0;
+			*layout |= (c->kind == &gp_kind_layout || c->kind == &gp_kind_dda_record) &&
+				   c->plan.n > 0;
 		else if (gp_plan_move(plan, &c->plan) < 0)
 			r = -ENOMEM;
 	}

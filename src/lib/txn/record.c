@@ -110,3 +110,52 @@ int gp_rec_split(char *line, struct gp_rec *rec, char *why, size_t why_len)
 	}
 	return 0;
 }
+
+#define HEX_PER_RECORD 1024
+
+int gp_rec_put_hex(struct gp_rec_out *out, const char *text, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[HEX_PER_RECORD + 1];
+	size_t i, k = 0;
+
+	for (i = 0; i < len; i++) {
+		hex[k++] = digits[(unsigned char)text[i] >> 4];
+		hex[k++] = digits[(unsigned char)text[i] & 0xf];
+		if (k == HEX_PER_RECORD || i + 1 == len) {
+			hex[k] = 0;
+			gp_rec_printf(out, "data %s", hex);
+			k = 0;
+		}
+	}
+	return out->err;
+}
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+const char *gp_rec_add_hex(char **text, size_t *len, size_t max, const char *hex)
+{
+	size_t n = strlen(hex), i;
+	char *t;
+
+	if (!n || n % 2 || n > HEX_PER_RECORD)
+		return "a data record that is not hex";
+	if (*len + n / 2 > max)
+		return "a file record over its size";
+	t = realloc(*text, *len + n / 2 + 1);
+	if (!t)
+		return "out of memory";
+	*text = t;
+	for (i = 0; i < n; i += 2) {
+		int hi = unhex(hex[i]), lo = unhex(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return "a data record that is not hex";
+		t[(*len)++] = (char)(hi << 4 | lo);
+	}
+	t[*len] = 0;
+	return NULL;
+}

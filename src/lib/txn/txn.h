@@ -87,6 +87,14 @@ int gp_rec_uint(const char *s, unsigned long long max, unsigned long long *out);
 int gp_rec_int(const char *s, int max, int *out);
 int gp_rec_kv(const char *tok, const char *key, const char **val);
 /*
+ * A file's bytes as "data HEX" records (1024 hex digits each, lowercase), so that any file,
+ * whatever it holds, is journaled and put back as it was: gp_rec_put_hex appends them;
+ * gp_rec_add_hex appends one record's bytes to *text (NUL-terminated, *len bytes, at most
+ * @max in all) and returns NULL, or why it is not such a record.
+ */
+int gp_rec_put_hex(struct gp_rec_out *out, const char *text, size_t len);
+const char *gp_rec_add_hex(char **text, size_t *len, size_t max, const char *hex);
+/*
  * Reads @line (modified in place; rec->lineno set) as shared/record.h reads a record written
  * by gpupart (one space between fields, none leading or trailing, no control character, no
  * key twice) and splits it into rec->tok. 0 (rec->n 0 for an empty line); -EINVAL with
