@@ -239,6 +239,10 @@ enum gp_scan_flags {
 	GP_SCAN_ANY_CLASS = 1 << 0,  /* SR-IOV PFs of any class are "GPU-like" targets */
 	GP_SCAN_OPEN_FILES = 1 << 1, /* look in /proc/<pid>/fd for holders of device nodes */
 	GP_SCAN_ALL_GPUS = 1 << 2,   /* with targets: detail every GPU-like PF as well */
+	GP_SCAN_COMPANIONS = 1 << 3, /* detail the other functions of each target's slot in its
+				      * IOMMU group too (DDA: its HDMI audio) */
+	GP_SCAN_TARGETS_OPTIONAL = 1 << 4, /* a target that is not there is no error (apply's
+					    * recorded addresses: the hardware may be gone) */
 };
 
 /*

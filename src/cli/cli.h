@@ -35,6 +35,7 @@ struct gp_cli {
 	bool runtime;         /* set-count: do not record the layout */
 	bool all_homogeneous; /* set-count: every GPU of ADDR's homogeneous set */
 	bool force;           /* set-count, apply: what only --force overrides (MIG instances) */
+	const char *driver;   /* mount: where a GPU gpupart did not dismount goes */
 	const char *connect;  /* libvirt URI */
 	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
@@ -82,6 +83,9 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv);
 int cmd_set_count_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_apply(struct gp_cli *cli, int argc, char **argv);
 int cmd_repair(struct gp_cli *cli, int argc, char **argv);
+int cmd_dismount(struct gp_cli *cli, int argc, char **argv);
+int cmd_mount(struct gp_cli *cli, int argc, char **argv);
+int cmd_dda_check(struct gp_cli *cli, int argc, char **argv);
 
 /* One surveyed device, as `survey` reports it. */
 struct gp_survey_item {

@@ -33,6 +33,7 @@ enum {
 	OI_RUNTIME,
 	OI_ALL_HOMOGENEOUS,
 	OI_FORCE,
+	OI_DRIVER,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -96,6 +97,13 @@ static const struct verb verbs[] = {
 	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
+	{ "dismount", cmd_dismount, cmd_dda_check, 1, 1,
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR",
+	  "hand a whole GPU to vfio-pci for a VM (Dismount-VMHostAssignableDevice)" },
+	{ "mount", cmd_mount, cmd_dda_check, 1, 1, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(DRIVER),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR",
+	  "give a dismounted GPU back to its host drivers (Mount-VMHostAssignableDevice)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -108,6 +116,7 @@ enum {
 	OPT_RUNTIME,
 	OPT_ALL_HOMOGENEOUS,
 	OPT_FORCE,
+	OPT_DRIVER,
 	OPT_WRITE_TIMEOUT,
 	OPT_NO_LIBVIRT,
 	OPT_LIBVIRT_TIMEOUT,
@@ -132,7 +141,9 @@ static const struct cli_option {
 	[OI_ALL_HOMOGENEOUS] = { { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
 				 NULL, "all of ADDR's homogeneous set" },
 	[OI_FORCE] = { { "force", no_argument, NULL, OPT_FORCE }, NULL,
-		       "run sriov-manage even where it destroys MIG GPU instances" },
+		       "run sriov-manage over MIG GPU instances; dismount despite warnings" },
+	[OI_DRIVER] = { { "driver", required_argument, NULL, OPT_DRIVER }, "NAME",
+			"where a GPU gpupart did not dismount goes back to" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -522,6 +533,9 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_FORCE:
 			cli->force = true;
+			break;
+		case OPT_DRIVER:
+			cli->driver = optarg;
 			break;
 		case 'c':
 			if (!*optarg) {
