@@ -307,6 +307,7 @@ int fk_pci_bind(struct fk *fk, const char *addr, const char *drv)
 	snprintf(rel, sizeof(rel), "%s/enable", dir);
 	fk_put(fk, rel, "1\n");
 	fk_uevent_driver(fk, addr, drv);
+	fk_native_back(fk, addr, drv);
 	/* a driver's pci_enable_device()/pci_set_master(): what the fixture shows as bound */
 	fk_config_patch16(fk, addr, 0x04, vf ? 0x0004 : 0x0006, 0, NULL);
 	/* vfio-pci allocates vectors only when a VM opens the device */
@@ -369,6 +370,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 		goto out;
 	snprintf(rel, sizeof(rel), "%s/vfio-dev", dir);
 	vfio = fk_exists(fk, rel);
+	fk_native_wait(fk, addr, drv);
 	fk_block_wait(fk, addr, vfio ? group : -1);
 	had_vgpu = vf && fk_vf_has_vgpu(fk, dir);
 	if (!strcmp(drv, "nvidia") && vf)
@@ -379,6 +381,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 		snprintf(rel, sizeof(rel), "dev/vfio/%d", group);
 		fk_rm(fk, rel);
 	}
+	fk_native_gone(fk, addr, drv);
 	snprintf(rel, sizeof(rel), "%s/driver", dir);
 	fk_rm(fk, rel);
 	snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/%s", drv, addr);
