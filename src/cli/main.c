@@ -82,9 +82,11 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "list", cmd_list, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "list", cmd_list, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES) | O_LIBVIRT, GP_VERB_LIBVIRT,
+	  "[ADDR...]",
 	  "partitionable GPUs: status, backend, valid partition counts, partitions" },
-	{ "survey", cmd_survey, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "survey", cmd_survey, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES) | O_LIBVIRT,
+	  GP_VERB_LIBVIRT, "[ADDR...]",
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
 	/* a tar archive has no JSON form */
 	{ "capture", cmd_capture, NULL, 1, 1, O_COMMON, 0, "FILE.tar",
