@@ -261,7 +261,7 @@ static int plan_dismount(struct gp_op *op, size_t i, const struct gp_dda_record 
 		return 0;
 	}
 	r = check_survey(op, i, force);
-	if (r == 0 && !op->refused)
+	if (r == 0)
 		r = check_host_users(op, i, fns, n, force);
 	if (r < 0 || op->refused)
 		goto out;
