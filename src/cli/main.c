@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gpupart/attach.h>
 #include <gpupart/plan.h>
 #include <gpupart/step.h>
 
@@ -33,6 +34,8 @@ enum {
 	OI_RUNTIME,
 	OI_ALL_HOMOGENEOUS,
 	OI_FORCE,
+	OI_MMIO_HIGH,
+	OI_RESTART,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -96,6 +99,14 @@ static const struct verb verbs[] = {
 	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
+	{ "attach", cmd_attach, cmd_attach_check, 2, 2,
+	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(MMIO_HIGH) | O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "DOMAIN ADDR",
+	  "give a dismounted GPU to a libvirt domain, its MMIO window sized (Add-VMAssignableDevice)" },
+	{ "detach", cmd_detach, cmd_attach_check, 2, 2,
+	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_LIBVIRT, "DOMAIN ADDR",
+	  "take a GPU back from a domain, its MMIO settings restored (Remove-VMAssignableDevice)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -111,6 +122,8 @@ enum {
 	OPT_WRITE_TIMEOUT,
 	OPT_NO_LIBVIRT,
 	OPT_LIBVIRT_TIMEOUT,
+	OPT_MMIO_HIGH,
+	OPT_RESTART,
 };
 
 static const struct cli_option {
@@ -133,6 +146,10 @@ static const struct cli_option {
 				 NULL, "all of ADDR's homogeneous set" },
 	[OI_FORCE] = { { "force", no_argument, NULL, OPT_FORCE }, NULL,
 		       "run sriov-manage even where it destroys MIG GPU instances" },
+	[OI_MMIO_HIGH] = { { "mmio-high", required_argument, NULL, OPT_MMIO_HIGH }, "SIZE",
+			   "the 64-bit MMIO window (64G, 512GiB, bytes)" },
+	[OI_RESTART] = { { "restart", no_argument, NULL, OPT_RESTART }, NULL,
+			 "shut a running domain down, change it, start it again" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -531,6 +548,16 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 				return -EINVAL;
 			}
 			cli->connect = optarg;
+			break;
+		case OPT_MMIO_HIGH:
+			if (gp_op_parse_size(optarg, &cli->mmio_high) < 0 || !cli->mmio_high) {
+				gp_cli_err("--mmio-high takes a size: bytes, or a number with K, M, G "
+					   "or T (KiB, MiB, GiB, TiB), not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_RESTART:
+			cli->restart = true;
 			break;
 		case OPT_NO_LIBVIRT:
 			cli->no_libvirt = true;
