@@ -212,6 +212,43 @@ static int ask(struct dda_run *x, struct gp_host *h)
 	return r;
 }
 
+/* Past the refusals: nothing to do, the plan (--dry-run), or the change. */
+static int act(struct dda_run *x)
+{
+	struct gp_cli *cli = x->cli;
+	bool detach = x->detach;
+	int r;
+
+	x->spec = (struct gp_virt_dda){ x->domain, (const char *const *)x->op->fns, x->op->n_fns,
+				       x->op->window, x->op->phys_bits, cli->restart, shutdown_ms() };
+	if (x->op->nothing) {
+		return cli->json ? print_json(x, false) : print_text(x);
+	}
+	if (cli->dry_run) {
+		r = gp_virt_dda_plan(x->vd.xml, &x->spec, detach, &x->lines, &x->n_lines);
+		if (r < 0 && r != -ENOENT) {
+			gp_cli_err("cannot read the definition of %s: %s", x->domain, strerror(-r));
+			return EXIT_FAIL;
+		}
+		return cli->json ? print_json(x, false) : print_text(x);
+	}
+	r = gp_virt_dda_change(cli->ctx, cli->connect, cli->libvirt_timeout_ms, &x->spec, detach,
+			       &x->res);
+	x->lines = x->res.lines;
+	x->n_lines = x->res.n_lines;
+	x->res.lines = NULL;
+	x->res.n_lines = 0;
+	if (r < 0) {
+		gp_cli_err("%s %s %s %s failed: %s%s", verb(x), x->gpu->address,
+			   detach ? "from" : "to", x->domain, strerror(-r),
+			   x->res.undone ? " (the domain's definition was put back as it was)" : "");
+		if (cli->json)
+			print_json(x, false);
+		return EXIT_FAIL;
+	}
+	return cli->json ? print_json(x, false) : print_text(x);
+}
+
 static int run(struct gp_cli *cli, int argc, char **argv, bool detach)
 {
 	struct dda_run x = { .cli = cli, .detach = detach, .domain = argv[0] };
@@ -260,36 +297,7 @@ static int run(struct gp_cli *cli, int argc, char **argv, bool detach)
 	}
 	if (!cli->json)
 		print_findings(x.op);
-	x.spec = (struct gp_virt_dda){ x.domain, (const char *const *)x.op->fns, x.op->n_fns,
-				       x.op->window, x.op->phys_bits, cli->restart, shutdown_ms() };
-	if (x.op->nothing) {
-		ret = cli->json ? print_json(&x, false) : print_text(&x);
-		goto out;
-	}
-	if (cli->dry_run) {
-		r = gp_virt_dda_plan(x.vd.xml, &x.spec, detach, &x.lines, &x.n_lines);
-		if (r < 0 && r != -ENOENT) {
-			gp_cli_err("cannot read the definition of %s: %s", x.domain, strerror(-r));
-			goto out;
-		}
-		ret = cli->json ? print_json(&x, false) : print_text(&x);
-		goto out;
-	}
-	r = gp_virt_dda_change(cli->ctx, cli->connect, cli->libvirt_timeout_ms, &x.spec, detach,
-			       &x.res);
-	x.lines = x.res.lines;
-	x.n_lines = x.res.n_lines;
-	x.res.lines = NULL;
-	x.res.n_lines = 0;
-	if (r < 0) {
-		gp_cli_err("%s %s %s %s failed: %s%s", verb(&x), x.gpu->address,
-			   detach ? "from" : "to", x.domain, strerror(-r),
-			   x.res.undone ? " (the domain's definition was put back as it was)" : "");
-		if (cli->json)
-			print_json(&x, false);
-		goto out;
-	}
-	ret = cli->json ? print_json(&x, false) : print_text(&x);
+	ret = act(&x);
 out:
 	gp_strv_free(x.lines, x.n_lines);
 	gp_virt_dda_result_clear(&x.res);

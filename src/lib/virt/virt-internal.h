@@ -8,6 +8,8 @@
 /* libvirt (and libxml2) loaded and initialised once, its printing silenced, an event loop
  * for an embedded URI: 0 or -errno (logged). */
 int gp_virt_prepare(struct gp_ctx *ctx, const char *uri);
+/* virt.c's handle of libvirt (after gp_virt_prepare), for domain.c's own symbols. */
+void *gp_virt_handle(void);
 /* A connection's errors go to the context, not stderr (@conn: a virConnectPtr). */
 void gp_virt_quiet(void *conn);
 /* libvirt's last error message. */

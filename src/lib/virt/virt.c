@@ -66,6 +66,12 @@ VIRT_SYMBOLS(GP_DL_POINTER)
 
 static int dl_virt_status = -ECONNREFUSED;
 static char dl_error[256];
+static void *dl_virt_handle;
+
+void *gp_virt_handle(void)
+{
+	return dl_virt_status == 0 ? dl_virt_handle : NULL;
+}
 
 static bool dl_open(const char *soname, void **handle)
 {
@@ -87,8 +93,10 @@ static void dl_load_virt_once(void)
 		return;
 	ok = dl_open(soname, &handle);
 	VIRT_SYMBOLS(GP_DL_RESOLVE)
-	if (ok)
+	if (ok) {
+		dl_virt_handle = handle;
 		dl_virt_status = 0;
+	}
 }
 
 /*
