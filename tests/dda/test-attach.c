@@ -439,3 +439,80 @@ Test(dda, unreachable_connect_is_an_error)
 	cr_expect(strstr(r.err, "cannot ask libvirt"), "%s", r.err);
 	run_free(&r);
 }
+
+/* No free root port (none at all): gpupart adds one for the GPU, and detach takes it away. */
+Test(dda, root_port_added_and_removed)
+{
+	char *before = define(Q35_HEAD("np1") Q35_OS
+			      "<devices><controller type='pci' model='pcie-root'/>"
+			      "<controller type='usb' model='none'/><memballoon model='none'/>"
+			      "</devices></domain>");
+	char *after, *back;
+	struct run r;
+
+	cr_assert(!strstr(before, "pcie-root-port"), "%s", before);
+	cr_assert_eq(gp(&r, "attach", "np1", GPU, NULL), 0, "%s", r.err);
+	run_free(&r);
+	after = xml_of("np1");
+	check_attached(after);
+	cr_expect(strstr(after, "model='pcie-root-port'"), "%s", after);
+	cr_expect(strstr(after, "root-port=\"added\""), "%s", after);
+	cr_assert_eq(gp(&r, "detach", "np1", GPU, NULL), 0, "%s", r.err);
+	run_free(&r);
+	back = xml_of("np1");
+	cr_expect_str_eq(back, before);
+	free(before);
+	free(after);
+	free(back);
+}
+
+/* The warnings Hyper-V's DDA makes too: snapshots, and a host shutdown that saves the VM. */
+Test(dda, warnings_snapshots_and_libvirt_guests)
+{
+	char path[1024];
+	virDomainPtr d;
+	virDomainSnapshotPtr snap;
+	struct run r;
+	FILE *f;
+
+	free(define(Q35_HEAD("w1") Q35_OS ROOT_CTL "</domain>"));
+	d = virDomainLookupByName(conn, "w1");
+	/* snapshot metadata alone (REDEFINE): the domain has no disk to snapshot */
+	{
+		char *dx = xml_of("w1"), *sx;
+
+		cr_assert(asprintf(&sx, "<domainsnapshot><name>s1</name><state>shutoff</state>"
+					"<creationTime>1700000000</creationTime>%s</domainsnapshot>",
+				   dx) > 0);
+		snap = virDomainSnapshotCreateXML(d, sx, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE);
+		free(sx);
+		free(dx);
+	}
+	cr_assert_not_null(snap, "%s", virGetLastErrorMessage());
+	snprintf(path, sizeof(path), "%s/etc", root);
+	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/etc/default", root);
+	cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/etc/default/libvirt-guests", root);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	/* the Debian file's form: comments, a commented default, then the setting */
+	fprintf(f, "# URIs to check for running guests\n#ON_SHUTDOWN=suspend\nON_BOOT=ignore\n"
+		   "ON_SHUTDOWN=\"suspend\"\n");
+	fclose(f);
+	cr_expect_eq(gp(&r, "--json", "attach", "w1", GPU, "--dry-run", NULL), 0, "%s", r.err);
+	cr_expect(strstr(r.out, "\"code\": \"domain-has-snapshots\""), "%s", r.out);
+	cr_expect(strstr(r.out, "line 4 sets ON_SHUTDOWN=suspend"), "%s", r.out);
+	cr_expect(strstr(r.out, "set ON_SHUTDOWN=shutdown"), "%s", r.out);
+	run_free(&r);
+	/* set as Hyper-V's TurnOff: no warning */
+	f = fopen(path, "w");
+	fprintf(f, "ON_SHUTDOWN=shutdown\n");
+	fclose(f);
+	cr_expect_eq(gp(&r, "--json", "attach", "w1", GPU, "--dry-run", NULL), 0, "%s", r.err);
+	cr_expect(!strstr(r.out, "libvirt-guests-saves"), "%s", r.out);
+	run_free(&r);
+	virDomainSnapshotDelete(snap, VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY);
+	virDomainSnapshotFree(snap);
+	virDomainFree(d);
+}
