@@ -135,6 +135,10 @@ void gp_virt_dda_result_clear(struct gp_virt_dda_result *r);
 int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 		       const struct gp_virt_dda *a, bool detach, struct gp_virt_dda_result *r);
 
+/* Defines @xml on @uri (a domain's whole persistent definition put back), bounded: 0 or
+ * -errno (logged). */
+int gp_virt_domain_define(struct gp_ctx *ctx, const char *uri, int timeout_ms, const char *xml);
+
 /* Whether @uri (NULL: the default) names this host: no host part, or localhost. */
 bool gp_virt_uri_is_local(const char *uri);
 

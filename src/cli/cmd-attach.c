@@ -110,8 +110,8 @@ static int print_text(struct dda_run *x)
 	size_t i;
 
 	if (op->nothing) {
-		printf("%s: %s %s %s: nothing to do\n", x->gpu->address,
-		       x->detach ? "not attached to" : "already attached to", x->domain, "");
+		printf("%s: %s %s: nothing to do\n", x->gpu->address,
+		       x->detach ? "not attached to" : "already attached to", x->domain);
 		return EXIT_OK;
 	}
 	printf("%s%s %s %s domain %s:\n", x->cli->dry_run ? "would " : "", verb(x),
@@ -238,6 +238,12 @@ static int act(struct dda_run *x)
 	x->n_lines = x->res.n_lines;
 	x->res.lines = NULL;
 	x->res.n_lines = 0;
+	if (r == -ETIMEDOUT && x->vd.xml) {
+		/* the child was killed mid-change: put back the definition read before it (the
+		 * one the refusals were checked on), once more bounded */
+		x->res.undone = gp_virt_domain_define(cli->ctx, cli->connect,
+						      cli->libvirt_timeout_ms, x->vd.xml) == 0;
+	}
 	if (r < 0) {
 		gp_cli_err("%s %s %s %s failed: %s%s", verb(x), x->gpu->address,
 			   detach ? "from" : "to", x->domain, strerror(-r),

@@ -201,7 +201,14 @@ Test(dda, attach_detach_seabios_q35)
 	struct run r;
 
 	/* 1 TiB: the window no longer fits QEMU's default 40-bit guest */
-	cr_assert_eq(gp(&r, "attach", "vm1", GPU, "--mmio-high", "1T", NULL), 0, "%s", r.err);
+	cr_assert_eq(gp(&r, "--json", "attach", "vm1", GPU, "--mmio-high", "1T", NULL), 0, "%s", r.err);
+	cr_expect(strstr(r.out, "\"window_bytes\": 1099511627776"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"overridden\": true"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"phys_bits\": 41"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"host_phys_bits\": 46"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"functions\": [\n    \"0000:01:00.0\",\n    \"0000:01:00.1\"\n  ]"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "\"guest_bus\": ") && !strstr(r.out, "\"guest_bus\": null"), "%s", r.out);
 	run_free(&r);
 	after = xml_of("vm1");
 	check_attached(after);

@@ -534,3 +534,37 @@ int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 	gp_strv_free(v, n);
 	return r < 0 ? r : rr;
 }
+
+struct define_args {
+	const char *uri, *xml;
+};
+
+static int define_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
+{
+	const struct define_args *a = data;
+	virConnectPtr conn;
+	int r = open_conn(ctx, a->uri, &conn);
+
+	(void)v;
+	(void)n;
+	if (r < 0)
+		return r;
+	r = define(ctx, conn, a->xml, "the domain");
+	virConnectClose(conn);
+	return r;
+}
+
+int gp_virt_domain_define(struct gp_ctx *ctx, const char *uri, int timeout_ms, const char *xml)
+{
+	const struct define_args a = { uri, xml };
+	char **v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (timeout_ms <= 0)
+		timeout_ms = GP_VIRT_TIMEOUT_MS_DEFAULT;
+	r = gp_virt_bounded_strings(ctx, uri ? uri : "the default URI", timeout_ms, define_child,
+				    (void *)&a, &v, &n);
+	gp_strv_free(v, n);
+	return r;
+}
