@@ -67,6 +67,16 @@ int gp_op_dda_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_devi
 		  const struct gp_op_domain *dom, uint64_t mmio_high, unsigned flags,
 		  struct gp_op_dda **out);
 void gp_op_dda_free(struct gp_op_dda *op);
+
+/*
+ * Runs @op on domain @domain at @uri as a transaction (kinds/domain.c): the domain's whole
+ * definition is journaled before the first step, the change goes through the context's
+ * libvirt (gp_ctx_set_virt), and a failure, a kill or `repair` puts the definition back.
+ * @restart, @shutdown_ms: --restart. @cmd is recorded in the journal. The caller holds the
+ * host lock. 0 or -errno (GP_APPLY_STUCK: journal kept).
+ */
+int gp_op_dda_run(struct gp_ctx *ctx, const struct gp_op_dda *op, const char *uri,
+		  const char *domain, bool detach, bool restart, int shutdown_ms, const char *cmd);
 bool gp_op_dda_refused(const struct gp_op_dda *op);
 
 #endif

@@ -135,9 +135,11 @@ void gp_virt_dda_result_clear(struct gp_virt_dda_result *r);
 int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 		       const struct gp_virt_dda *a, bool detach, struct gp_virt_dda_result *r);
 
-/* Defines @xml on @uri (a domain's whole persistent definition put back), bounded: 0 or
- * -errno (logged). */
-int gp_virt_domain_define(struct gp_ctx *ctx, const char *uri, int timeout_ms, const char *xml);
+/* The context's libvirt (gp_ctx_set_virt): the domain kind's reads and steps. */
+extern const struct gp_ctx_virt gp_virt_ctx_ops;
+/* What the last attach or detach step did (its lines, bus, restart, undo), moved into @out
+ * (free with gp_virt_dda_result_clear). */
+void gp_virt_dda_last(struct gp_virt_dda_result *out);
 
 /* Whether @uri (NULL: the default) names this host: no host part, or localhost. */
 bool gp_virt_uri_is_local(const char *uri);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <gpupart/attach.h>
+#include <gpupart/step.h>
 #include <gpupart/virt.h>
 
 #include "cli.h"
@@ -232,17 +233,22 @@ static int act(struct dda_run *x)
 		}
 		return cli->json ? print_json(x, false) : print_text(x);
 	}
-	r = gp_virt_dda_change(cli->ctx, cli->connect, cli->libvirt_timeout_ms, &x->spec, detach,
-			       &x->res);
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s %s %s", verb(x), x->domain, x->gpu->address);
+		r = gp_op_dda_run(cli->ctx, x->op, cli->connect, x->domain, detach, cli->restart,
+				  x->spec.shutdown_ms, cmd);
+	}
+	gp_virt_dda_last(&x->res);
 	x->lines = x->res.lines;
 	x->n_lines = x->res.n_lines;
 	x->res.lines = NULL;
 	x->res.n_lines = 0;
-	if (r == -ETIMEDOUT && x->vd.xml) {
-		/* the child was killed mid-change: put back the definition read before it (the
-		 * one the refusals were checked on), once more bounded */
-		x->res.undone = gp_virt_domain_define(cli->ctx, cli->connect,
-						      cli->libvirt_timeout_ms, x->vd.xml) == 0;
+	if (r == GP_APPLY_STUCK) {
+		gp_cli_err("%s %s: libvirt did not answer in time; the journal keeps the domain's "
+			   "definition before: run 'gpupart repair'", verb(x), x->domain);
+		return EXIT_STUCK;
 	}
 	if (r < 0) {
 		gp_cli_err("%s %s %s %s failed: %s%s", verb(x), x->gpu->address,

@@ -13,6 +13,7 @@
 #include <gpupart/attach.h>
 #include <gpupart/plan.h>
 #include <gpupart/step.h>
+#include <gpupart/virt.h>
 
 #include "cli.h"
 
@@ -694,6 +695,9 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 	}
 	cli.render = cli.json ? &gp_render_json : &gp_render_text;
 	r = gp_ctx_new(cli.root, &cli.ctx);
+	/* libvirt for domain changes and their undoing (attach, detach; repair of theirs) */
+	if (r >= 0)
+		gp_ctx_set_virt(cli.ctx, &gp_virt_ctx_ops, cli.libvirt_timeout_ms);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));
 		return EXIT_FAIL;

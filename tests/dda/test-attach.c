@@ -13,10 +13,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -522,4 +525,60 @@ Test(dda, warnings_snapshots_and_libvirt_guests)
 	virDomainSnapshotDelete(snap, VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY);
 	virDomainSnapshotFree(snap);
 	virDomainFree(d);
+}
+
+/*
+ * gpupart killed with the domain half edited (its MMIO settings and record defined, no
+ * hostdev yet: GPUPART_TEST_DDA_PAUSE_MS holds the change there): the journal keeps the
+ * definition before, and `repair` defines it back.
+ */
+Test(dda, killed_mid_attach_repair_puts_back)
+{
+	char *before = define(Q35_HEAD("k1") Q35_OS ROOT_CTL "</domain>"), *now = NULL;
+	char journal[1024];
+	struct run r;
+	pid_t pid;
+	int i;
+
+	snprintf(journal, sizeof(journal), "%s/run/gpupart/journal", root);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char *argv[] = { getenv("GPUPART_FAKE_BIN"), "--root", root, "--connect", dmn.uri,
+				 "attach", "k1", GPU, "--mmio-high", "64G", NULL };
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("GPUPART_TEST_DDA_PAUSE_MS", "30000", 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (i = 0; i < 300; i++) {
+		free(now);
+		now = xml_of("k1");
+		if (strstr(now, "gpupart:dda") && access(journal, F_OK) == 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert_lt(i, 300, "the attach never reached its pause: %s", now);
+	cr_expect(strstr(now, "<pcihole64 unit='KiB'>67108864</pcihole64>"), "%s", now);
+	cr_expect(!strstr(now, "<hostdev"), "%s", now);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(now);
+	cr_assert_eq(access(journal, F_OK), 0, "the kill left no journal");
+	{
+		/* the URI is the journal's: repair takes no --connect */
+		char *argv[] = { getenv("GPUPART_FAKE_BIN"), "--root", root, "repair", NULL };
+
+		run_argv(&r, argv);
+		cr_expect_eq(r.status, 0, "%s%s", r.out, r.err);
+		run_free(&r);
+	}
+	now = xml_of("k1");
+	cr_expect_str_eq(now, before, "repair did not put the definition back");
+	cr_expect_neq(access(journal, F_OK), 0, "the journal stays after repair");
+	free(now);
+	free(before);
 }

@@ -16,7 +16,9 @@
 #include <gpupart/attach.h>
 
 #include "base/internal.h"
+#include "kinds/domain.h"
 #include "model/vmhost.h"
+#include "txn/txn.h"
 
 #define GIB (1ULL << 30)
 
@@ -294,4 +296,23 @@ bool gp_op_dda_refused(const struct gp_op_dda *op)
 		if (op->findings.v[i].severity == GP_SEV_ERROR)
 			return true;
 	return false;
+}
+
+int gp_op_dda_run(struct gp_ctx *ctx, const struct gp_op_dda *op, const char *uri,
+		  const char *domain, bool detach, bool restart, int shutdown_ms, const char *cmd)
+{
+	const struct gp_domain_want w = { uri, domain, detach, (const char *const *)op->fns,
+					  op->n_fns, op->window, op->phys_bits, restart,
+					  shutdown_ms };
+	struct gp_txn txn = { 0 };
+	struct gp_change *c;
+	int r = gp_domain_change_new(ctx, &w, &c);
+
+	if (r < 0)
+		return r;
+	r = gp_txn_add(&txn, c);
+	if (r >= 0)
+		r = gp_txn_run(ctx, &txn, cmd);
+	gp_txn_clear(&txn);
+	return r;
 }

@@ -404,6 +404,9 @@ static int attach_edits(struct gp_ctx *ctx, virConnectPtr conn, virDomainPtr d,
 		ERR(ctx, "libvirt: %s holds gpupart's record of an attach already", a->domain);
 	if (r >= 0)
 		r = define(ctx, conn, edited, a->domain);
+	/* tests only: a window to kill gpupart in with the domain half edited */
+	if (r >= 0 && getenv("GPUPART_TEST_DDA_PAUSE_MS"))
+		usleep((useconds_t)atoi(getenv("GPUPART_TEST_DDA_PAUSE_MS")) * 1000);
 	for (i = 0; r >= 0 && i < a->n_fns; i++)
 		r = hostdev(ctx, d, a->fns[i], port, i == 0 && a->n_fns > 1, false, a->domain);
 	if (r >= 0)
@@ -535,36 +538,165 @@ int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 	return r < 0 ? r : rr;
 }
 
-struct define_args {
-	const char *uri, *xml;
+/* ---- the context's libvirt (gp_ctx_virt): the transaction's domain kind reads and steps ---- */
+
+struct read_args {
+	const char *uri, *name;
 };
 
-static int define_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
+static int read_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 {
-	const struct define_args *a = data;
+	const struct read_args *a = data;
 	virConnectPtr conn;
+	virDomainPtr d;
+	char *xml;
 	int r = open_conn(ctx, a->uri, &conn);
+
+	if (r < 0)
+		return r;
+	d = virDomainLookupByName(conn, a->name);
+	if (!d) {
+		virConnectClose(conn);
+		return -ENOENT;
+	}
+	xml = inactive_xml(ctx, d, a->name);
+	r = xml ? push(v, n, "active=%d", virDomainIsActive(d) == 1) : -EIO;
+	if (r >= 0)
+		r = push(v, n, "xml=%s", xml);
+	free(xml);
+	virDomainFree(d);
+	virConnectClose(conn);
+	return r;
+}
+
+static int ctx_read(struct gp_ctx *ctx, const char *uri, const char *name, char **xml,
+		    bool *active)
+{
+	const struct read_args a = { uri, name };
+	char **v = NULL;
+	size_t n = 0, i;
+	int r, t = gp_ctx_virt_timeout(ctx);
+
+	*xml = NULL;
+	*active = false;
+	r = gp_virt_bounded_strings(ctx, uri ? uri : "the default URI",
+				    t > 0 ? t : GP_VIRT_TIMEOUT_MS_DEFAULT, read_child, (void *)&a,
+				    &v, &n);
+	for (i = 0; r >= 0 && i < n; i++) {
+		const char *s;
+
+		if ((s = val(v[i], "active")))
+			*active = *s == '1';
+		else if ((s = val(v[i], "xml")) && !(*xml = strdup(s)))
+			r = -ENOMEM;
+	}
+	gp_strv_free(v, n);
+	if (r >= 0 && !*xml)
+		r = -EIO;
+	if (r < 0) {
+		free(*xml);
+		*xml = NULL;
+	}
+	return r;
+}
+
+struct put_args {
+	const char *uri, *name, *xml;
+	bool active;
+};
+
+/* The journal's definition back, and the domain running or not as it was. */
+static int put_back_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
+{
+	const struct put_args *a = data;
+	virConnectPtr conn;
+	virDomainPtr d;
+	int r = open_conn(ctx, a->uri, &conn), now;
 
 	(void)v;
 	(void)n;
 	if (r < 0)
 		return r;
-	r = define(ctx, conn, a->xml, "the domain");
+	d = virDomainLookupByName(conn, a->name);
+	now = d ? virDomainIsActive(d) == 1 : 0;
+	/* a running domain's next start takes the definition: stop it first when it must */
+	if (d && now && !a->active && virDomainDestroy(d) < 0)
+		r = -EIO;
+	if (r >= 0)
+		r = define(ctx, conn, a->xml, a->name);
+	if (r >= 0 && d && a->active && !now && virDomainCreate(d) < 0) {
+		ERR(ctx, "libvirt: cannot start %s again: %s", a->name, gp_virt_msg());
+		r = -EIO;
+	}
+	if (d)
+		virDomainFree(d);
 	virConnectClose(conn);
 	return r;
 }
 
-int gp_virt_domain_define(struct gp_ctx *ctx, const char *uri, int timeout_ms, const char *xml)
-{
-	const struct define_args a = { uri, xml };
-	char **v = NULL;
-	size_t n = 0;
-	int r;
+static struct gp_virt_dda_result last;
 
-	if (timeout_ms <= 0)
-		timeout_ms = GP_VIRT_TIMEOUT_MS_DEFAULT;
-	r = gp_virt_bounded_strings(ctx, uri ? uri : "the default URI", timeout_ms, define_child,
-				    (void *)&a, &v, &n);
-	gp_strv_free(v, n);
+void gp_virt_dda_last(struct gp_virt_dda_result *out)
+{
+	*out = last;
+	memset(&last, 0, sizeof(last));
+	last.bus = -1;
+}
+
+/* "fns=A,B window=N bits=N restart=0|1 shutdown=MS" into @a (the strings in @fns). */
+static int parse_change(const char *line, struct gp_virt_dda *a, char ***fns, size_t *n)
+{
+	char list[512], *p, *save = NULL;
+	unsigned long long window;
+	int restart, r = 0;
+
+	if (sscanf(line, "fns=%511s window=%llu bits=%d restart=%d shutdown=%d", list, &window,
+		   &a->phys_bits, &restart, &a->shutdown_ms) != 5)
+		return -EINVAL;
+	a->window_bytes = window;
+	a->restart = restart;
+	for (p = strtok_r(list, ",", &save); p && r >= 0; p = strtok_r(NULL, ",", &save)) {
+		char *f = strdup(p);
+
+		r = f ? gp_strv_push(fns, n, f) : -ENOMEM;
+	}
+	a->fns = (const char *const *)*fns;
+	a->n_fns = *n;
 	return r;
 }
+
+static int ctx_step(struct gp_ctx *ctx, const char *name, const char *value)
+{
+	char verb[16], uri[512], **fns = NULL;
+	const char *body = strchr(value, '\n');
+	struct gp_virt_dda a = { .domain = name };
+	size_t n = 0;
+	int active = 0, r, t = gp_ctx_virt_timeout(ctx);
+
+	if (!body || sscanf(value, "%15s %511s %d", verb, uri, &active) < 2)
+		return -EINVAL;
+	body++;
+	if (!strcmp(verb, "define")) {
+		const struct put_args p = { strcmp(uri, "-") ? uri : NULL, name, body, active == 1 };
+		char **v = NULL;
+		size_t nv = 0;
+
+		r = gp_virt_bounded_strings(ctx, p.uri ? p.uri : "the default URI",
+					    2 * (t > 0 ? t : GP_VIRT_TIMEOUT_MS_DEFAULT),
+					    put_back_child, (void *)&p, &v, &nv);
+		gp_strv_free(v, nv);
+		return r;
+	}
+	if (strcmp(verb, "attach") && strcmp(verb, "detach"))
+		return -EINVAL;
+	r = parse_change(body, &a, &fns, &n);
+	if (r >= 0) {
+		gp_virt_dda_result_clear(&last);
+		r = gp_virt_dda_change(ctx, strcmp(uri, "-") ? uri : NULL, t, &a,
+				       !strcmp(verb, "detach"), &last);
+	}
+	gp_strv_free(fns, n);
+	return r;
+}
+
+const struct gp_ctx_virt gp_virt_ctx_ops = { ctx_read, ctx_step };
