@@ -12,6 +12,7 @@
  * anyone, makes that change; after it, libvirt's XML of an unchanged definition is stable.
  */
 #include <criterion/criterion.h>
+#include <criterion/hooks.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -78,6 +79,16 @@ static void teardown(void)
 }
 
 TestSuite(dda, .init = setup, .fini = teardown, .timeout = 240);
+
+/* The daemons' shared capabilities cache goes with the run (in the runner process). */
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char cache[512];
+
+	(void)stats;
+	snprintf(cache, sizeof(cache), "%s/lvd-cache", test_tmpbase());
+	rm_tree(cache);
+}
 
 /* ---- domains ---- */
 
