@@ -162,6 +162,8 @@ struct gp_device {
 	int bus_siblings;                     /* other functions on its bus */
 	char *reset_method;                   /* "flr bus", NULL when absent */
 	enum gp_tri boot_vga;
+	bool has_fb;                          /* a framebuffer of its own (graphics/fbN: its
+					       * driver's fbdev emulation) */
 	char *syspath;                        /* realpath below ROOT/sys/devices (relative) */
 
 	struct gp_device *parent;             /* upstream bridge, from the device path */
@@ -226,6 +228,9 @@ struct gp_host {
 	char *kernel_release;                 /* /proc/sys/kernel/osrelease */
 	bool acs_override;                    /* pcie_acs_override= on the cmdline */
 	enum gp_tri unsafe_interrupts;        /* vfio_iommu_type1 allow_unsafe_interrupts */
+	enum gp_tri fbcon_bound;              /* the framebuffer console draws on the VTs (a
+					       * vtconsole "frame buffer device" bound); unknown
+					       * without sys/class/vtconsole */
 	bool nvidia_vgpu_manager;             /* nvidia_vgpu_vfio module present */
 
 	struct gp_device **devs;              /* every PCI function, sorted by address */
@@ -239,6 +244,10 @@ enum gp_scan_flags {
 	GP_SCAN_ANY_CLASS = 1 << 0,  /* SR-IOV PFs of any class are "GPU-like" targets */
 	GP_SCAN_OPEN_FILES = 1 << 1, /* look in /proc/<pid>/fd for holders of device nodes */
 	GP_SCAN_ALL_GPUS = 1 << 2,   /* with targets: detail every GPU-like PF as well */
+	GP_SCAN_COMPANIONS = 1 << 3, /* detail the other functions of each target's slot in its
+				      * IOMMU group too (DDA: its HDMI audio) */
+	GP_SCAN_TARGETS_OPTIONAL = 1 << 4, /* a target that is not there is no error (apply's
+					    * recorded addresses: the hardware may be gone) */
 };
 
 /*

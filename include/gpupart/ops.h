@@ -38,11 +38,20 @@ enum gp_op_flags {
 
 struct gp_op;
 
+/* What an operation does to one GPU. */
+enum gp_op_action {
+	GP_OP_SET_COUNT,  /* partition it (set-count, apply's partitions.conf lines) */
+	GP_OP_DISMOUNT,   /* hand it whole to vfio-pci (dismount, apply's dismounted.conf) */
+	GP_OP_MOUNT,      /* give it back to its drivers (mount) */
+};
+
 /* One GPU of an operation. */
 struct gp_op_gpu {
 	struct gp_gpu_view view;
+	enum gp_op_action action;
 	int count;
 	char series;
+	bool noop_dismounted;  /* dismount: already on vfio-pci (by gpupart or by hand) */
 	bool planned;          /* the plan below was made (false after an earlier refusal) */
 	struct gp_plan plan;   /* empty: nothing to change on this GPU (the operation's) */
 };
@@ -65,6 +74,20 @@ struct gp_layout;
 int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
 		    unsigned flags, struct gp_op **out);
 void gp_op_free(struct gp_op *op);
+
+/*
+ * Discrete Device Assignment (ops/dda.c). dismount: every function of @gpu's slot in its
+ * IOMMU group (gp_policy_dda_functions) to vfio-pci, NVIDIA VFs enabled but idle disabled
+ * first, the original drivers recorded in dismounted.conf; refused, with the survey's codes,
+ * for errors, and for warnings unless GP_OP_FORCE; "partitioned", "console-on-gpu"
+ * (GP_OP_FORCE), "held-open". mount: back to the recorded drivers (@driver: where the GPU
+ * goes when nothing is recorded; "mount-driver-unknown" without either), the record's lines
+ * removed. A GPU already in the state asked for plans nothing. 0 with *out, or -ENOMEM.
+ */
+int gp_op_dismount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
+		       unsigned flags, struct gp_op **out);
+int gp_op_mount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
+		    const char *driver, unsigned flags, struct gp_op **out);
 /* The lines gp_op_apply_new skipped (the command fails once the others are done). */
 size_t gp_op_skipped(const struct gp_op *op);
 

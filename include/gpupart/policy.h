@@ -87,6 +87,11 @@ struct gp_gpu_view {
 	int64_t partition_vram_bytes; /* GP_UNKNOWN */
 	struct gp_partition *partitions;
 	size_t n_partitions;
+	bool dda_dismounted;          /* handed whole to vfio (gp_policy_dda_dismounted) */
+	char **dda_domains;           /* the libvirt domains naming its functions: filled by a
+				       * caller that asked libvirt (NULL: none, or not asked);
+				       * freed by gp_gpu_view_clear */
+	size_t n_dda_domains;
 };
 
 /* @series: 'Q','C','B','A', or 0 for the series of the partitions in force, else the series

@@ -36,6 +36,7 @@ struct gp_cli {
 	bool runtime;         /* set-count: do not record the layout */
 	bool all_homogeneous; /* set-count: every GPU of ADDR's homogeneous set */
 	bool force;           /* set-count, apply: what only --force overrides (MIG instances) */
+	const char *driver;   /* mount: where a GPU gpupart did not dismount goes */
 	const char *connect;  /* libvirt URI */
 	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
@@ -85,6 +86,9 @@ int cmd_set_count(struct gp_cli *cli, int argc, char **argv);
 int cmd_set_count_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_apply(struct gp_cli *cli, int argc, char **argv);
 int cmd_repair(struct gp_cli *cli, int argc, char **argv);
+int cmd_dismount(struct gp_cli *cli, int argc, char **argv);
+int cmd_mount(struct gp_cli *cli, int argc, char **argv);
+int cmd_dda_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_attach(struct gp_cli *cli, int argc, char **argv);
 int cmd_attach_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_detach(struct gp_cli *cli, int argc, char **argv);
@@ -96,7 +100,27 @@ struct gp_survey_item {
 	struct gp_findings findings;
 	const char *reset_method; /* NULL: unknown */
 	int64_t mmio64_bytes;     /* the 64-bit MMIO space a VM needs; -1: unknown */
+	bool dda_dismounted;      /* handed whole to vfio */
+	char **dda_domains;       /* the libvirt domains naming its functions */
+	size_t n_dda_domains;
 };
+
+/* One device whose domains gp_cli_dda_domains fills in. */
+struct gp_cli_dda_slot {
+	const struct gp_device *dev;
+	bool dismounted;
+	char ***names;   /* where the domain names go */
+	size_t *n_names;
+};
+
+/*
+ * The libvirt domains that name a function of each dismounted device of @slots[0..n)
+ * (dda-users.c): asked once, bounded, only when one is dismounted and libvirt may be asked
+ * (--connect, or the live root; not --no-libvirt). EXIT_OK; EXIT_FAIL when the libvirt asked
+ * does not answer (said on stderr; no libvirt at the default URI is no domain).
+ */
+int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
+		       const struct gp_cli_dda_slot *slots, size_t n);
 
 /*
  * The output forms (nvme-cli's print ops): one table for text (out-text.c), one for JSON

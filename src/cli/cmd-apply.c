@@ -8,12 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gpupart/dismounted.h>
 #include <gpupart/layout.h>
 
 #include "partition.h"
 
+/* The addresses dismounted.conf last saw its functions at: read in full by the scan, so that
+ * their stable paths can be matched (a renumbered device is not found: its line is skipped,
+ * and said). */
+static int dda_targets(struct gp_cli *cli, struct gp_pci_addr **out, size_t *n)
+{
+	struct gp_dda_record rec = { 0 };
+	size_t i;
+	int r = gp_dda_record_read(cli->ctx, &rec);
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; r == 0 && i < rec.n; i++) {
+		struct gp_pci_addr *a;
+
+		if (!rec.v[i].address[0])
+			continue;
+		a = GP_PUSH(*out, *n);
+		if (!a)
+			r = -ENOMEM;
+		else if (gp_pci_addr_parse(rec.v[i].address, a) < 0)
+			(*n)--;
+	}
+	gp_dda_record_clear(&rec);
+	return r;
+}
+
 int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 {
+	struct gp_pci_addr *targets = NULL;
+	size_t n_targets = 0;
 	struct gp_layout l = { 0 };
 	struct gp_host *h = NULL;
 	struct gp_op *op = NULL;
@@ -25,7 +54,15 @@ int cmd_apply(struct gp_cli *cli, int argc, char **argv)
 	r = gp_layout_read(cli->ctx, &l);
 	if (r < 0)
 		goto out; /* the library logged the line */
-	r = gp_host_scan(cli->ctx, GP_SCAN_ANY_CLASS, NULL, 0, &h);
+	r = dda_targets(cli, &targets, &n_targets);
+	if (r < 0)
+		goto out; /* the library logged the line */
+	/* the dismounted devices read in full (their paths, IDs and companions), whatever
+	 * their class, beside every GPU-like function */
+	r = gp_host_scan(cli->ctx,
+			 GP_SCAN_ANY_CLASS | GP_SCAN_ALL_GPUS | GP_SCAN_COMPANIONS |
+				 GP_SCAN_TARGETS_OPTIONAL,
+			 targets, n_targets, &h);
 	if (r < 0) {
 		ret = gp_cli_scan_exit(r);
 		goto out;
@@ -46,6 +83,7 @@ out:
 	gp_op_free(op);
 	gp_host_free(h);
 	gp_layout_clear(&l);
+	free(targets);
 	return ret;
 }
 

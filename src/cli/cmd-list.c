@@ -46,6 +46,24 @@ void gp_cli_warn_uneven_counts(const struct gp_host *h, const struct gp_gpu_view
 	gp_findings_clear(&uneven);
 }
 
+/* The domains each dismounted GPU is assigned to (dda-users.c), into its view. */
+static int dda_domains(struct gp_cli *cli, const struct gp_host *h, struct gp_gpu_view *v,
+		       size_t n)
+{
+	struct gp_cli_dda_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+	size_t i;
+	int ret;
+
+	if (!slots)
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++)
+		slots[i] = (struct gp_cli_dda_slot){ v[i].dev, v[i].dda_dismounted,
+						     &v[i].dda_domains, &v[i].n_dda_domains };
+	ret = gp_cli_dda_domains(cli, h, slots, n);
+	free(slots);
+	return ret;
+}
+
 int cmd_list(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_pci_addr *addrs = NULL;
@@ -57,7 +75,7 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 	n_addrs = gp_cli_parse_addrs(argc, argv, &addrs);
 	if (n_addrs < 0)
 		return n_addrs == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-	r = gp_host_scan(cli->ctx, cli->any_class ? GP_SCAN_ANY_CLASS : 0, addrs,
+	r = gp_host_scan(cli->ctx, GP_SCAN_COMPANIONS | (cli->any_class ? GP_SCAN_ANY_CLASS : 0), addrs,
 			 (size_t)n_addrs, &h);
 	if (r < 0) {
 		free(addrs);
@@ -94,7 +112,9 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 	}
 	/* Admin Center's rule: one homogeneous set, one partition count (stderr only) */
 	gp_cli_warn_uneven_counts(h, views, n);
-	ret = cli->render->list(cli, h, views, n);
+	ret = dda_domains(cli, h, views, n);
+	if (ret == EXIT_OK)
+		ret = cli->render->list(cli, h, views, n);
 out:
 	for (i = 0; i < n; i++)
 		gp_gpu_view_clear(&views[i]);

@@ -16,6 +16,24 @@ static int64_t mmio_needed(const struct gp_device *d)
 	return table > bars ? table : bars;
 }
 
+/* The domains each dismounted device is assigned to (dda-users.c), into its item. */
+static int dda_domains(struct gp_cli *cli, const struct gp_host *h, struct gp_survey_item *it,
+		       size_t n)
+{
+	struct gp_cli_dda_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+	size_t i;
+	int ret;
+
+	if (!slots)
+		return EXIT_FAIL;
+	for (i = 0; i < n; i++)
+		slots[i] = (struct gp_cli_dda_slot){ it[i].dev, it[i].dda_dismounted,
+						     &it[i].dda_domains, &it[i].n_dda_domains };
+	ret = gp_cli_dda_domains(cli, h, slots, n);
+	free(slots);
+	return ret;
+}
+
 int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_findings hf = { 0 };
@@ -24,13 +42,15 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 	size_t n_views = 0, n_items = 0;
 	struct gp_pci_addr *addrs = NULL;
 	struct gp_host *h = NULL;
-	size_t i;
+	size_t i, j;
 	int r, n_addrs, ret = EXIT_FAIL, any_bad = 0;
 
 	n_addrs = gp_cli_parse_addrs(argc, argv, &addrs);
 	if (n_addrs < 0)
 		return n_addrs == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-	r = gp_host_scan(cli->ctx, GP_SCAN_OPEN_FILES | (cli->any_class ? GP_SCAN_ANY_CLASS : 0),
+	r = gp_host_scan(cli->ctx,
+			 GP_SCAN_OPEN_FILES | GP_SCAN_COMPANIONS |
+				 (cli->any_class ? GP_SCAN_ANY_CLASS : 0),
 			 addrs, (size_t)n_addrs, &h);
 	if (r < 0) {
 		free(addrs);
@@ -72,16 +92,23 @@ int cmd_survey(struct gp_cli *cli, int argc, char **argv)
 		any_bad |= it->verdict == GP_VERDICT_NOT_ASSIGNABLE;
 		it->mmio64_bytes = mmio_needed(d);
 		it->reset_method = gp_policy_reset_method(d);
+		it->dda_dismounted = !d->is_vf && gp_policy_dda_dismounted(h, d);
 	}
 	gp_cli_warn_uneven_counts(h, views, n_views);
+	if (dda_domains(cli, h, items, n_items) != EXIT_OK)
+		goto out;
 	r = cli->render->survey(cli, h, &hf, items, n_items);
 	ret = r != EXIT_OK ? r : any_bad ? EXIT_NOT_ASSIGNABLE : EXIT_OK;
 out:
 	for (i = 0; i < n_views; i++)
 		gp_gpu_view_clear(&views[i]);
 	free(views);
-	for (i = 0; items && i < n_items; i++)
+	for (i = 0; items && i < n_items; i++) {
 		gp_findings_clear(&items[i].findings);
+		for (j = 0; j < items[i].n_dda_domains; j++)
+			free(items[i].dda_domains[j]);
+		free(items[i].dda_domains);
+	}
 	free(items);
 	gp_findings_clear(&hf);
 	free(addrs);

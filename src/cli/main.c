@@ -35,6 +35,7 @@ enum {
 	OI_RUNTIME,
 	OI_ALL_HOMOGENEOUS,
 	OI_FORCE,
+	OI_DRIVER,
 	OI_MMIO_HIGH,
 	OI_RESTART,
 	OI_CONNECT,
@@ -85,9 +86,11 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "list", cmd_list, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "list", cmd_list, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES) | O_LIBVIRT, GP_VERB_LIBVIRT,
+	  "[ADDR...]",
 	  "partitionable GPUs: status, backend, valid partition counts, partitions" },
-	{ "survey", cmd_survey, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES), 0, "[ADDR...]",
+	{ "survey", cmd_survey, NULL, 0, -1, O_COMMON | O(JSON) | O(SERIES) | O_LIBVIRT,
+	  GP_VERB_LIBVIRT, "[ADDR...]",
 	  "can each GPU (or named device) be handed whole to a VM? (SurveyDDA)" },
 	/* a tar archive has no JSON form */
 	{ "capture", cmd_capture, NULL, 1, 1, O_COMMON, 0, "FILE.tar",
@@ -100,6 +103,13 @@ static const struct verb verbs[] = {
 	{ "apply", cmd_apply, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "",
 	  "make the host match the recorded layout (/etc/gpupart/partitions.conf)" },
+	{ "dismount", cmd_dismount, cmd_dda_check, 1, 1,
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(FORCE),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR",
+	  "hand a whole GPU to vfio-pci for a VM (Dismount-VMHostAssignableDevice)" },
+	{ "mount", cmd_mount, cmd_dda_check, 1, 1, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(DRIVER),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR",
+	  "give a dismounted GPU back to its host drivers (Mount-VMHostAssignableDevice)" },
 	{ "attach", cmd_attach, cmd_attach_check, 2, 2,
 	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(MMIO_HIGH) | O(RESTART),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "DOMAIN ADDR",
@@ -120,6 +130,7 @@ enum {
 	OPT_RUNTIME,
 	OPT_ALL_HOMOGENEOUS,
 	OPT_FORCE,
+	OPT_DRIVER,
 	OPT_WRITE_TIMEOUT,
 	OPT_NO_LIBVIRT,
 	OPT_LIBVIRT_TIMEOUT,
@@ -146,7 +157,9 @@ static const struct cli_option {
 	[OI_ALL_HOMOGENEOUS] = { { "all-homogeneous", no_argument, NULL, OPT_ALL_HOMOGENEOUS },
 				 NULL, "all of ADDR's homogeneous set" },
 	[OI_FORCE] = { { "force", no_argument, NULL, OPT_FORCE }, NULL,
-		       "run sriov-manage even where it destroys MIG GPU instances" },
+		       "run sriov-manage over MIG GPU instances; dismount despite warnings" },
+	[OI_DRIVER] = { { "driver", required_argument, NULL, OPT_DRIVER }, "NAME",
+			"where a GPU gpupart did not dismount goes back to" },
 	[OI_MMIO_HIGH] = { { "mmio-high", required_argument, NULL, OPT_MMIO_HIGH }, "SIZE",
 			   "the 64-bit MMIO window (64G, 512GiB, bytes)" },
 	[OI_RESTART] = { { "restart", no_argument, NULL, OPT_RESTART }, NULL,
@@ -540,6 +553,9 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_FORCE:
 			cli->force = true;
+			break;
+		case OPT_DRIVER:
+			cli->driver = optarg;
 			break;
 		case 'c':
 			if (!*optarg) {

@@ -80,6 +80,19 @@ static struct json_object *mig(const struct gp_gpu_view *v)
 	return o;
 }
 
+/* Get-VMAssignableDevice's view: handed whole to vfio, and to which domains. */
+static struct json_object *dda(bool dismounted, char *const *domains, size_t n)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+	size_t i;
+
+	json_object_object_add(o, "dismounted", json_object_new_boolean(dismounted));
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(domains[i]));
+	json_object_object_add(o, "domains", a);
+	return o;
+}
+
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 {
 	const struct gp_device *d = v->dev;
@@ -106,6 +119,7 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 			       str_or_null(gp_catalogue_source_str(d->catalogue_source)));
 	json_object_object_add(o, "vgpu_mode", str_or_null(gp_vgpu_mode_str(v->vgpu_mode)));
 	json_object_object_add(o, "mig", mig(v));
+	json_object_object_add(o, "dda", dda(v->dda_dismounted, v->dda_domains, v->n_dda_domains));
 	a = json_object_new_array();
 	for (i = 0; i < v->n_valid_counts; i++)
 		json_object_array_add(a, json_object_new_int(v->valid_counts[i]));
@@ -190,6 +204,8 @@ static int json_survey(const struct gp_cli *cli, const struct gp_host *h,
 		json_object_object_add(o, "mmio64_bytes_required",
 				       it->mmio64_bytes >= 0 ? json_object_new_int64(it->mmio64_bytes) :
 							       NULL);
+		json_object_object_add(o, "dda", dda(it->dda_dismounted, it->dda_domains,
+						     it->n_dda_domains));
 		json_object_array_add(devs, o);
 	}
 	json_object_object_add(root, "devices", devs);

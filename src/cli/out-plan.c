@@ -25,6 +25,32 @@ static struct json_object *json_step(const struct gp_step *s)
 	return o;
 }
 
+static const char *action_str(enum gp_op_action a)
+{
+	return a == GP_OP_DISMOUNT ? "dismount" : a == GP_OP_MOUNT ? "mount" : "set-count";
+}
+
+/* A DDA GPU's line, for gp_cli_text_plans: what it is, was, or would become. */
+static void text_dda(FILE *out, const struct gp_op_gpu *g, bool applied)
+{
+	const char *addr = g->view.dev->address;
+	bool dismount = g->action == GP_OP_DISMOUNT;
+
+	if (!g->plan.n)
+		fprintf(out, "%s: %s; nothing to do\n", addr,
+			dismount ? (g->noop_dismounted ? "already dismounted (on vfio-pci)" :
+							 "already dismounted") :
+				   "not dismounted (on its host drivers)");
+	else if (applied)
+		fprintf(out, "%s: %s\n", addr,
+			dismount ? "dismounted: its functions are on vfio-pci, ready for a VM "
+				   "(gpupart attach)" :
+				   "mounted: back on its host drivers");
+	else
+		fprintf(out, "%s: %s, %zu steps:\n", addr, dismount ? "dismount" : "mount",
+			g->plan.n);
+}
+
 /* The operation's findings: survey's shape (code, severity, detail) and the GPU's address
  * (null for the command as a whole). */
 static struct json_object *json_refusals(const struct gp_op *op)
@@ -77,9 +103,19 @@ int gp_cli_json_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 		changed |= g->plan.n > 0;
 		json_object_object_add(o, "address", json_object_new_string(g->view.dev->address));
 		json_object_object_add(o, "backend", b ? json_object_new_string(b) : NULL);
-		json_object_object_add(o, "previous_count",
-				       json_object_new_int(g->view.partition_count));
-		json_object_object_add(o, "partition_count", json_object_new_int(g->count));
+		json_object_object_add(o, "action", json_object_new_string(action_str(g->action)));
+		if (g->action == GP_OP_SET_COUNT) {
+			json_object_object_add(o, "previous_count",
+					       json_object_new_int(g->view.partition_count));
+			json_object_object_add(o, "partition_count", json_object_new_int(g->count));
+		} else {
+			/* what the GPU is once the plan ran (or would be); as it is when refused */
+			bool dis = g->action == GP_OP_DISMOUNT ?
+					   g->noop_dismounted || g->plan.n > 0 :
+					   g->plan.n == 0 && g->view.dda_dismounted;
+
+			json_object_object_add(o, "dismounted", json_object_new_boolean(dis));
+		}
 		json_object_object_add(o, "changed", json_object_new_boolean(g->plan.n > 0));
 		json_object_array_add(gpus, o);
 	}
@@ -113,17 +149,22 @@ int gp_cli_text_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 
 		if (!g->planned)
 			continue;
-		if (!g->plan.n) {
+		if (g->action != GP_OP_SET_COUNT) {
+			text_dda(out, g, applied);
+			if (applied || !g->plan.n)
+				continue;
+		} else if (!g->plan.n) {
 			fprintf(out, "%s: %d partition%s already; nothing to do\n", addr, now,
 				now == 1 ? "" : "s");
 			continue;
-		}
-		if (applied) {
+		} else if (applied) {
 			fprintf(out, "%s: %d partition%s (was %d)\n", addr, now, now == 1 ? "" : "s",
 				was);
 			continue;
+		} else {
+			fprintf(out, "%s: %d -> %d partitions, %zu steps:\n", addr, was, now,
+				g->plan.n);
 		}
-		fprintf(out, "%s: %d -> %d partitions, %zu steps:\n", addr, was, now, g->plan.n);
 		for (k = 0; k < g->plan.n; k++) {
 			const struct gp_step *s = &g->plan.steps[k];
 

@@ -84,6 +84,23 @@ static void host_line(FILE *out, const struct gp_host *h)
 
 #define FIELD(out, label) fprintf(out, "%-22s: ", label)
 
+/* Get-VMAssignableDevice: a dismounted GPU and the VMs it is assigned to (only shown when
+ * dismounted: the rest of the list is unchanged for GPUs the host keeps). */
+static void dda_lines(FILE *out, char *const *domains, size_t n)
+{
+	size_t i;
+
+	FIELD(out, "Dismounted");
+	fputs("True\n", out);
+	FIELD(out, "AssignedTo");
+	if (!n)
+		fputs("(none)", out);
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", clean(domains[i]));
+	fputc('\n', out);
+}
+
+
 /* long: one block per GPU in the order the man page documents the text form; split, the
  * fields would be spread over helpers that each print a few lines */
 static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *h,
@@ -129,6 +146,8 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 			fprintf(out, "%d\n", d->iommu_group);
 		else
 			fputs("none\n", out);
+		if (v->dda_dismounted)
+			dda_lines(out, v->dda_domains, v->n_dda_domains);
 		FIELD(out, "ValidPartitionCounts");
 		fputc('{', out);
 		for (k = 0; k < v->n_valid_counts; k++)
@@ -210,6 +229,16 @@ static void survey_device(FILE *out, const struct gp_cli *cli, const struct gp_s
 	fprintf(out, "\n%s  %s\n  verdict: %s%s%s\n", it->dev->address, clean(it->dev->name),
 		color(cli, c), gp_verdict_str(it->verdict), RESET(cli));
 	findings(out, cli, &it->findings);
+	if (it->dda_dismounted) {
+		size_t i;
+
+		fputs("  dismounted, assigned to: ", out);
+		if (!it->n_dda_domains)
+			fputs("(none)", out);
+		for (i = 0; i < it->n_dda_domains; i++)
+			fprintf(out, "%s%s", i ? ", " : "", clean(it->dda_domains[i]));
+		fputc('\n', out);
+	}
 	fprintf(out, "  reset: %s, 64-bit MMIO needed: ",
 		it->reset_method ? it->reset_method : "unknown");
 	bytes(out, it->mmio64_bytes);

@@ -100,7 +100,7 @@ void fk_unlock(struct fk *fk)
 		flock(fk->lockfd, LOCK_UN);
 }
 
-static void fk_log(struct fk *fk, const char *fmt, ...)
+void fk_log(struct fk *fk, const char *fmt, ...)
 {
 	char *p = fk_path(fk, FK_DIR "/log"), *line;
 	va_list ap;

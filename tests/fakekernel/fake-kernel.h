@@ -19,7 +19,11 @@
  *   vgpu-shape               "mdev" or "vendor": how nvidia exposes vGPU on VFs (default: by
  *                            proc/sys/kernel/osrelease, mdev before Linux 5.16, else
  *                            vendor-specific VFIO, as NVIDIA's driver build decides)
- * A /dev/vfio/N is "held" when some ROOT/proc/PID/fd/FD links to it (what the library reads).
+ * A /dev/vfio/N is "held" when some ROOT/proc/PID/fd/FD links to it (what the library reads);
+ * so is a native driver's device (fk-native.c): nvidia's remove() waits while /dev/nvidiaN or
+ * the GPU's /dev/dri nodes are held, snd_hda_intel's while its card's /dev/snd nodes are. The
+ * DRM and ALSA cards and nvidia's proc entry go with the driver (kept in FK_DIR/gone/) and
+ * come back when it binds again.
  *
  * Environment read by fk_install (per tool process; exec counts as a write):
  *   GP_FAKE_FAIL_WRITE=K[:ERRNO]  the K-th write fails with -EIO (or -ERRNO), changing nothing

@@ -21,6 +21,8 @@ struct fk {
 /* fake-kernel.c */
 void fk_lock(struct fk *fk);
 void fk_unlock(struct fk *fk);
+/* Appends a line to FK_DIR/log. */
+__attribute__((format(printf, 2, 3))) void fk_log(struct fk *fk, const char *fmt, ...);
 /* Prints "fakekernel: unmodelled ..." and aborts: a test must never pass over it. */
 __attribute__((noreturn, format(printf, 2, 3))) void fk_unmodelled(struct fk *fk, const char *fmt, ...);
 /* Waits, with the lock released, while remove() of @name would block (a block/ marker, or a
@@ -85,6 +87,16 @@ int fk_sriov_manage(struct fk *fk, char *const argv[]);
 void fk_group_drop(struct fk *fk, int group, const char *name);
 enum fx_vgpu_shape fk_nv_shape(struct fk *fk);
 int fk_pci_attach_new(struct fk *fk, const char *addr);
+
+/* fk-native.c: native drivers' remove() and what their probe makes (see there) */
+/* True while a process holds a device node whose users @drv's remove() on ADDR waits for. */
+bool fk_native_held(struct fk *fk, const char *addr, const char *drv);
+/* Waits, with the lock released, while fk_native_held. */
+void fk_native_wait(struct fk *fk, const char *addr, const char *drv);
+/* Takes away what @drv's probe made for ADDR (DRM and ALSA cards, nvidia's proc entry)... */
+void fk_native_gone(struct fk *fk, const char *addr, const char *drv);
+/* ...and puts it back when @drv binds ADDR again. */
+void fk_native_back(struct fk *fk, const char *addr, const char *drv);
 
 /* fk-modprobe.c: /sbin/modprobe vfio-pci; its exit status */
 int fk_modprobe(struct fk *fk, char *const argv[]);

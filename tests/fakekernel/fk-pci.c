@@ -243,8 +243,17 @@ static void fk_interrupts_update(struct fk *fk, const char *addr, const char *dr
 		if (msix)
 			nvec = msix < 4 ? msix : 4;
 	}
-	f = open_memstream(&out, &len);
-	for (line = txt; line < nmi; line = next) {
+	/*
+	 * The kept lines, then the new vectors at the lowest free numbers (irq_alloc_descs takes
+	 * the first free range of the allocated_irqs bitmap, so a driver bound again gets the
+	 * numbers it let go of), all in number order as /proc/interrupts lists them. x86 MSIs
+	 * start above the IO-APIC's 24 pins; the fixture's arm64 ITS host numbers them from 64.
+	 */
+	char *lines[4096], added[8][256];
+	int nums[4096], n_lines = 0, base = strstr(txt, "ITS-") ? 64 : 24;
+
+	(void)irq;
+	for (line = txt; line < nmi && n_lines < 4096; line = next) {
 		char *nl = strchr(line, '\n'), tag[64], *hit;
 
 		next = nl + 1;
@@ -262,21 +271,49 @@ static void fk_interrupts_update(struct fk *fk, const char *addr, const char *dr
 		}
 		if (mine)
 			continue; /* this function's old vectors */
-		if (atoi(line) > irq)
-			irq = atoi(line);
-		fprintf(f, "%s\n", line);
+		lines[n_lines] = line;
+		nums[n_lines++] = strchr(line, ':') && line != txt ? atoi(line) : -1;
 	}
-	for (int v = 0; drv && v < nvec; v++) {
-		fprintf(f, "%4d:", ++irq);
+	if (line < nmi)
+		fk_unmodelled(fk, "%s (/proc/interrupts over %d lines)", fk->what, n_lines);
+	for (int v = 0, cand = base; drv && v < nvec && v < 8 && n_lines < 4096; v++, cand++) {
+		FILE *a;
+		bool used = true;
+
+		while (used) {
+			used = false;
+			for (int k = 0; k < n_lines && !used; k++)
+				used = nums[k] == cand;
+			cand += used;
+		}
+		a = fmemopen(added[v], sizeof(added[v]), "w");
+		fprintf(a, "%4d:", cand);
 		for (int c = 0; c < ncpu; c++)
-			fprintf(f, " %10d", c == 0 ? v + 1 : 0);
+			fprintf(a, " %10d", c == 0 ? v + 1 : 0);
 		if (newstyle)
-			fprintf(f, "  %sPCI-MSI%s-%s   %d-edge      %s\n", ir ? "IR-" : "", msix ? "X" : "",
+			fprintf(a, "  %sPCI-MSI%s-%s   %d-edge      %s", ir ? "IR-" : "", msix ? "X" : "",
 				addr, v, drv);
 		else
-			fprintf(f, "  %sPCI-MSI %u-edge      %s\n", ir ? "IR-" : "",
+			fprintf(a, "  %sPCI-MSI %u-edge      %s", ir ? "IR-" : "",
 				(bus << 19) | (slot << 14) | (fn << 11) | (unsigned)v, drv);
+		fclose(a);
+		lines[n_lines] = added[v];
+		nums[n_lines++] = cand;
 	}
+	/* a stable insertion sort by number: the header (-1) first */
+	for (int k = 1; k < n_lines; k++)
+		for (int j = k; j > 0 && nums[j - 1] > nums[j]; j--) {
+			int tn = nums[j];
+			char *tl = lines[j];
+
+			nums[j] = nums[j - 1];
+			lines[j] = lines[j - 1];
+			nums[j - 1] = tn;
+			lines[j - 1] = tl;
+		}
+	f = open_memstream(&out, &len);
+	for (int k = 0; k < n_lines; k++)
+		fprintf(f, "%s\n", lines[k]);
 	fputs(nmi, f);
 	fclose(f);
 	fk_put(fk, "proc/interrupts", "%s", out);
@@ -307,6 +344,7 @@ int fk_pci_bind(struct fk *fk, const char *addr, const char *drv)
 	snprintf(rel, sizeof(rel), "%s/enable", dir);
 	fk_put(fk, rel, "1\n");
 	fk_uevent_driver(fk, addr, drv);
+	fk_native_back(fk, addr, drv);
 	/* a driver's pci_enable_device()/pci_set_master(): what the fixture shows as bound */
 	fk_config_patch16(fk, addr, 0x04, vf ? 0x0004 : 0x0006, 0, NULL);
 	/* vfio-pci allocates vectors only when a VM opens the device */
@@ -369,6 +407,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 		goto out;
 	snprintf(rel, sizeof(rel), "%s/vfio-dev", dir);
 	vfio = fk_exists(fk, rel);
+	fk_native_wait(fk, addr, drv);
 	fk_block_wait(fk, addr, vfio ? group : -1);
 	had_vgpu = vf && fk_vf_has_vgpu(fk, dir);
 	if (!strcmp(drv, "nvidia") && vf)
@@ -379,6 +418,7 @@ int fk_pci_release(struct fk *fk, const char *addr)
 		snprintf(rel, sizeof(rel), "dev/vfio/%d", group);
 		fk_rm(fk, rel);
 	}
+	fk_native_gone(fk, addr, drv);
 	snprintf(rel, sizeof(rel), "%s/driver", dir);
 	fk_rm(fk, rel);
 	snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/%s", drv, addr);

@@ -299,7 +299,9 @@ static void golden(const char *scenario, const char *verb)
 static char scenario_names[][24] = { "no-gpu", "a16-vfio", "a40-mdev-vf", "t4-mdev-pf",
 				     "intel-sriov", "gpu-audio-group", "switch-no-acs",
 				     "sriov-zero", "iommu-off", "pci-vga", "nonroot-config",
-				     "insecure-host", "l40s-8a", "mixed-size" };
+				     "insecure-host", "l40s-8a", "mixed-size", "dda-ready",
+				     "dda-console", "dda-shared", "dda-vfio-by-hand",
+				     "dda-sriov-idle" };
 #define SCENARIOS cr_make_param_array(char[24], scenario_names, \
 				      sizeof(scenario_names) / sizeof(scenario_names[0]))
 

@@ -65,6 +65,8 @@ append=$(sed -n 's/^append=//p' <<<"$knobs")
 #   00:04.0 root port, disable-acs   -> 03:00.0 virtio-gpu-pci (no ACS above it)
 #   00:05.0 root port (ACS)          -> 04:00.0 PCIe-to-PCI bridge -> 05:01.0 VGA (conventional
 #                                       PCI display) + 05:02.0 e1000 (second endpoint, same group)
+#   00:06.0 root port (ACS)          -> 06:00.0 + 06:00.1 e1000e, one multifunction device whose
+#                                       functions share a group (dismount moves both)
 # NVMe SR-IOV limits QEMU 7.2 enforces: subsys= required, sriov_vq_flexible >= 2*max_vfs,
 # max_ioqpairs >= vq_flexible+2, sriov_vi_flexible >= max_vfs, msix_qsize >= vi_flexible+1.
 # romfile= skips option ROMs SeaBIOS would otherwise run (time, and nothing to test).
@@ -94,6 +96,16 @@ qemu=(qemu-system-x86_64 "${accel[@]}"
 	-device VGA,bus=br1,addr=0x1,romfile=
 	-netdev hubport,id=kt0,hubid=0
 	-device e1000,bus=br1,addr=0x2,romfile=,netdev=kt0
+	# last, so that no other address moves: a two-function PCIe device (two 82574L, e1000e)
+	# behind its own root port; no ACS between the functions, so one group for both
+	-device pcie-root-port,id=rp5,bus=pcie.0,addr=0x6,chassis=5,slot=5
+	-netdev hubport,id=kt1,hubid=0
+	-netdev hubport,id=kt2,hubid=0
+	-device e1000e,bus=rp5,addr=0x0.0,multifunction=on,romfile=,netdev=kt1
+	# multifunction=on on .1 too sets its header's bit: on a rescan the kernel groups a function
+	# as it adds it (pci_scan_slot marks fn > 0 multifunction only after pci_device_add), and
+	# a .1 without the bit would land in a group of its own
+	-device e1000e,bus=rp5,addr=0x0.1,multifunction=on,romfile=,netdev=kt2
 )
 printf '%q ' "${qemu[@]}" >"$run/qemu.cmd"; echo >>"$run/qemu.cmd"
 echo "kernel suite: $case: booting $KT_KVER under $KT_ACCEL_USED (console: $run/console.log)" >&2

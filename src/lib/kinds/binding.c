@@ -100,12 +100,17 @@ char *gp_binding_read_driver(int dfd)
 
 /* A driver's directory exists once its module registered it (driver_register(),
  * bus_add_driver). */
-bool gp_binding_vfio_pci_loaded(struct gp_ctx *ctx)
+bool gp_binding_driver_registered(struct gp_ctx *ctx, const char *name)
 {
 	char dir[128];
 
-	return gp_hostfs_path(GP_HP_PCI_DRIVER, "vfio-pci", dir, sizeof(dir)) == 0 &&
+	return !strchr(name, '/') && gp_hostfs_path(GP_HP_PCI_DRIVER, name, dir, sizeof(dir)) == 0 &&
 	       gp_hostfs_is_dir_at(gp_hostfs_root_fd(ctx), dir) == 1;
+}
+
+bool gp_binding_vfio_pci_loaded(struct gp_ctx *ctx)
+{
+	return gp_binding_driver_registered(ctx, "vfio-pci");
 }
 
 void gp_binding_state_free(struct gp_binding_state *s)

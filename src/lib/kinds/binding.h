@@ -55,6 +55,8 @@ int gp_binding_plan_vfio_pci(struct gp_plan *p, const char *device);
 char *gp_binding_read_driver(int dfd);
 char *gp_binding_read_override(int dfd);
 bool gp_binding_vfio_pci_loaded(struct gp_ctx *ctx);
+/* sys/bus/pci/drivers/@name exists: the driver is registered (its module loaded). */
+bool gp_binding_driver_registered(struct gp_ctx *ctx, const char *name);
 
 /* Reads the binding of each function of @like fresh (driver link, driver_override). */
 int gp_binding_state_read(struct gp_ctx *ctx, const struct gp_binding_state *like,

@@ -240,6 +240,29 @@ static void read_config(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 		WARN(ctx, "%s: config space (%zd bytes) could not be decoded", d->address, n);
 }
 
+/* A framebuffer device of its own: register_framebuffer puts fbN in the class "graphics"
+ * with the GPU as its parent (drivers/video/fbdev/core/fbsysfs.c). Display functions only
+ * (boot_vga is there). */
+static bool has_fb(int dfd)
+{
+	int gfd = gp_hostfs_open_dir_at(dfd, "graphics");
+	struct dirent *e;
+	bool found = false;
+	DIR *dir;
+
+	if (gfd < 0)
+		return false;
+	dir = fdopendir(gfd);
+	if (!dir) {
+		close(gfd);
+		return false;
+	}
+	while (!found && (e = readdir(dir)))
+		found = strncmp(e->d_name, "fb", 2) == 0;
+	closedir(dir);
+	return found;
+}
+
 /* The IDs: only reported for GPUs; VFs, ports and companions go without (a scan of a
  * large host reads hundreds of them, and four files each is most of its syscalls). */
 static void read_ids(struct gp_ctx *ctx, int dfd, struct gp_device *d)
@@ -407,6 +430,7 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
 	d->reset_method = read_str(dfd, "reset_method");
 	if (gp_hostfs_read_at(dfd, "boot_vga", buf, sizeof(buf)) > 0)
 		d->boot_vga = buf[0] == '1' ? GP_TRI_YES : GP_TRI_NO;
+	d->has_fb = d->boot_vga != GP_TRI_UNKNOWN && has_fb(dfd);
 	read_resources(ctx, dfd, d);
 	read_config(ctx, dfd, d);
 	read_parents(s, dfd, d);
@@ -631,6 +655,39 @@ static void device_name(struct gp_ctx *ctx, struct gp_device *d)
 		d->name = gp_pciacc_unknown_name(ctx, d->vendor, d->device);
 }
 
+/*
+ * DDA moves a target with the other functions of its slot in its IOMMU group (policy/dda.c):
+ * they are read in full too (IDs for the record, holders of their nodes, their names), and
+ * nothing else: a companion of a companion is the same slot.
+ */
+static int add_companions(struct gp_scan *s, struct gp_device ***tv, size_t *n_tv)
+{
+	size_t i, k, n = *n_tv;
+
+	for (i = 0; i < n; i++) {
+		struct gp_device *t = (*tv)[i];
+		const struct gp_iommu_group *g;
+
+		if (!t->full || t->is_vf || !(g = gp_host_group(s->host, t->iommu_group)))
+			continue;
+		for (k = 0; k < g->n_members; k++) {
+			struct gp_pci_addr a;
+			struct gp_device *m, **slot;
+
+			if (gp_pci_addr_parse(g->members[k], &a) < 0 ||
+			    !(m = gp_host_find(s->host, &a)) || m->full || m->is_vf ||
+			    !gp_pci_addr_same_slot(&a, &t->addr))
+				continue;
+			gp_scan_detail(s, m, GP_DETAIL_FULL);
+			slot = GP_PUSH(*tv, *n_tv);
+			if (!slot)
+				return -ENOMEM;
+			*slot = m;
+		}
+	}
+	return 0;
+}
+
 /* long: the scan's order (devices, targets, their VFs and ports, groups, mdevs, host facts,
  * open files) is the point of this function; each step is a call. */
 int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *targets,
@@ -659,7 +716,7 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 	if (r < 0)
 		goto fail;
 
-	for (i = 0; i < n_targets; i++) {
+	for (i = 0; i < n_targets && !(flags & GP_SCAN_TARGETS_OPTIONAL); i++) {
 		if (!gp_host_find(s.host, &targets[i])) {
 			char a[GP_ADDR_LEN];
 
@@ -701,6 +758,11 @@ int gp_host_scan(struct gp_ctx *ctx, unsigned flags, const struct gp_pci_addr *t
 		if (tv[i]->is_vf && !tv[i]->full) /* a partition, not a target */
 			continue;
 		r = gp_scan_group(&s, tv[i]->iommu_group);
+		if (r < 0)
+			goto fail;
+	}
+	if (flags & GP_SCAN_COMPANIONS) {
+		r = add_companions(&s, &tv, &n_tv);
 		if (r < 0)
 			goto fail;
 	}

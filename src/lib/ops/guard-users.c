@@ -57,12 +57,34 @@ static int users_add(struct users *u, const char *name, bool mdev, int group)
 	return r;
 }
 
-static int collect_users(const struct gp_device *pf, struct users *u)
+/* DDA moves the functions of the GPU's slot in its group: a domain naming any of them, or a
+ * process holding the group's /dev/vfio/N (mount), stands in the way. */
+static int collect_dda(const struct gp_op *op, const struct gp_device *gpu, struct users *u)
 {
+	struct gp_device **fns;
+	size_t n, i;
+	int r = gp_policy_dda_functions(op->host, gpu, &fns, &n);
+
+	for (i = 0; r == 0 && i < n; i++)
+		r = users_add(u, fns[i]->address, false, fns[i]->iommu_group);
+	if (r == 0)
+		free(fns);
+	return r;
+}
+
+static int collect_users(const struct gp_op *op, size_t gi, struct users *u)
+{
+	const struct gp_device *pf = op->gpus[gi].view.dev;
 	size_t i, k;
 	int r;
 
-	r = users_add(u, pf->address, false, -1);
+	if (op->gpus[gi].action != GP_OP_SET_COUNT) {
+		r = collect_dda(op, pf, u);
+		if (r < 0 || !pf->n_vfs)
+			return r;
+	} else {
+		r = users_add(u, pf->address, false, -1);
+	}
 	for (i = 0; r == 0 && i < pf->n_mdevs; i++)
 		r = users_add(u, pf->mdevs[i].uuid, true, pf->mdevs[i].iommu_group);
 	for (i = 0; r == 0 && i < pf->n_vfs; i++) {
@@ -92,7 +114,7 @@ int gp_op_users(const struct gp_op *op, char ***pci, size_t *n_pci, char ***mdev
 	*n_pci = *n_mdev = 0;
 	for (i = 0; r == 0 && !op->refused && i < op->n; i++)
 		if (needs_guard(op, i))
-			r = collect_users(op->gpus[i].view.dev, &u);
+			r = collect_users(op, i, &u);
 	if (r < 0) {
 		users_clear(&u);
 		return r;
@@ -200,6 +222,16 @@ static int add_lines(struct gp_op *op, size_t gpu, const char *code, char **why,
 	return r;
 }
 
+/* sriov-manage waits for the users of this GPU's /dev/nvidiaN, and so does nvidia's remove()
+ * when dismount unbinds it (nvidia-drm/nvidia.ko refuse to let go of an open GPU). */
+static bool nvidia_nodes_matter(const struct gp_op *op, size_t i)
+{
+	const struct gp_op_gpu *g = &op->gpus[i];
+
+	return gp_op_runs_sriov_manage(op, i) ||
+	       (g->action == GP_OP_DISMOUNT && gp_str_eq(g->view.dev->driver, "nvidia"));
+}
+
 /* Who else has GPU @i's devices: libvirt domains, reservation records, open device nodes. */
 static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 		       const struct gp_virt_answer *a)
@@ -210,7 +242,7 @@ static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 	size_t n_why = 0, k;
 	int r, found;
 
-	r = collect_users(op->gpus[i].view.dev, &u);
+	r = collect_users(op, i, &u);
 	for (k = 0; r == 0 && a && a->kind == GP_VIRT_ANSWERED && k < a->n_uses; k++) {
 		const struct gp_op_use *use = &a->uses[k];
 
@@ -235,7 +267,7 @@ static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 	why = NULL;
 	n_why = 0;
 	found = gp_guard_holders(ctx, (const char *const *)u.all, u.n_all, u.groups, u.n_groups,
-				 gp_op_runs_sriov_manage(op, i) ? addr : NULL, &why, &n_why);
+				 nvidia_nodes_matter(op, i) ? addr : NULL, &why, &n_why);
 	r = add_lines(op, i, "held-open", why, n_why, 0);
 	if (r == 0 && found < 0)
 		r = gp_op_add(op, i, "holders-unknown", GP_SEV_ERROR,

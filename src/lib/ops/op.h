@@ -29,6 +29,15 @@ struct gp_op {
 int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* A line of a record file apply skips: an error, but the other lines go on. */
+int gp_op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An empty operation on @host. NULL on ENOMEM. */
+struct gp_op *gp_op_alloc(struct gp_ctx *ctx, struct gp_host *host, unsigned flags);
+/* apply's second half (ops/dda.c): the GPUs dismounted.conf names that are not on vfio-pci
+ * are dismounted again (a reboot gave them back to their native drivers). 0 / -ENOMEM. */
+int gp_op_apply_dda(struct gp_op *op);
+
 /* Whether GPU @i's plan runs NVIDIA's sriov-manage (which waits for users of /dev/nvidiaN). */
 bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i);
 

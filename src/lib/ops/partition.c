@@ -64,10 +64,7 @@ int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity s
 	return r;
 }
 
-/* A layout line apply skips: an error, but the other lines go on. */
-static int op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
+int gp_op_skip(struct gp_op *op, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -434,7 +431,7 @@ static int read_layout(struct gp_op *op)
 			 where);
 }
 
-static struct gp_op *op_alloc(struct gp_ctx *ctx, struct gp_host *host, unsigned flags)
+struct gp_op *gp_op_alloc(struct gp_ctx *ctx, struct gp_host *host, unsigned flags)
 {
 	struct gp_op *op = calloc(1, sizeof(*op));
 
@@ -488,7 +485,7 @@ static int op_build(struct gp_op *op, const struct gp_request *rq, size_t n)
 int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_request *rq,
 			size_t n, unsigned flags, struct gp_op **out)
 {
-	struct gp_op *op = op_alloc(ctx, host, flags);
+	struct gp_op *op = gp_op_alloc(ctx, host, flags);
 	int r = op ? op_build(op, rq, n) : -ENOMEM;
 
 	if (r < 0) {
@@ -503,11 +500,11 @@ int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct g
 static int skip_line(struct gp_op *op, const struct gp_layout_entry *e, int r)
 {
 	if (r == -ENODEV)
-		return op_skip(op, "layout-no-device",
+		return gp_op_skip(op, "layout-no-device",
 			       "partitions.conf line %d: no device at %s%s%s%s: skipped", e->line,
 			       e->path, *e->address ? " (was " : "", e->address,
 			       *e->address ? ")" : "");
-	return op_skip(op, "layout-hardware-changed",
+	return gp_op_skip(op, "layout-hardware-changed",
 		       "partitions.conf line %d: the device at %s is not the %04x:%04x "
 		       "(subsystem %04x:%04x) the layout was written for: the hardware changed; "
 		       "refusing to partition it (edit or remove the line)",
@@ -518,7 +515,7 @@ static int skip_line(struct gp_op *op, const struct gp_layout_entry *e, int r)
 int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
 		    unsigned flags, struct gp_op **out)
 {
-	struct gp_op *op = op_alloc(ctx, host, flags);
+	struct gp_op *op = gp_op_alloc(ctx, host, flags);
 	struct gp_request *rq = calloc(layout->n ? layout->n : 1, sizeof(*rq));
 	size_t i, n = 0;
 	int r = op && rq ? 0 : -ENOMEM;
@@ -535,6 +532,9 @@ int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_la
 	}
 	if (r == 0)
 		r = op_build(op, rq, n);
+	/* then the GPUs dismounted.conf names, back to vfio-pci after a reboot */
+	if (r == 0 && !op->refused)
+		r = gp_op_apply_dda(op);
 	free(rq);
 	if (r < 0) {
 		gp_op_free(op);
@@ -558,6 +558,9 @@ void gp_op_free(struct gp_op *op)
 	gp_txn_clear(&op->txn); /* the GPUs' plans borrowed theirs */
 	for (i = 0; op->gpus && i < op->n_views; i++)
 		gp_gpu_view_clear(&op->gpus[i].view);
+	for (i = 0; op->gpus && i < op->n; i++)
+		if (op->gpus[i].action != GP_OP_SET_COUNT) /* DDA's own (ops/dda.c) */
+			gp_plan_clear(&op->gpus[i].plan);
 	free(op->gpus);
 	free(op->change);
 	gp_findings_clear(&op->findings);

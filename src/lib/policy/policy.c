@@ -626,6 +626,7 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 	v->backend = gp_policy_backend(host, dev);
 	v->vram_bytes = GP_UNKNOWN;
 	v->partition_vram_bytes = GP_UNKNOWN;
+	v->dda_dismounted = gp_policy_dda_dismounted(host, dev);
 	cap = dev->sriov_total_vfs > 0 ? dev->sriov_total_vfs : 0;
 
 	r = catalogue(dev, v->backend, &cat, &n_cat, &v->vram_bytes);
@@ -664,6 +665,11 @@ int gp_gpu_view_build(const struct gp_host *host, const struct gp_device *dev, c
 
 void gp_gpu_view_clear(struct gp_gpu_view *v)
 {
+	size_t i;
+
+	for (i = 0; i < v->n_dda_domains; i++)
+		free(v->dda_domains[i]);
+	free(v->dda_domains);
 	free(v->valid_counts);
 	free(v->partitions);
 	memset(v, 0, sizeof(*v));

@@ -85,16 +85,20 @@ fi
 # Only vmlinuz and the module directories the guest loads from are unpacked: the full
 # tree is ~400 MB of modules we never use.  The dependency walk below fails loudly if
 # a future kernel moves a dependency outside these directories.
-kdir=$KT_CACHE/kernel/$(basename "$kdeb" .deb)
+# The subset is part of the key: a cache unpacked for fewer modules is not reused.
+subset=('./boot/vmlinuz-*' './lib/modules/*/modules.builtin'
+	'./lib/modules/*/kernel/drivers/nvme/host/*' './lib/modules/*/kernel/drivers/vfio/*'
+	'./lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/*'
+	'./lib/modules/*/kernel/drivers/net/ethernet/intel/e1000e/*'
+	'./lib/modules/*/kernel/drivers/ptp/*' './lib/modules/*/kernel/drivers/pps/*'
+	'./lib/modules/*/kernel/virt/lib/*' './lib/modules/*/kernel/lib/*'
+	'./lib/modules/*/kernel/crypto/*' './lib/modules/*/kernel/block/*')
+skey=$(printf '%s\n' "${subset[@]}" | sha256sum | cut -c1-8)
+kdir=$KT_CACHE/kernel/$(basename "$kdeb" .deb)-$skey
 if [ ! -e "$kdir/.complete" ]; then
 	log "unpacking $(basename "$kdeb") (subset)"
 	rm -rf "$kdir"; mkdir -p "$kdir"
-	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$kdir" --wildcards \
-		'./boot/vmlinuz-*' './lib/modules/*/modules.builtin' \
-		'./lib/modules/*/kernel/drivers/nvme/host/*' './lib/modules/*/kernel/drivers/vfio/*' \
-		'./lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/*' \
-		'./lib/modules/*/kernel/virt/lib/*' './lib/modules/*/kernel/lib/*' \
-		'./lib/modules/*/kernel/crypto/*' './lib/modules/*/kernel/block/*' ||
+	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$kdir" --wildcards "${subset[@]}" ||
 		die "unpacking $kdeb failed"
 	touch "$kdir/.complete"
 fi
@@ -111,7 +115,7 @@ BB=$bdir/bin/busybox
 
 # --- initramfs, keyed by the hash of everything that goes in ------------------------
 # Modules the guest loads; dependencies are resolved from each .ko's .modinfo.
-MODULES="nvme vfio vfio_iommu_type1 vfio-pci e1000"
+MODULES="nvme vfio vfio_iommu_type1 vfio-pci e1000 e1000e"
 LIBBINS=("$KT_GPUPART" "$(command -v lspci)")
 
 libs_of() {  # shared objects (and the loader) a dynamic binary needs, one path per line
