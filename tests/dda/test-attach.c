@@ -2,9 +2,9 @@
 /*
  * attach and detach on real libvirt: the CLI over the fake kernel (gpupart-fake -r TREE) with
  * fixture gpu-audio-group (an RTX A5000 at 0000:01:00.0 and its HDMI audio at 01:00.1, one
- * IOMMU group) laid out dismounted (both on vfio-pci), and a libvirt daemon of the test's own
- * (tests/lib/daemon.h). Every expectation is read back from libvirt (virDomainGetXMLDesc),
- * never from what gpupart printed.
+ * IOMMU group) dismounted by `gpupart dismount` itself (both on vfio-pci), and a libvirt daemon
+ * of the test's own (tests/lib/daemon.h). Every expectation is read back from libvirt
+ * (virDomainGetXMLDesc), never from what gpupart printed.
  *
  * "Byte-identical" compares with the definition as libvirt writes it after one round trip
  * (define, read, define again): a first definition is not a fixed point of libvirt's own
@@ -39,18 +39,42 @@ static char *root;
 
 static void quiet(void *data, virErrorPtr e) {}
 
-/* Both functions on vfio-pci, as `gpupart dismount` leaves them (the kernel's driver link). */
+/* Both functions on vfio-pci by the lead's `gpupart dismount` over the fake kernel (--force:
+ * the fixture's A5000 is the boot VGA with a console, and has no FLR), checked by the
+ * kernel's own driver links. */
+static void fk(const char *verb, const char *extra)
+{
+	char *argv[] = { getenv("GPUPART_FAKE_BIN"), "--root", root, (char *)verb, GPU,
+			 "--no-libvirt", (char *)extra, NULL };
+	struct run r;
+
+	cr_assert_not_null(argv[0], "GPUPART_FAKE_BIN is not set (run through meson test)");
+	run_argv(&r, argv);
+	cr_assert_eq(r.status, 0, "%s: %s%s", verb, r.out, r.err);
+	run_free(&r);
+}
+
+static void expect_driver(const char *fn, const char *driver)
+{
+	char path[1024], link[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/" DEVDIR "%s/driver", root, fn);
+	n = readlink(path, link, sizeof(link) - 1);
+	cr_assert_gt(n, 0, "%s has no driver", fn);
+	link[n] = '\0';
+	cr_assert_str_eq(strrchr(link, '/') + 1, driver, "%s", fn);
+}
+
 static void dismounted_tree(void)
 {
-	const char *fns[] = { GPU, AUDIO };
 	char path[1024];
 	FILE *f;
 
 	root = test_scenario("gpu-audio-group");
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/" DEVDIR "%s/driver", root, fns[i]);
-		cr_assert(unlink(path) == 0 && symlink("../../../../bus/pci/drivers/vfio-pci", path) == 0);
-	}
+	fk("dismount", "--force");
+	expect_driver(GPU, "vfio-pci");
+	expect_driver(AUDIO, "vfio-pci");
 	snprintf(path, sizeof(path), "%s/proc/cpuinfo", root);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
@@ -362,7 +386,6 @@ static void refused(const char *dom, const char *code, const char *const *extra)
 
 Test(dda, refusals_change_nothing)
 {
-	char path[1024];
 	virDomainPtr t;
 
 	free(define(Q35_HEAD("r1") Q35_OS ROOT_CTL "</domain>"));
@@ -394,9 +417,9 @@ Test(dda, refusals_change_nothing)
 	refused("r1", "domain-running", NULL);
 	virDomainDestroy(t);
 	virDomainFree(t);
-	/* the audio function back on its driver: not dismounted */
-	snprintf(path, sizeof(path), "%s/" DEVDIR AUDIO "/driver", root);
-	cr_assert(unlink(path) == 0 && symlink("../../../../bus/pci/drivers/snd_hda_intel", path) == 0);
+	/* mounted back (the lead's `gpupart mount`): not dismounted */
+	fk("mount", NULL);
+	expect_driver(AUDIO, "snd_hda_intel");
 	refused("r1", "not-dismounted", NULL);
 }
 
