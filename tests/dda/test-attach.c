@@ -254,6 +254,10 @@ Test(dda, attach_detach_seabios_q35)
 	/* 4 GiB + 128 MiB of RAM, the window aligned above: ends at 2 TiB, 41 bits */
 	cr_expect(strstr(after, "<maxphysaddr mode='emulate' bits='41'/>"), "%s", after);
 	cr_expect(!strstr(after, "X-PciMmio64Mb"), "no OVMF, no aperture: %s", after);
+	/* the lead's mount sees the domain and refuses (the GPU is the VM's now) */
+	cr_expect_eq(gp(&r, "mount", GPU, NULL), 1, "%s", r.out);
+	cr_expect(strstr(r.err, AUDIO " is assigned to VM vm1"), "%s%s", r.out, r.err);
+	run_free(&r);
 	/* attached again: nothing to do, nothing changed */
 	cr_expect_eq(gp(&r, "attach", "vm1", GPU, NULL), 0);
 	cr_expect(strstr(r.out, "nothing to do"), "%s", r.out);
