@@ -39,6 +39,23 @@ void gp_ctx_set_log_level(struct gp_ctx *ctx, enum gp_log_level level);
  * remove); 0 restores the default (30 s). */
 void gp_ctx_set_write_timeout(struct gp_ctx *ctx, int ms);
 
+/*
+ * libvirt for the transaction's domain steps (kinds/domain.c, GP_STEP_DOMAIN): the virt room
+ * fills it (gp_virt_ctx_ops, gpupart/virt.h) and the CLI hands it over; a context without it
+ * (the qemu hook) refuses domain changes. Every call is bounded by @timeout_ms.
+ *   read  the domain's inactive XML into *xml (free it) and whether it runs: 0, -ENOENT (no
+ *         such domain), -errno;
+ *   step  one step's @value on domain @name: 0 or -errno (logged).
+ */
+struct gp_ctx_virt {
+	int (*read)(struct gp_ctx *ctx, const char *uri, const char *name, char **xml,
+		    bool *active);
+	int (*step)(struct gp_ctx *ctx, const char *name, const char *value);
+};
+void gp_ctx_set_virt(struct gp_ctx *ctx, const struct gp_ctx_virt *virt, int timeout_ms);
+const struct gp_ctx_virt *gp_ctx_virt(const struct gp_ctx *ctx);
+int gp_ctx_virt_timeout(const struct gp_ctx *ctx);
+
 /* The root as given (never NULL; "/" for the live host). */
 const char *gp_ctx_root(const struct gp_ctx *ctx);
 

@@ -22,6 +22,9 @@ enum gp_step_op {
 	GP_STEP_RESCAN,  /* read the host again and plan the rest (after enabling NVIDIA VFs) */
 	GP_STEP_FILE,    /* replace the file gpupart owns at path with value, atomically ("":
 			  * remove it) */
+	GP_STEP_DOMAIN,  /* a libvirt domain (path: its name) changed as value says, through the
+			  * context's libvirt (gp_ctx_virt): "define URI ACTIVE" and its inactive
+			  * XML, or "attach URI"/"detach URI" and the change (virt/domain.c) */
 };
 
 struct gp_step {

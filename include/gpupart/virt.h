@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gpupart/gpupart.h>
 
@@ -51,5 +52,96 @@ void gp_virt_uses_free(struct gp_virt_use *v, size_t n);
 int gp_virt_parse_domain_xml(const char *xml, const char *const *pci_addrs, size_t n_pci,
 			     const char *const *mdev_uuids, size_t n_mdev, struct gp_virt_use **out,
 			     size_t *n_out);
+
+/* ---- Discrete Device Assignment: one domain, read and edited (virt/domain.c) ---- */
+
+/* A domain, as attach and detach need it. */
+struct gp_virt_domain {
+	bool found;          /* the domain exists on the connection */
+	bool persistent;     /* defined (not transient) */
+	bool active;         /* running (or paused) */
+	bool remote;         /* the connection is to another host than this one */
+	char *hostname;      /* libvirt's host name (virConnectGetHostname), NULL unknown */
+	int n_snapshots;     /* -1: unknown */
+	int n_checkpoints;   /* -1: unknown */
+	char *xml;           /* the inactive XML (VIR_DOMAIN_XML_INACTIVE) */
+	/* every domain naming one of the functions asked about (this one too) */
+	struct gp_virt_use *uses;
+	size_t n_uses;
+	/* from the inactive XML (gp_virt_domain_facts) */
+	bool q35;            /* machine type q35 (PCI Express: a pcie-root, root ports) */
+	bool ovmf;           /* UEFI firmware: <os firmware='efi'> or a <loader> naming OVMF */
+	bool recorded;       /* gpupart's record of an attach is in its <metadata> */
+	size_t n_named;      /* how many of the functions asked about its <hostdev>s name */
+	int64_t pcihole64_kib; /* the root controller's <pcihole64>, -1 none */
+	int maxphys_bits;    /* <cpu><maxphysaddr bits=...>, -1 none */
+	bool maxphys_passthrough; /* mode='passthrough' (the host's width) */
+	int64_t memory_kib;  /* <memory> (or <maxMemory>, the larger), -1 unknown */
+	int64_t fwcfg_mb;    /* an opt/ovmf/X-PciMmio64Mb already on its qemu:commandline, -1 */
+};
+void gp_virt_domain_clear(struct gp_virt_domain *d);
+
+/*
+ * Reads domain @name on @uri (NULL: libvirt's default URI) and every domain's use of
+ * @fns[0..n) (canonical "dddd:bb:dd.f"), in one child bounded by @timeout_ms (see
+ * gp_virt_find_users). 0 with *d filled (found false when there is no such domain), or the
+ * -errno of gp_virt_find_users. The XML facts are filled with gp_virt_domain_facts.
+ */
+int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
+			   const char *name, const char *const *fns, size_t n_fns,
+			   struct gp_virt_domain *d);
+/* Pure: the XML facts of @d->xml into @d (gp_virt_domain_inspect calls it). */
+int gp_virt_domain_facts(struct gp_virt_domain *d, const char *const *fns, size_t n_fns);
+
+/* What attach (or detach) does to a domain. */
+struct gp_virt_dda {
+	const char *domain;
+	const char *const *fns; /* the host functions, the GPU's first (one guest slot) */
+	size_t n_fns;
+	uint64_t window_bytes;  /* the 64-bit MMIO window wanted, a power of two (0: none) */
+	int phys_bits;          /* the guest physical address width wanted (0: leave it) */
+	bool restart;           /* a running domain is shut down, edited and started again */
+	int shutdown_ms;        /* how long a graceful shutdown may take before it is forced */
+};
+
+/*
+ * Pure: the lines "ELEMENT: BEFORE -> AFTER" attach (or, @detach, detach) would change in
+ * @xml, for the plan. Free with gp_strv_free. 0 or -errno (-ENOENT: detach without record).
+ */
+int gp_virt_dda_plan(const char *xml, const struct gp_virt_dda *a, bool detach, char ***lines,
+		     size_t *n_lines);
+
+/* What happened. */
+struct gp_virt_dda_result {
+	int bus;              /* the guest bus the functions are on (slot 0), -1 */
+	bool restarted;       /* it was running and runs again */
+	bool undone;          /* a step failed and the domain's definition was put back */
+	bool start_failed;    /* with --restart: the edited domain did not start (undone) */
+	char **lines;         /* the changes made, as gp_virt_dda_plan's */
+	size_t n_lines;
+};
+void gp_virt_dda_result_clear(struct gp_virt_dda_result *r);
+
+/*
+ * Attaches (@detach false) or detaches: with @a->restart a running domain is shut down
+ * (virDomainShutdown, then virDomainDestroy after @a->shutdown_ms); the MMIO edits and
+ * gpupart's record through virDomainDefineXML of the edited inactive XML, the hostdevs through
+ * virDomainAttachDeviceFlags / virDomainDetachDeviceFlags (VIR_DOMAIN_AFFECT_CONFIG); started
+ * again when it ran. Any failure puts the original definition back (and starts it as it was):
+ * r->undone. All in one child bounded by @timeout_ms. 0, or -errno (logged): -ECONNREFUSED,
+ * -ETIMEDOUT (the domain may be half edited: the definition before is in the log), -EIO,
+ * -EBUSY (running without @a->restart), -ENOENT (no domain; detach: no record).
+ */
+int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
+		       const struct gp_virt_dda *a, bool detach, struct gp_virt_dda_result *r);
+
+/* The context's libvirt (gp_ctx_set_virt): the domain kind's reads and steps. */
+extern const struct gp_ctx_virt gp_virt_ctx_ops;
+/* What the last attach or detach step did (its lines, bus, restart, undo), moved into @out
+ * (free with gp_virt_dda_result_clear). */
+void gp_virt_dda_last(struct gp_virt_dda_result *out);
+
+/* Whether @uri (NULL: the default) names this host: no host part, or localhost. */
+bool gp_virt_uri_is_local(const char *uri);
 
 #endif

@@ -3,6 +3,7 @@
 #define GPUPART_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -40,6 +41,8 @@ struct gp_cli {
 	bool no_libvirt;      /* set-count, apply: do not ask libvirt (the boot unit) */
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
 	int write_timeout_ms; /* 0: the library's default */
+	uint64_t mmio_high;   /* attach --mmio-high, bytes (0: none) */
+	bool restart;         /* attach, detach --restart */
 	const struct gp_render *render; /* text or JSON, chosen once from --json (main.c) */
 	struct gp_ctx *ctx;
 };
@@ -86,6 +89,9 @@ int cmd_repair(struct gp_cli *cli, int argc, char **argv);
 int cmd_dismount(struct gp_cli *cli, int argc, char **argv);
 int cmd_mount(struct gp_cli *cli, int argc, char **argv);
 int cmd_dda_check(struct gp_cli *cli, int argc, char **argv);
+int cmd_attach(struct gp_cli *cli, int argc, char **argv);
+int cmd_attach_check(struct gp_cli *cli, int argc, char **argv);
+int cmd_detach(struct gp_cli *cli, int argc, char **argv);
 
 /* One surveyed device, as `survey` reports it. */
 struct gp_survey_item {

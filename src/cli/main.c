@@ -10,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gpupart/attach.h>
 #include <gpupart/plan.h>
 #include <gpupart/step.h>
+#include <gpupart/virt.h>
 
 #include "cli.h"
 
@@ -34,6 +36,8 @@ enum {
 	OI_ALL_HOMOGENEOUS,
 	OI_FORCE,
 	OI_DRIVER,
+	OI_MMIO_HIGH,
+	OI_RESTART,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -106,6 +110,14 @@ static const struct verb verbs[] = {
 	{ "mount", cmd_mount, cmd_dda_check, 1, 1, O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(DRIVER),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "ADDR",
 	  "give a dismounted GPU back to its host drivers (Mount-VMHostAssignableDevice)" },
+	{ "attach", cmd_attach, cmd_attach_check, 2, 2,
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(MMIO_HIGH) | O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "DOMAIN ADDR",
+	  "give a dismounted GPU to a libvirt domain, its MMIO window sized (Add-VMAssignableDevice)" },
+	{ "detach", cmd_detach, cmd_attach_check, 2, 2,
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "DOMAIN ADDR",
+	  "take a GPU back from a domain, its MMIO settings restored (Remove-VMAssignableDevice)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -122,6 +134,8 @@ enum {
 	OPT_WRITE_TIMEOUT,
 	OPT_NO_LIBVIRT,
 	OPT_LIBVIRT_TIMEOUT,
+	OPT_MMIO_HIGH,
+	OPT_RESTART,
 };
 
 static const struct cli_option {
@@ -146,6 +160,10 @@ static const struct cli_option {
 		       "run sriov-manage over MIG GPU instances; dismount despite warnings" },
 	[OI_DRIVER] = { { "driver", required_argument, NULL, OPT_DRIVER }, "NAME",
 			"where a GPU gpupart did not dismount goes back to" },
+	[OI_MMIO_HIGH] = { { "mmio-high", required_argument, NULL, OPT_MMIO_HIGH }, "SIZE",
+			   "the 64-bit MMIO window (64G, 512GiB, bytes)" },
+	[OI_RESTART] = { { "restart", no_argument, NULL, OPT_RESTART }, NULL,
+			 "shut a running domain down, change it, start it again" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -548,6 +566,16 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			}
 			cli->connect = optarg;
 			break;
+		case OPT_MMIO_HIGH:
+			if (gp_op_parse_size(optarg, &cli->mmio_high) < 0 || !cli->mmio_high) {
+				gp_cli_err("--mmio-high takes a size: bytes, or a number with K, M, G "
+					   "or T (KiB, MiB, GiB, TiB), not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_RESTART:
+			cli->restart = true;
+			break;
 		case OPT_NO_LIBVIRT:
 			cli->no_libvirt = true;
 			break;
@@ -683,6 +711,9 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 	}
 	cli.render = cli.json ? &gp_render_json : &gp_render_text;
 	r = gp_ctx_new(cli.root, &cli.ctx);
+	/* libvirt for domain changes and their undoing (attach, detach; repair of theirs) */
+	if (r >= 0)
+		gp_ctx_set_virt(cli.ctx, &gp_virt_ctx_ops, cli.libvirt_timeout_ms);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));
 		return EXIT_FAIL;

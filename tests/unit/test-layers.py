@@ -70,6 +70,7 @@ PUBLIC = {
     'capture.h': 'host',    # host capture tarballs
     'virt.h': 'virt',       # what libvirt says
     'ops.h': 'ops',         # commands as library operations (set-count, apply)
+    'attach.h': 'ops',      # attach and detach as operations (DDA)
 }
 
 # System headers only some rooms may include.

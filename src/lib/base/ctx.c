@@ -19,6 +19,22 @@ void gp_ctx_set_write_timeout(struct gp_ctx *ctx, int ms)
 	ctx->write_timeout_ms = ms > 0 ? ms : GP_WRITE_TIMEOUT_MS_DEFAULT;
 }
 
+void gp_ctx_set_virt(struct gp_ctx *ctx, const struct gp_ctx_virt *virt, int timeout_ms)
+{
+	ctx->virt = virt;
+	ctx->virt_timeout_ms = timeout_ms;
+}
+
+const struct gp_ctx_virt *gp_ctx_virt(const struct gp_ctx *ctx)
+{
+	return ctx->virt;
+}
+
+int gp_ctx_virt_timeout(const struct gp_ctx *ctx)
+{
+	return ctx->virt_timeout_ms;
+}
+
 const char *gp_ctx_root(const struct gp_ctx *ctx)
 {
 	return ctx->root;

@@ -39,6 +39,8 @@ struct gp_ctx {
 	enum gp_log_level log_level;
 	struct gp_pciacc *pci; /* created on first use */
 	struct gp_udev *udev;  /* created on first use */
+	const struct gp_ctx_virt *virt; /* libvirt for domain steps; NULL: none (the hook) */
+	int virt_timeout_ms;
 };
 
 void gp_log(struct gp_ctx *ctx, enum gp_log_level level, const char *fmt, ...)

@@ -53,6 +53,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_MODPROBE] = "sbin/modprobe",
 	/* mdevctl's defined mdevs, etc/mdevctl.d/<parent>/<uuid> (its README, Architecture) */
 	[GP_HP_MDEVCTL_PARENT] = "etc/mdevctl.d/%s",
+	[GP_HP_CPUINFO] = "proc/cpuinfo", [GP_HP_LIBVIRT_GUESTS] = "etc/default/libvirt-guests",
 };
 
 /*

@@ -53,6 +53,8 @@ enum gp_hostpath {
 	GP_HP_CATALOGUE_FILE,    /* var/lib/gpupart/catalogue/ARG */
 	GP_HP_MODPROBE,          /* sbin/modprobe */
 	GP_HP_MDEVCTL_PARENT,    /* etc/mdevctl.d/ARG: mdevctl's definitions on parent ARG */
+	GP_HP_CPUINFO,           /* proc/cpuinfo (the host's physical address width) */
+	GP_HP_LIBVIRT_GUESTS,    /* etc/default/libvirt-guests (what host shutdown does to VMs) */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */

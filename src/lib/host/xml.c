@@ -30,7 +30,11 @@
 	X(xmlNodeGetContent) X(xmlReadMemory) X(xmlSetGenericErrorFunc)                        \
 	X(xmlSetStructuredErrorFunc) X(xmlXPathEvalExpression) X(xmlXPathFreeContext)          \
 	X(xmlXPathFreeObject) X(xmlXPathNewContext) X(__xmlGenericError)                       \
-	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)
+	X(__xmlGenericErrorContext) X(__xmlStructuredError) X(__xmlStructuredErrorContext)     \
+	X(xmlNewDocNode) X(xmlAddChild) X(xmlSetProp) X(xmlUnsetProp) X(xmlUnlinkNode)        \
+	X(xmlFreeNode) X(xmlNodeAddContent) X(xmlSearchNsByHref) X(xmlNewNs)                   \
+	X(xmlBufferCreate) X(xmlBufferFree) X(xmlBufferContent) X(xmlNodeDump) X(xmlNewDoc)    \
+	X(xmlDocSetRootElement)
 
 XML_SYMBOLS(GP_DL_POINTER)
 static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 build */
@@ -48,6 +52,21 @@ static xmlFreeFunc *dl_xmlFree; /* a variable, not a function, in this libxml2 b
 #define xmlXPathFreeObject (*dl_xmlXPathFreeObject)
 #define xmlXPathNewContext (*dl_xmlXPathNewContext)
 #define xmlFree (*dl_xmlFree)
+#define xmlNewDocNode (*dl_xmlNewDocNode)
+#define xmlAddChild (*dl_xmlAddChild)
+#define xmlSetProp (*dl_xmlSetProp)
+#define xmlUnsetProp (*dl_xmlUnsetProp)
+#define xmlUnlinkNode (*dl_xmlUnlinkNode)
+#define xmlFreeNode (*dl_xmlFreeNode)
+#define xmlNodeAddContent (*dl_xmlNodeAddContent)
+#define xmlSearchNsByHref (*dl_xmlSearchNsByHref)
+#define xmlNewNs (*dl_xmlNewNs)
+#define xmlBufferCreate (*dl_xmlBufferCreate)
+#define xmlBufferFree (*dl_xmlBufferFree)
+#define xmlBufferContent (*dl_xmlBufferContent)
+#define xmlNodeDump (*dl_xmlNodeDump)
+#define xmlNewDoc (*dl_xmlNewDoc)
+#define xmlDocSetRootElement (*dl_xmlDocSetRootElement)
 /* libxml2's error globals are per-thread macros over these accessors (globals.h) */
 #define __xmlGenericError (*dl___xmlGenericError)
 #define __xmlGenericErrorContext (*dl___xmlGenericErrorContext)
@@ -249,4 +268,114 @@ int gp_xml_each(const struct gp_xml_doc *doc, const struct gp_xml_node *n, const
 	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(xp);
 	return r < 0 ? r : 0;
+}
+
+/* ---- editing (virt/domxml.c: a domain's inactive XML, edited as a tree, never as text) ---- */
+
+struct gp_xml_node *gp_xml_edit(struct gp_xml_doc *doc, const struct gp_xml_node *n)
+{
+	/* the node is the document's; a caller that holds the document mutably may edit it */
+	return doc && n && NODE(n)->doc == DOC(doc) ? (struct gp_xml_node *)n : NULL;
+}
+
+const char *gp_xml_ns(const struct gp_xml_node *n)
+{
+	return NODE(n)->ns ? (const char *)NODE(n)->ns->href : NULL;
+}
+
+int gp_xml_new(const char *root, struct gp_xml_doc **out)
+{
+	xmlDocPtr doc;
+	xmlNodePtr r;
+	int e = gp_xml_load();
+
+	*out = NULL;
+	if (e < 0)
+		return e;
+	doc = xmlNewDoc((const xmlChar *)"1.0");
+	if (!doc)
+		return -ENOMEM;
+	r = xmlNewDocNode(doc, NULL, (const xmlChar *)root, NULL);
+	if (!r) {
+		xmlFreeDoc(doc);
+		return -ENOMEM;
+	}
+	xmlDocSetRootElement(doc, r);
+	*out = (struct gp_xml_doc *)doc;
+	return 0;
+}
+
+struct gp_xml_node *gp_xml_add(struct gp_xml_node *parent, const char *ns_href,
+			       const char *ns_prefix, const char *name, const char *text)
+{
+	xmlNodePtr p = NODE(parent), c;
+	xmlNsPtr ns = NULL;
+
+	if (ns_href) {
+		/* a namespace in scope is reused; else it is declared on the root element, where
+		 * libvirt itself writes xmlns:qemu */
+		ns = xmlSearchNsByHref(p->doc, p, (const xmlChar *)ns_href);
+		if (!ns)
+			ns = xmlNewNs(xmlDocGetRootElement(p->doc), (const xmlChar *)ns_href,
+				      (const xmlChar *)ns_prefix);
+		if (!ns)
+			return NULL;
+	}
+	c = xmlNewDocNode(p->doc, ns, (const xmlChar *)name, NULL);
+	if (!c)
+		return NULL;
+	/* xmlNodeAddContent takes the text as it is (no entity references), escaped on output */
+	if (text)
+		xmlNodeAddContent(c, (const xmlChar *)text);
+	if (!xmlAddChild(p, c)) {
+		xmlFreeNode(c);
+		return NULL;
+	}
+	return (struct gp_xml_node *)c;
+}
+
+int gp_xml_set(struct gp_xml_node *n, const char *name, const char *value)
+{
+	if (!value) {
+		xmlUnsetProp(NODE(n), (const xmlChar *)name);
+		return 0;
+	}
+	return xmlSetProp(NODE(n), (const xmlChar *)name, (const xmlChar *)value) ? 0 : -ENOMEM;
+}
+
+int gp_xml_set_text(struct gp_xml_node *n, const char *text)
+{
+	xmlNodePtr c = NODE(n)->children, next;
+
+	for (; c; c = next) {
+		next = c->next;
+		xmlUnlinkNode(c);
+		xmlFreeNode(c);
+	}
+	xmlNodeAddContent(NODE(n), (const xmlChar *)text);
+	return 0;
+}
+
+void gp_xml_drop(struct gp_xml_node *n)
+{
+	if (!n)
+		return;
+	xmlUnlinkNode(NODE(n));
+	xmlFreeNode(NODE(n));
+}
+
+int gp_xml_dump(const struct gp_xml_doc *doc, char **out)
+{
+	xmlBufferPtr b = xmlBufferCreate();
+	int r;
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	/* the root element alone: libvirt takes a document without an XML declaration */
+	r = xmlNodeDump(b, DOC(doc), xmlDocGetRootElement(DOC(doc)), 0, 0);
+	if (r >= 0)
+		*out = strdup((const char *)xmlBufferContent(b));
+	xmlBufferFree(b);
+	return r < 0 ? -EIO : *out ? 0 : -ENOMEM;
 }

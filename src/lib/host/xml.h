@@ -58,4 +58,25 @@ typedef int (*gp_xml_fn)(const struct gp_xml_node *n, void *data);
 int gp_xml_each(const struct gp_xml_doc *doc, const struct gp_xml_node *n, const char *xpath,
 		gp_xml_fn fn, void *data);
 
+/*
+ * Editing (virt/domxml.c edits a domain's inactive XML as a tree, never as text).
+ * gp_xml_edit: @n as a node one may change, given its document (NULL when @n is not @doc's).
+ * gp_xml_new: an empty document with root element @root. gp_xml_add: a new last child of
+ * @parent named @name (in namespace @ns_href, declared on the root with @ns_prefix where not
+ * in scope), with text @text taken literally (NULL: none); NULL when out of memory.
+ * gp_xml_set: attribute @name to @value (NULL removes it). gp_xml_set_text: the element's
+ * content replaced by @text. gp_xml_drop: @n and its subtree removed and freed.
+ * gp_xml_ns: the element's namespace URI, NULL for none. gp_xml_dump: the root element as
+ * text (no XML declaration), 0 or -errno.
+ */
+struct gp_xml_node *gp_xml_edit(struct gp_xml_doc *doc, const struct gp_xml_node *n);
+int gp_xml_new(const char *root, struct gp_xml_doc **out);
+struct gp_xml_node *gp_xml_add(struct gp_xml_node *parent, const char *ns_href,
+			       const char *ns_prefix, const char *name, const char *text);
+int gp_xml_set(struct gp_xml_node *n, const char *name, const char *value);
+int gp_xml_set_text(struct gp_xml_node *n, const char *text);
+void gp_xml_drop(struct gp_xml_node *n);
+const char *gp_xml_ns(const struct gp_xml_node *n);
+int gp_xml_dump(const struct gp_xml_doc *doc, char **out);
+
 #endif

@@ -9,12 +9,13 @@
 #include "kinds/binding.h"
 #include "kinds/catalogue.h"
 #include "kinds/dda-record.h"
+#include "kinds/domain.h"
 #include "kinds/gpu.h"
 #include "kinds/kinds.h"
 #include "kinds/layout.h"
 
 const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu,	 &gp_kind_catalogue,
-					       &gp_kind_binding, &gp_kind_dda_record,
+					       &gp_kind_binding, &gp_kind_dda_record, &gp_kind_domain,
 					       &gp_kind_layout,	 NULL };
 
 int gp_journal_recover(struct gp_ctx *ctx)

@@ -21,6 +21,7 @@
 static const char *const op_names[] = {
 	[GP_STEP_WRITE] = "write", [GP_STEP_EXEC] = "exec",     [GP_STEP_WAIT] = "wait",
 	[GP_STEP_VERIFY] = "verify", [GP_STEP_RESCAN] = "rescan", [GP_STEP_FILE] = "file",
+	[GP_STEP_DOMAIN] = "domain",
 };
 
 const char *gp_step_op_str(enum gp_step_op op)
@@ -279,6 +280,13 @@ int gp_step_run(struct gp_ctx *ctx, const struct gp_step *s, int *stuck)
 		return 0;
 	case GP_STEP_FILE:
 		return file_step(ctx, s);
+	case GP_STEP_DOMAIN:
+		/* libvirt is the virt room's: the transaction only hands the step over */
+		if (!ctx->virt) {
+			ERR(ctx, "domain %s: no libvirt here to change it", s->path);
+			return -ENOTSUP;
+		}
+		return ctx->virt->step(ctx, s->path, s->value);
 	}
 	return -EINVAL;
 }

@@ -163,3 +163,96 @@ int gp_virt_bounded(struct gp_ctx *ctx, const char *what, int timeout_ms, gp_vir
 	}
 	return d ? res : (res < 0 ? res : -EIO);
 }
+
+/* ---- the same bound for any question whose answer is a list of strings ---- */
+
+struct strings_question {
+	gp_virt_strings_fn fn;
+	void *data;
+};
+
+static void strings_child(struct gp_ctx *ctx, void *data, int fd)
+{
+	const struct strings_question *q = data;
+	char **v = NULL;
+	size_t n = 0, i;
+	int32_t res;
+
+	ctx->log_fn = child_log;
+	ctx->log_data = &fd;
+	res = q->fn(ctx, q->data, &v, &n);
+	for (i = 0; i < n; i++)
+		if (gp_write_all(fd, "S", 1) < 0 || put_str(fd, v[i] ? v[i] : "") < 0)
+			_exit(1);
+	if (gp_write_all(fd, "R", 1) < 0 || gp_write_all(fd, &res, sizeof(res)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static int strings_decode(struct gp_ctx *ctx, const char *buf, size_t len, char ***v,
+			  size_t *n, int *res)
+{
+	struct gp_reader rd = { buf, buf + len };
+	char type;
+
+	while (gp_reader_get(&rd, &type, 1) == 0) {
+		if (type == 'L') {
+			uint8_t lv;
+			char *msg;
+
+			if (gp_reader_get(&rd, &lv, 1) < 0 || !(msg = get_str(&rd)))
+				return 0;
+			gp_log(ctx, (enum gp_log_level)lv, "%s", msg);
+			free(msg);
+		} else if (type == 'S') {
+			char *str = get_str(&rd);
+
+			if (!str)
+				return 0;
+			if (gp_strv_push(v, n, str) < 0)
+				return -ENOMEM;
+		} else if (type == 'R') {
+			int32_t r;
+
+			if (gp_reader_get(&rd, &r, sizeof(r)) < 0)
+				return 0;
+			*res = r;
+			return 1;
+		} else {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int gp_virt_bounded_strings(struct gp_ctx *ctx, const char *what, int timeout_ms,
+			    gp_virt_strings_fn fn, void *data, char ***out, size_t *n_out)
+{
+	struct strings_question q = { fn, data };
+	struct gp_child_answer a;
+	int res = -EIO, d, r;
+
+	*out = NULL;
+	*n_out = 0;
+	r = gp_child_ask(ctx, strings_child, &q, timeout_ms, &a);
+	if (r < 0) {
+		ERR(ctx, "libvirt: cannot start the process that asks it: %s", strerror(-r));
+		return r;
+	}
+	if (a.error)
+		res = a.error;
+	d = strings_decode(ctx, a.buf, a.len, out, n_out, &res);
+	free(a.buf);
+	if (d < 0)
+		return d;
+	if (a.timed_out) {
+		ERR(ctx, "libvirt: no answer from %s within %d.%03d s", what, timeout_ms / 1000,
+		    timeout_ms % 1000);
+		return -ETIMEDOUT;
+	}
+	if (d == 0) {
+		ERR(ctx, "libvirt: the process asking %s ended without an answer", what);
+		return -EIO;
+	}
+	return res;
+}

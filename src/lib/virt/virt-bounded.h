@@ -29,4 +29,11 @@ typedef int (*gp_virt_query_fn)(struct gp_ctx *ctx, void *data, struct gp_virt_u
 int gp_virt_bounded(struct gp_ctx *ctx, const char *what, int timeout_ms, gp_virt_query_fn fn,
 		    void *data, struct gp_virt_use **out, size_t *n_out);
 
+/* The same bound for a question answered by a list of strings (virt/domain.c's edits):
+ * @fn pushes them onto *v (the child exits; nothing is freed there). Returns @fn's result,
+ * -ETIMEDOUT, -EIO or -ENOMEM; the strings received are in *out (gp_strv_free). */
+typedef int (*gp_virt_strings_fn)(struct gp_ctx *ctx, void *data, char ***v, size_t *n);
+int gp_virt_bounded_strings(struct gp_ctx *ctx, const char *what, int timeout_ms,
+			    gp_virt_strings_fn fn, void *data, char ***out, size_t *n_out);
+
 #endif

@@ -25,6 +25,7 @@
 #include "host/dl.h"
 #include "host/xml.h"
 #include "virt/virt-bounded.h"
+#include "virt/virt-internal.h"
 
 /*
  * libvirt and libxml2 (host/xml.c) are loaded when first needed, not linked: together they
@@ -65,6 +66,12 @@ VIRT_SYMBOLS(GP_DL_POINTER)
 
 static int dl_virt_status = -ECONNREFUSED;
 static char dl_error[256];
+static void *dl_virt_handle;
+
+void *gp_virt_handle(void)
+{
+	return dl_virt_status == 0 ? dl_virt_handle : NULL;
+}
 
 static bool dl_open(const char *soname, void **handle)
 {
@@ -86,8 +93,10 @@ static void dl_load_virt_once(void)
 		return;
 	ok = dl_open(soname, &handle);
 	VIRT_SYMBOLS(GP_DL_RESOLVE)
-	if (ok)
+	if (ok) {
+		dl_virt_handle = handle;
 		dl_virt_status = 0;
+	}
 }
 
 /*
@@ -379,7 +388,7 @@ static void virt_init_once(void)
 	virSetErrorFunc(NULL, virt_error_quiet);
 }
 
-static const char *virt_msg(void)
+const char *gp_virt_msg(void)
 {
 	const char *m = virGetLastErrorMessage();
 
@@ -422,7 +431,7 @@ static int ensure_event_loop(struct gp_ctx *ctx)
 		goto out;
 	}
 	if (virEventRegisterDefaultImpl() < 0) {
-		ERR(ctx, "libvirt: cannot register an event loop: %s", virt_msg());
+		ERR(ctx, "libvirt: cannot register an event loop: %s", gp_virt_msg());
 		r = -EIO;
 		goto out;
 	}
@@ -454,7 +463,7 @@ static bool uri_is_embed(const char *uri)
  * Connecting failed: "nothing there" (no socket, daemon down, host unreachable) is the
  * common, unremarkable case and becomes -ECONNREFUSED at info; the rest is an error.
  */
-static int open_error(struct gp_ctx *ctx, const char *uri)
+int gp_virt_open_error(struct gp_ctx *ctx, const char *uri)
 {
 	virErrorPtr e = virGetLastError();
 	const char *what = uri ? uri : "the default URI";
@@ -466,10 +475,10 @@ static int open_error(struct gp_ctx *ctx, const char *uri)
 		  ((e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC) &&
 		   (e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE)))) {
 		gp_log(ctx, uri ? GP_LOG_ERR : GP_LOG_INFO, "libvirt: no connection to %s: %s",
-		       what, virt_msg());
+		       what, gp_virt_msg());
 		return -ECONNREFUSED;
 	}
-	ERR(ctx, "libvirt: cannot connect to %s: %s", what, virt_msg());
+	ERR(ctx, "libvirt: cannot connect to %s: %s", what, gp_virt_msg());
 	return -EIO;
 }
 
@@ -490,7 +499,7 @@ static int scan_xml_of(struct gp_ctx *ctx, virDomainPtr d, unsigned flags, bool 
 			return 0;
 		}
 		ERR(ctx, "libvirt: cannot read the XML of domain %s: %s", virDomainGetName(d),
-		    virt_msg());
+		    gp_virt_msg());
 		return -EIO;
 	}
 	virDomainGetUUIDString(d, uuid);
@@ -503,39 +512,48 @@ static int scan_xml_of(struct gp_ctx *ctx, virDomainPtr d, unsigned flags, bool 
 	return r;
 }
 
+int gp_virt_prepare(struct gp_ctx *ctx, const char *uri)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int r = dl_load(ctx, true, uri);
+
+	if (r < 0)
+		return r;
+	pthread_once(&once, virt_init_once);
+	if (virt_init_status < 0) {
+		ERR(ctx, "libvirt: initialization failed: %s", gp_virt_msg());
+		return virt_init_status;
+	}
+	return uri_is_embed(uri) ? ensure_event_loop(ctx) : 0;
+}
+
+void gp_virt_quiet(void *conn)
+{
+	virConnSetErrorFunc(conn, NULL, virt_error_quiet);
+}
+
 /* The whole conversation with libvirt, in this process: the uses into @u, 0 or -errno. */
 static int find_users_here(struct gp_ctx *ctx, const char *uri, const struct query *qp,
 			   struct uses *u)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const struct query q = *qp;
 	virDomainPtr *doms = NULL;
 	virConnectPtr conn;
 	int i, n, r = 0;
 
-	r = dl_load(ctx, true, uri);
+	r = gp_virt_prepare(ctx, uri);
 	if (r < 0)
 		return r;
-	pthread_once(&once, virt_init_once);
-	if (virt_init_status < 0) {
-		ERR(ctx, "libvirt: initialization failed: %s", virt_msg());
-		return virt_init_status;
-	}
-	if (uri_is_embed(uri)) {
-		r = ensure_event_loop(ctx);
-		if (r < 0)
-			return r;
-	}
 	/* read-only: listing domains and their XML needs no more, and the read-only socket is
 	 * open to unprivileged users of the system daemon */
 	conn = virConnectOpenReadOnly(uri);
 	if (!conn)
-		return open_error(ctx, uri);
+		return gp_virt_open_error(ctx, uri);
 	virConnSetErrorFunc(conn, NULL, virt_error_quiet);
 
 	n = virConnectListAllDomains(conn, &doms, 0);
 	if (n < 0) {
-		ERR(ctx, "libvirt: cannot list domains: %s", virt_msg());
+		ERR(ctx, "libvirt: cannot list domains: %s", gp_virt_msg());
 		r = -EIO;
 		goto out;
 	}
@@ -568,6 +586,18 @@ static int query_here(struct gp_ctx *ctx, void *data, struct gp_virt_use **v, si
 	const struct here_args *a = data;
 	struct uses u = { NULL, 0 };
 	int r = find_users_here(ctx, a->uri, a->q, &u);
+
+	*v = u.v;
+	*n = u.n;
+	return r;
+}
+
+int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *const *pci,
+			    size_t n_pci, struct gp_virt_use **v, size_t *n)
+{
+	const struct query q = { pci, n_pci, NULL, 0 };
+	struct uses u = { NULL, 0 };
+	int r = find_users_here(ctx, uri, &q, &u);
 
 	*v = u.v;
 	*n = u.n;

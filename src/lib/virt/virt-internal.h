@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What virt.c shares with virt/domain.c: loading libvirt, its errors, the uses query. */
+#ifndef GPUPART_VIRT_INTERNAL_H
+#define GPUPART_VIRT_INTERNAL_H
+
+#include <gpupart/virt.h>
+
+/* libvirt (and libxml2) loaded and initialised once, its printing silenced, an event loop
+ * for an embedded URI: 0 or -errno (logged). */
+int gp_virt_prepare(struct gp_ctx *ctx, const char *uri);
+/* virt.c's handle of libvirt (after gp_virt_prepare), for domain.c's own symbols. */
+void *gp_virt_handle(void);
+/* A connection's errors go to the context, not stderr (@conn: a virConnectPtr). */
+void gp_virt_quiet(void *conn);
+/* libvirt's last error message. */
+const char *gp_virt_msg(void);
+/* virConnectOpen* failed: -ECONNREFUSED (nothing there) or -EIO, logged. */
+int gp_virt_open_error(struct gp_ctx *ctx, const char *uri);
+/* gp_virt_find_users' query of PCI functions, in this process (a bounded child's). */
+int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *const *pci,
+			    size_t n_pci, struct gp_virt_use **v, size_t *n);
+
+#endif
