@@ -29,9 +29,13 @@ static int group_of(const char *code)
 	return 0;
 }
 
-static void print_group_head(int group, const char *addr)
+static void print_group_head(int group, const char *addr, bool whole)
 {
-	if (group == 1)
+	if (group == 1 && whole)
+		gp_cli_err("%s: refusing: VMs name its functions (Hyper-V refuses the same; "
+			   "remove it from their VMs first: gpupart detach):",
+			   addr);
+	else if (group == 1)
 		gp_cli_err("%s: refusing: partitions are assigned (Hyper-V refuses the same; "
 			   "remove them from their VMs first):",
 			   addr);
@@ -62,7 +66,9 @@ static size_t print_refusals(const struct gp_op *op, size_t from)
 		}
 		if (group) {
 			if (group != last_group || g != last_gpu)
-				print_group_head(group, addr);
+				print_group_head(group, addr,
+						 g != GP_OP_NO_GPU &&
+							 gp_op_gpu(op, g)->action != GP_OP_SET_COUNT);
 			gp_cli_err("  %s", x->detail);
 		} else {
 			gp_cli_err("%s", x->detail);
