@@ -162,6 +162,8 @@ struct gp_device {
 	int bus_siblings;                     /* other functions on its bus */
 	char *reset_method;                   /* "flr bus", NULL when absent */
 	enum gp_tri boot_vga;
+	bool has_fb;                          /* a framebuffer of its own (graphics/fbN: its
+					       * driver's fbdev emulation) */
 	char *syspath;                        /* realpath below ROOT/sys/devices (relative) */
 
 	struct gp_device *parent;             /* upstream bridge, from the device path */
@@ -226,6 +228,9 @@ struct gp_host {
 	char *kernel_release;                 /* /proc/sys/kernel/osrelease */
 	bool acs_override;                    /* pcie_acs_override= on the cmdline */
 	enum gp_tri unsafe_interrupts;        /* vfio_iommu_type1 allow_unsafe_interrupts */
+	enum gp_tri fbcon_bound;              /* the framebuffer console draws on the VTs (a
+					       * vtconsole "frame buffer device" bound); unknown
+					       * without sys/class/vtconsole */
 	bool nvidia_vgpu_manager;             /* nvidia_vgpu_vfio module present */
 
 	struct gp_device **devs;              /* every PCI function, sorted by address */

@@ -109,9 +109,12 @@ int gp_cli_json_plans(struct gp_cli *cli, const struct gp_op *op, bool applied)
 					       json_object_new_int(g->view.partition_count));
 			json_object_object_add(o, "partition_count", json_object_new_int(g->count));
 		} else {
-			/* what the GPU is once the plan ran (or would be) */
-			json_object_object_add(o, "dismounted", json_object_new_boolean(
-								g->action == GP_OP_DISMOUNT));
+			/* what the GPU is once the plan ran (or would be); as it is when refused */
+			bool dis = g->action == GP_OP_DISMOUNT ?
+					   g->noop_dismounted || g->plan.n > 0 :
+					   g->plan.n == 0 && g->view.dda_dismounted;
+
+			json_object_object_add(o, "dismounted", json_object_new_boolean(dis));
 		}
 		json_object_object_add(o, "changed", json_object_new_boolean(g->plan.n > 0));
 		json_object_array_add(gpus, o);

@@ -472,6 +472,8 @@ int gp_capture_write(struct gp_ctx *ctx, const struct gp_host *host, int fd)
 		tar_file(t, ctx, path);
 	}
 	tar_place(t, ctx, GP_HP_CATALOGUE_DIR, NULL, tar_file);
+	/* what gpupart records: partitions.conf, dismounted.conf (what apply would do) */
+	tar_place(t, ctx, GP_HP_CONFIG_DIR, NULL, tar_file);
 	tar_place(t, ctx, GP_HP_CMDLINE, NULL, NULL);
 	tar_place(t, ctx, GP_HP_INTERRUPTS, NULL, NULL);
 	tar_place(t, ctx, GP_HP_OSRELEASE, NULL, NULL);

@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/*
- * The only file that knows where things live on a Linux host. Every path is resolved relative
- * to the context's root directory fd, so `--root DIR` redirects all reads (and, in later
- * issues, all writes) without a single absolute path anywhere else.
- */
+/* The only file that knows where things live on a Linux host. Every path is resolved beneath
+ * the context's root directory fd: `--root DIR` redirects all reads and writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -22,6 +19,7 @@ static const char *const hostpaths[] = {
 	[GP_HP_IOMMU_GROUPS] = "sys/kernel/iommu_groups",
 	[GP_HP_IOMMU_GROUP] = "sys/kernel/iommu_groups/%s",
 	[GP_HP_CLASS_IOMMU] = "sys/class/iommu",
+	[GP_HP_VTCONSOLE] = "sys/class/vtconsole",
 	[GP_HP_CLASS_MDEV_BUS] = "sys/class/mdev_bus",
 	[GP_HP_MDEV_DEVICES] = "sys/bus/mdev/devices",
 	[GP_HP_MODULE] = "sys/module/%s",

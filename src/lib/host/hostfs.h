@@ -21,6 +21,7 @@ enum gp_hostpath {
 	GP_HP_IOMMU_GROUPS,      /* sys/kernel/iommu_groups */
 	GP_HP_IOMMU_GROUP,       /* sys/kernel/iommu_groups/ARG */
 	GP_HP_CLASS_IOMMU,       /* sys/class/iommu */
+	GP_HP_VTCONSOLE,         /* sys/class/vtconsole: the console drivers, bound or not */
 	GP_HP_CLASS_MDEV_BUS,    /* sys/class/mdev_bus */
 	GP_HP_MDEV_DEVICES,      /* sys/bus/mdev/devices */
 	GP_HP_MODULE,            /* sys/module/ARG */

@@ -26,6 +26,39 @@ static int count_entries(struct gp_ctx *ctx, enum gp_hostpath hp)
 	return n;
 }
 
+/*
+ * fbcon's vtconsole: drivers/tty/vt/vt.c registers each console driver as vtconN, "name" is
+ * "(M) frame buffer device" for fbcon (fbcon_startup's description) and "bind" is
+ * con_is_bound(). Bound, the console draws on a framebuffer, which unbinding its GPU takes
+ * away (vfio-pci also removes a firmware framebuffer on the boot VGA:
+ * aperture_remove_conflicting_pci_devices).
+ */
+static enum gp_tri fbcon_bound(struct gp_ctx *ctx)
+{
+	DIR *dir = gp_hostfs_opendir(ctx, GP_HP_VTCONSOLE, NULL);
+	enum gp_tri r = GP_TRI_UNKNOWN;
+	struct dirent *e;
+
+	if (!dir)
+		return r;
+	r = GP_TRI_NO;
+	while ((e = readdir(dir))) {
+		char name[128], rel[300], bind[8];
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) > 64)
+			continue;
+		snprintf(rel, sizeof(rel), "%s/name", e->d_name);
+		if (gp_hostfs_read_at(dirfd(dir), rel, name, sizeof(name)) <= 0 ||
+		    !strstr(name, "frame buffer device"))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/bind", e->d_name);
+		if (gp_hostfs_read_at(dirfd(dir), rel, bind, sizeof(bind)) > 0 && bind[0] == '1')
+			r = GP_TRI_YES;
+	}
+	closedir(dir);
+	return r;
+}
+
 static bool cmdline_has(const char *cmdline, const char *prefix)
 {
 	const char *p = cmdline;
@@ -116,6 +149,7 @@ int gp_scan_host_facts(struct gp_scan *s)
 		if (gp_hostfs_read_at(gp_hostfs_root_fd(ctx), path, v, sizeof(v)) > 0)
 			h->unsafe_interrupts = (v[0] == 'Y' || v[0] == '1') ? GP_TRI_YES : GP_TRI_NO;
 	}
+	h->fbcon_bound = fbcon_bound(ctx);
 	fd = gp_hostfs_open_dir(ctx, GP_HP_MODULE, "nvidia_vgpu_vfio");
 	h->nvidia_vgpu_manager = fd >= 0;
 	if (fd >= 0)

@@ -240,6 +240,29 @@ static void read_config(struct gp_ctx *ctx, int dfd, struct gp_device *d)
 		WARN(ctx, "%s: config space (%zd bytes) could not be decoded", d->address, n);
 }
 
+/* A framebuffer device of its own: register_framebuffer puts fbN in the class "graphics"
+ * with the GPU as its parent (drivers/video/fbdev/core/fbsysfs.c). Display functions only
+ * (boot_vga is there). */
+static bool has_fb(int dfd)
+{
+	int gfd = gp_hostfs_open_dir_at(dfd, "graphics");
+	struct dirent *e;
+	bool found = false;
+	DIR *dir;
+
+	if (gfd < 0)
+		return false;
+	dir = fdopendir(gfd);
+	if (!dir) {
+		close(gfd);
+		return false;
+	}
+	while (!found && (e = readdir(dir)))
+		found = strncmp(e->d_name, "fb", 2) == 0;
+	closedir(dir);
+	return found;
+}
+
 /* The IDs: only reported for GPUs; VFs, ports and companions go without (a scan of a
  * large host reads hundreds of them, and four files each is most of its syscalls). */
 static void read_ids(struct gp_ctx *ctx, int dfd, struct gp_device *d)
@@ -407,6 +430,7 @@ static void detail_full(struct gp_scan *s, int dfd, struct gp_device *d)
 	d->reset_method = read_str(dfd, "reset_method");
 	if (gp_hostfs_read_at(dfd, "boot_vga", buf, sizeof(buf)) > 0)
 		d->boot_vga = buf[0] == '1' ? GP_TRI_YES : GP_TRI_NO;
+	d->has_fb = d->boot_vga != GP_TRI_UNKNOWN && has_fb(dfd);
 	read_resources(ctx, dfd, d);
 	read_config(ctx, dfd, d);
 	read_parents(s, dfd, d);

@@ -105,6 +105,22 @@ static int check_survey(struct gp_op *op, size_t i, bool force)
 }
 
 /*
+ * The host console draws on this function: fbcon is bound to the VTs (the scan's
+ * fbcon_bound) and the function has a framebuffer of its own (its driver's fbdev) or is the
+ * boot VGA (efifb/simpledrm on its memory, which vfio-pci removes:
+ * aperture_remove_conflicting_pci_devices). Where nothing tells (no sys/class/vtconsole),
+ * the boot VGA on a native driver is taken to carry it.
+ */
+static bool carries_console(const struct gp_host *h, const struct gp_device *f)
+{
+	if (!f->driver)
+		return false;
+	if (h->fbcon_bound == GP_TRI_UNKNOWN)
+		return f->boot_vga == GP_TRI_YES;
+	return h->fbcon_bound == GP_TRI_YES && (f->has_fb || f->boot_vga == GP_TRI_YES);
+}
+
+/*
  * Never unbind a device something holds open: the driver's remove() waits for its users
  * (nvidia's for /dev/nvidiaN; DRM drivers tear the card down under an open fd), so the write
  * blocks or the host loses its display. The scan found the holders of the /dev/dri nodes
@@ -125,11 +141,12 @@ static int check_host_users(struct gp_op *op, size_t i, struct gp_device *const 
 		if (f->open_by_host == GP_TRI_YES)
 			r = gp_op_add(op, i, "held-open", GP_SEV_ERROR, "%s: %s holds it open",
 				      f->address, f->open_by ? f->open_by : "a process");
-		else if (f->boot_vga == GP_TRI_YES && f->driver)
+		else if (carries_console(op->host, f))
 			r = gp_op_add(op, i, "console-on-gpu", force ? GP_SEV_WARNING : GP_SEV_ERROR,
-				      "%s is the boot VGA device on %s: the host console draws on "
-				      "it%s",
-				      f->address, f->driver,
+				      "%s (%s%s) carries the host console: it draws on it%s",
+				      f->address, f->boot_vga == GP_TRI_YES ? "the boot VGA device, on " :
+									   "on ",
+				      f->driver,
 				      force ? " and goes dark (--force)" :
 					      "; give the host another console, or --force");
 	}
