@@ -469,6 +469,9 @@ Test(write_dda, refused_interrupt_remapping_disabled_even_with_force)
 	refused_code(root, "interrupt-remapping-disabled", "does not remap interrupts", DISMOUNT);
 }
 
+/* fbcon bound on nvidia-drm's framebuffer of the boot VGA. sys/class/vtconsole/vtconN are
+ * links into sys/devices/virtual/vtconsole/ in the fixture as in sysfs: a reader that will not
+ * follow them beneath the root finds no console. */
 Test(write_dda, refused_console_without_force)
 {
 	static const char *const args[] = { "dismount", GPU, "--no-libvirt", NULL };
