@@ -143,7 +143,7 @@ Test(write_dda, dismount_then_mount)
 	rec = own(record_lines(root));
 	cr_assert_str_eq(rec, "", "the record stayed:\n%s", rec);
 	cr_assert_not(journal_present(root));
-	now = own(state_of(root));
+	now = state_of(root);
 	assert_manifest_eq(now, orig, "dismount then mount");
 }
 
@@ -156,7 +156,7 @@ Test(write_dda, gpu_audio_group_round_trip)
 	on(root, "vfio-pci", "vfio-pci", "after dismount");
 	run_ok(root, MOUNT);
 	on(root, "nvidia", "snd_hda_intel", "after mount");
-	now = own(state_of(root));
+	now = state_of(root);
 	assert_manifest_eq(now, orig, "dismount then mount");
 }
 

@@ -36,23 +36,29 @@ static int count_entries(struct gp_ctx *ctx, enum gp_hostpath hp)
 static enum gp_tri fbcon_bound(struct gp_ctx *ctx)
 {
 	DIR *dir = gp_hostfs_opendir(ctx, GP_HP_VTCONSOLE, NULL);
+	int root = gp_hostfs_root_fd(ctx);
 	enum gp_tri r = GP_TRI_UNKNOWN;
 	struct dirent *e;
+	char base[64];
 
 	if (!dir)
 		return r;
 	r = GP_TRI_NO;
+	if (gp_hostfs_path(GP_HP_VTCONSOLE, NULL, base, sizeof(base)) < 0)
+		base[0] = 0;
 	while ((e = readdir(dir))) {
 		char name[128], rel[300], bind[8];
 
-		if (e->d_name[0] == '.' || strlen(e->d_name) > 64)
+		/* the entries are links into sys/devices/virtual: read them from the root,
+		 * beneath which they resolve (beneath the class directory they would not) */
+		if (e->d_name[0] == '.' || strlen(e->d_name) > 64 || !base[0])
 			continue;
-		snprintf(rel, sizeof(rel), "%s/name", e->d_name);
-		if (gp_hostfs_read_at(dirfd(dir), rel, name, sizeof(name)) <= 0 ||
+		snprintf(rel, sizeof(rel), "%s/%s/name", base, e->d_name);
+		if (gp_hostfs_read_at(root, rel, name, sizeof(name)) <= 0 ||
 		    !strstr(name, "frame buffer device"))
 			continue;
-		snprintf(rel, sizeof(rel), "%s/bind", e->d_name);
-		if (gp_hostfs_read_at(dirfd(dir), rel, bind, sizeof(bind)) > 0 && bind[0] == '1')
+		snprintf(rel, sizeof(rel), "%s/%s/bind", base, e->d_name);
+		if (gp_hostfs_read_at(root, rel, bind, sizeof(bind)) > 0 && bind[0] == '1')
 			r = GP_TRI_YES;
 	}
 	closedir(dir);

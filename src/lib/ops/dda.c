@@ -234,6 +234,65 @@ static int read_record(struct gp_op *op, struct gp_dda_record *rec)
 			 "%s cannot be read (see above): fix or remove it; nothing changed", where);
 }
 
+static const struct gp_dda_entry *line_of(const struct gp_dda_record *rec,
+					  const struct gp_device *fn);
+
+static bool all_on_vfio(struct gp_device *const *fns, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (!gp_policy_is_vfio_driver(fns[k]->driver))
+			return false;
+	return true;
+}
+
+/*
+ * apply's re-dismount also takes the functions the record says went with the GPU, where the
+ * kernel's grouping no longer puts them together (after a rescan, a function whose header
+ * lacks the multifunction bit is grouped alone until pci_scan_slot marks it): the record is
+ * the admin's decision, and "dismounted" must not be said with one of them on the host. A
+ * recorded companion must be a function of the GPU's own slot with the IDs recorded: the
+ * record is not trusted to name any other device. 1: a line was skipped (the GPU too).
+ */
+static int add_recorded(struct gp_op *op, size_t i, const struct gp_dda_record *rec,
+			struct gp_device ***fns, size_t *n)
+{
+	const struct gp_device *gpu = op->gpus[i].view.dev;
+	const struct gp_dda_entry *own = line_of(rec, gpu);
+	size_t k, j;
+	int r;
+
+	for (k = 0; own && k < rec->n; k++) {
+		const struct gp_dda_entry *e = &rec->v[k];
+		struct gp_device *d = NULL, **slot;
+		int m;
+
+		if (e == own || strcmp(e->gpu_path, own->path))
+			continue;
+		m = gp_dda_entry_match(op->host, e, &d);
+		if (m == 0 && !gp_pci_addr_same_slot(&d->addr, &gpu->addr))
+			m = -ESTALE;
+		if (m < 0) {
+			/* like a GPU line that names no GPU: skipped, the others go on */
+			r = gp_op_skip(op, m == -ENODEV ? "dda-no-device" : "dda-hardware-changed",
+				       "%s line %d: the function recorded with %s at %s is %s: not "
+				       "dismounting %s by half (edit or remove the line)",
+				       GP_DISMOUNTED_FILE, e->line, gpu->address, e->path,
+				       m == -ENODEV ? "gone" : "another device now", gpu->address);
+			return r < 0 ? r : 1;
+		}
+		for (j = 0; j < *n && (*fns)[j] != d; j++)
+			;
+		if (j < *n)
+			continue;
+		if (!(slot = GP_PUSH(*fns, *n)))
+			return -ENOMEM;
+		*slot = d;
+	}
+	return 0;
+}
+
 /*
  * Dismounting GPU @i: checks, then the plan; @rec is dismounted.conf now, @next what it
  * becomes (lines added for the functions it moves, a line already there kept: the driver a
@@ -251,10 +310,14 @@ static int plan_dismount(struct gp_op *op, size_t i, const struct gp_dda_record 
 	int r;
 
 	r = gp_policy_dda_functions(op->host, g->view.dev, &fns, &n);
-	if (r < 0)
-		return r;
+	if (r == 0 && boot)
+		r = add_recorded(op, i, rec, &fns, &n);
+	if (r != 0 || op->refused) {
+		free(fns);
+		return r < 0 ? r : 0; /* skipped: not planned, and said */
+	}
 	g->planned = true;
-	if (gp_policy_dda_dismounted(op->host, g->view.dev)) {
+	if (all_on_vfio(fns, n)) {
 		/* by gpupart, or by hand (driverctl, virsh nodedev-detach): no invented record */
 		g->noop_dismounted = true;
 		free(fns);
@@ -487,8 +550,6 @@ int gp_op_apply_dda(struct gp_op *op)
 			r = skip_line(op, e, m);
 			continue;
 		}
-		if (gp_policy_dda_dismounted(op->host, d))
-			continue;
 		r = add_gpu(op, d, GP_OP_DISMOUNT, &i);
 		if (r == 0)
 			r = plan_dismount(op, i, &rec, &next, true);
