@@ -469,6 +469,9 @@ Test(write_dda, refused_interrupt_remapping_disabled_even_with_force)
 	refused_code(root, "interrupt-remapping-disabled", "does not remap interrupts", DISMOUNT);
 }
 
+/* fbcon bound on nvidia-drm's framebuffer of the boot VGA. sys/class/vtconsole/vtconN are
+ * links into sys/devices/virtual/vtconsole/ in the fixture as in sysfs: a reader that will not
+ * follow them beneath the root finds no console. */
 Test(write_dda, refused_console_without_force)
 {
 	static const char *const args[] = { "dismount", GPU, "--no-libvirt", NULL };
@@ -521,7 +524,7 @@ Test(write_dda, refused_assigned_by_reservation)
 
 	mkdirs(root, "run/gpupart/reservations");
 	put(root, "run/gpupart/reservations/" AUD, "vm-a\n");
-	refused(root, 1, (const char *const[]){ "reserved (vm-a)", NULL }, DISMOUNT);
+	refused_code(root, "reserved", "reserved (vm-a)", DISMOUNT);
 }
 
 Test(write_dda, refused_mount_without_record_or_driver)
@@ -661,4 +664,33 @@ Test(write_dda, sriov_idle_dismounted_then_set_count_refused)
 	cr_assert(strstr(own(fklog(root)), "sriov-manage -d"), "%s", own(fklog(root)));
 	refused_code(root, "dismounted-for-dda", "dismounted for DDA",
 		     (const char *const[]){ "set-count", L40S, "4", "--no-libvirt", NULL });
+}
+
+/* ---- a libvirt domain names a function (libvirt's test driver: a node file) ------------ */
+
+static const char node_xml[] =
+	"<node><domain type='test'><name>win11</name>"
+	"<uuid>44444444-2222-4333-8444-555555555551</uuid><memory>65536</memory>"
+	"<os><type arch='x86_64'>hvm</type></os><devices>"
+	"<hostdev mode='subsystem' type='pci' managed='no'><source>"
+	"<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/></source></hostdev>"
+	"</devices></domain></node>\n";
+
+/* win11 names the HDMI audio: the GPU cannot go (dismount), nor come back (mount) */
+Test(write_dda, refused_assigned_to_vm)
+{
+	char *root = wtree("dda-ready"), *uri;
+
+	put(root, "libvirt-node.xml", node_xml);
+	cr_assert_geq(asprintf(&uri, "test://%s/libvirt-node.xml", root), 0);
+	refused_code(root, "assigned-to-vm", "win11",
+		     (const char *const[]){ "dismount", GPU, "--force", "--connect", uri, NULL });
+	root = wtree("dda-ready");
+	run_ok(root, DISMOUNT);
+	put(root, "libvirt-node.xml", node_xml);
+	free(uri);
+	cr_assert_geq(asprintf(&uri, "test://%s/libvirt-node.xml", root), 0);
+	refused_code(root, "assigned-to-vm", "win11",
+		     (const char *const[]){ "mount", GPU, "--connect", uri, NULL });
+	free(uri);
 }

@@ -90,7 +90,7 @@ guest() {
 	kt_eq "after dismount: $CONF has two records" "$(grep -vc '^#' $CONF)" 2
 	kt_check "after dismount: no journal left" [ ! -e /run/gpupart/journal ]
 	cp $CONF "$KT_OUT/dismounted.conf"
-	kt_run list-dismounted.json $GPUPART --json --any-class list $F0
+	kt_run list-dismounted.json $GPUPART --json --any-class list $F0 --no-libvirt
 
 	# --- again: nothing to do --------------------------------------------------------------
 	dd_snap before
