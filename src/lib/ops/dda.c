@@ -139,7 +139,7 @@ static int check_host_users(struct gp_op *op, size_t i, struct gp_device *const 
 		if (gp_policy_is_vfio_driver(f->driver))
 			continue;
 		if (f->open_by_host == GP_TRI_YES)
-			r = gp_op_add(op, i, "held-open", GP_SEV_ERROR, "%s: %s holds it open",
+			r = gp_op_add(op, i, "held-open", GP_SEV_ERROR, "%s is held open: %s",
 				      f->address, f->open_by ? f->open_by : "a process");
 		else if (carries_console(op->host, f))
 			r = gp_op_add(op, i, "console-on-gpu", force ? GP_SEV_WARNING : GP_SEV_ERROR,
@@ -201,12 +201,25 @@ static int plan_binding(struct gp_op *op, size_t i, struct gp_device *const *fns
 	return gp_txn_add(&op->txn, c);
 }
 
-/* The record: what the command leaves in dismounted.conf (op->dda_next) as the last change,
- * only when it differs (kinds/dda-record.c plans nothing otherwise). */
-static int add_record(struct gp_op *op, const struct gp_dda_record *next)
+/* The record: what the command leaves in dismounted.conf (@next; @rec is the file as read)
+ * as the last change, only when its lines differ. */
+static int add_record(struct gp_op *op, const struct gp_dda_record *rec,
+		      const struct gp_dda_record *next)
 {
 	struct gp_change *c = NULL;
-	int r = gp_dda_record_change_new(op->ctx, next, &c);
+	char *was, *now;
+	int r;
+
+	/* the same lines: the file is left as the admin wrote it (comments, spacing), never
+	 * rewritten in gpupart's form by a command that records nothing new */
+	was = gp_dda_record_format(rec);
+	now = gp_dda_record_format(next);
+	r = !was || !now ? -ENOMEM : strcmp(was, now) == 0 ? 1 : 0;
+	free(was);
+	free(now);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = gp_dda_record_change_new(op->ctx, next, &c);
 
 	if (r == -ENOMEM)
 		return r;
@@ -390,7 +403,7 @@ int gp_op_dismount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_devic
 	if (r == 0 && !op->refused)
 		r = plan_dismount(op, i, &rec, &next, false);
 	if (r == 0 && !op->refused)
-		r = add_record(op, &next);
+		r = add_record(op, &rec, &next);
 	gp_dda_record_clear(&rec);
 	gp_dda_record_clear(&next);
 	if (r < 0) {
@@ -503,7 +516,7 @@ int gp_op_mount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *
 	if (r == 0 && !op->refused)
 		r = plan_mount(op, i, driver, &rec, &next);
 	if (r == 0 && !op->refused)
-		r = add_record(op, &next);
+		r = add_record(op, &rec, &next);
 	gp_dda_record_clear(&rec);
 	gp_dda_record_clear(&next);
 	if (r < 0) {
@@ -555,7 +568,7 @@ int gp_op_apply_dda(struct gp_op *op)
 			r = plan_dismount(op, i, &rec, &next, true);
 	}
 	if (r == 0 && !op->refused)
-		r = add_record(op, &next);
+		r = add_record(op, &rec, &next);
 	gp_dda_record_clear(&rec);
 	gp_dda_record_clear(&next);
 	return r;
