@@ -5,23 +5,12 @@
  * is set-count's (partition.c): refusals, libvirt asked about the functions, the plan printed
  * or run.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "partition.h"
-
-/* A driver name as sysfs spells its directory: what --driver may say. */
-static bool driver_name_ok(const char *s)
-{
-	size_t n;
-
-	for (n = 0; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && !strchr("_-.", s[n]))
-			return false;
-	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
-}
+#include "shared/str.h"
 
 int cmd_dda_check(struct gp_cli *cli, int argc, char **argv)
 {
@@ -31,7 +20,7 @@ int cmd_dda_check(struct gp_cli *cli, int argc, char **argv)
 	free(addrs);
 	if (n < 0)
 		return n == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-	if (cli->driver && !driver_name_ok(cli->driver)) {
+	if (cli->driver && !gp_str_is_name(cli->driver)) {
 		gp_cli_err("--driver '%s' is not a driver name (as in /sys/bus/pci/drivers)",
 			   cli->driver);
 		return EXIT_USAGE;

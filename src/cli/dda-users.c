@@ -12,34 +12,17 @@
 #include <gpupart/virt.h>
 
 #include "cli.h"
-#include "shared/array.h"
+#include "shared/strv.h"
 
-static int push(char ***v, size_t *n, const char *s)
+/* Appends a copy of @s unless it is there already. */
+static int push_once(char ***v, size_t *n, const char *s)
 {
-	char **slot;
 	size_t i;
 
 	for (i = 0; i < *n; i++)
 		if (strcmp((*v)[i], s) == 0)
 			return 0;
-	slot = GP_PUSH(*v, *n);
-	if (!slot)
-		return -ENOMEM;
-	*slot = strdup(s);
-	if (!*slot) {
-		(*n)--;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	return gp_strv_push(v, n, strdup(s));
 }
 
 int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
@@ -47,6 +30,7 @@ int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
 {
 	struct gp_virt_use *uses = NULL;
 	char **pci = NULL;
+	size_t *owner = NULL; /* the slot each entry of pci[] is a function of */
 	size_t n_pci = 0, i, k, u;
 	int r = 0, found;
 
@@ -61,8 +45,17 @@ int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
 		if (!slots[i].dismounted)
 			continue;
 		r = gp_policy_dda_functions(h, slots[i].dev, &fns, &nf);
-		for (k = 0; r == 0 && k < nf; k++)
-			r = push(&pci, &n_pci, fns[k]->address);
+		for (k = 0; r == 0 && k < nf; k++) {
+			size_t *o = realloc(owner, (n_pci + 1) * sizeof(*o));
+
+			if (!o) {
+				r = -ENOMEM;
+				break;
+			}
+			owner = o;
+			owner[n_pci] = i;
+			r = gp_strv_push(&pci, &n_pci, strdup(fns[k]->address));
+		}
 		free(fns);
 	}
 	if (r < 0 || !n_pci || cli->no_libvirt ||
@@ -79,24 +72,17 @@ int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
 		goto out;
 	}
 	for (u = 0; r == 0 && u < (size_t)found; u++)
-		for (i = 0; r == 0 && i < n; i++) {
-			struct gp_device **fns = NULL;
-			size_t nf = 0;
-
-			if (!slots[i].dismounted)
-				continue;
-			r = gp_policy_dda_functions(h, slots[i].dev, &fns, &nf);
-			for (k = 0; r == 0 && k < nf; k++)
-				if (strcasecmp(fns[k]->address, uses[u].device) == 0)
-					r = push(slots[i].names, slots[i].n_names, uses[u].domain);
-			free(fns);
-		}
+		for (k = 0; r == 0 && k < n_pci; k++)
+			if (strcasecmp(pci[k], uses[u].device) == 0)
+				r = push_once(slots[owner[k]].names, slots[owner[k]].n_names,
+					 uses[u].domain);
 	gp_virt_uses_free(uses, (size_t)found);
 out:
-	strv_free(pci, n_pci);
+	gp_strv_free(pci, n_pci);
+	free(owner);
 	if (r < 0)
 		for (i = 0; i < n; i++) {
-			strv_free(*slots[i].names, *slots[i].n_names);
+			gp_strv_free(*slots[i].names, *slots[i].n_names);
 			*slots[i].names = NULL;
 			*slots[i].n_names = 0;
 		}

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -83,4 +84,14 @@ int gp_parse_dec_int(const char *s, int max, unsigned flags, int *out)
 		return r;
 	*out = (int)v;
 	return 0;
+}
+
+bool gp_str_is_name(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && !strchr("_-.", s[n]))
+			return false;
+	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
 }

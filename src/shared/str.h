@@ -20,6 +20,13 @@ static inline bool gp_str_eq(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/*
+ * A name as the kernel's driver core spells a driver (its directory under
+ * /sys/bus/pci/drivers) or an mdev type ("nvidia-555"): 1 to 63 letters, digits, '_', '-'
+ * and '.', and not "." or "..": never a path.
+ */
+bool gp_str_is_name(const char *s);
+
 /* Exactly @n hex digits (either case) at *s, advanced past them; -EINVAL otherwise (and *s
  * unchanged). */
 int gp_parse_hexn(const char **s, size_t n, unsigned *out);

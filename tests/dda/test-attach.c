@@ -258,6 +258,15 @@ Test(dda, attach_detach_seabios_q35)
 	cr_expect_eq(gp(&r, "mount", GPU, NULL), 1, "%s", r.out);
 	cr_expect(strstr(r.err, AUDIO " is assigned to VM vm1"), "%s%s", r.out, r.err);
 	run_free(&r);
+	/* list and survey name the domain (Get-VMAssignableDevice), asked on the connection */
+	cr_assert_eq(gp(&r, "--json", "list", GPU, NULL), 0, "%s", r.err);
+	cr_expect(strstr(r.out, "\"dda\": {\n        \"dismounted\": true,\n        \"domains\": [\n"
+				"          \"vm1\"\n        ]"),
+		  "%s", r.out);
+	run_free(&r);
+	cr_assert_eq(gp(&r, "survey", GPU, NULL) & ~3, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "dismounted, assigned to: vm1\n"), "%s", r.out);
+	run_free(&r);
 	/* attached again: nothing to do, nothing changed */
 	cr_expect_eq(gp(&r, "attach", "vm1", GPU, NULL), 0);
 	cr_expect(strstr(r.out, "nothing to do"), "%s", r.out);

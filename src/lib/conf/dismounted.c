@@ -6,7 +6,6 @@
  * through hostfs. The file is written only by the transaction's file step (atomic replace,
  * kinds/dda-record.c), never here.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <strings.h>
@@ -17,6 +16,7 @@
 #include "host/hostfs.h"
 #include "base/internal.h"
 #include "shared/record.h"
+#include "shared/str.h"
 
 #define RECORDS (GP_RECORD_COMMENTS | GP_RECORD_BLANKS)
 
@@ -111,18 +111,6 @@ static int idpair(const char *s, int *a, int *b)
 	return 0;
 }
 
-/* A driver name as the driver core has them (drivers/base/bus.c names a directory after it):
- * no '/', no blank, not "." or "..", short. */
-static bool driver_ok(const char *s)
-{
-	size_t n;
-
-	for (n = 0; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && !strchr("_-.", s[n]))
-			return false;
-	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
-}
-
 static char *canon(const char *path)
 {
 	char *c = malloc(strlen(path) + 1);
@@ -165,7 +153,7 @@ static int parse_line(struct gp_record_in *rec, struct gp_dda_entry *e, char *er
 		FAIL("%s: missing or bad subsystem= (want VVVV:DDDD, hexadecimal)", e->path);
 	if (!(v = gp_record_get(rec, "gpu")) || !(e->gpu_path = canon(v)))
 		FAIL("%s: missing or bad gpu= (want the GPU's PCI path)", e->path);
-	if (!(v = gp_record_get(rec, "driver")) || (strcmp(v, "-") && !driver_ok(v)))
+	if (!(v = gp_record_get(rec, "driver")) || (strcmp(v, "-") && !gp_str_is_name(v)))
 		FAIL("%s: missing or bad driver= (a driver name, or - for none)", e->path);
 	if (strcmp(v, "-") && !(e->driver = strdup(v))) {
 		gp_dda_entry_clear(e);

@@ -11,25 +11,12 @@
 #include "kinds/fields.h"
 #include "model/pci-addr.h"
 
-/* Driver names as the kernel's driver core has them: short, no path, no space. */
-static bool is_name(const char *s)
-{
-	size_t n = 0;
-
-	if (!s)
-		return true;
-	for (; s[n]; n++)
-		if (!isalnum((unsigned char)s[n]) && !strchr("_-.", s[n]))
-			return false;
-	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
-}
-
 int gp_kind_rec_name(const char *tok, const char *key, char **out)
 {
 	const char *v;
 
 	*out = NULL;
-	if (gp_rec_kv(tok, key, &v) < 0 || !is_name(v))
+	if (gp_rec_kv(tok, key, &v) < 0 || (v && !gp_str_is_name(v)))
 		return -EINVAL;
 	if (v && !(*out = strdup(v)))
 		return -ENOMEM;

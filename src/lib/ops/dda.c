@@ -388,32 +388,6 @@ static int record_copy(const struct gp_dda_record *src, struct gp_dda_record *ds
 	return r;
 }
 
-int gp_op_dismount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
-		       unsigned flags, struct gp_op **out)
-{
-	struct gp_op *op = gp_op_alloc(ctx, host, flags);
-	struct gp_dda_record rec = { 0 }, next = { 0 };
-	size_t i;
-	int r = op ? add_gpu(op, gpu, GP_OP_DISMOUNT, &i) : -ENOMEM;
-
-	if (r == 0)
-		r = read_record(op, &rec);
-	if (r == 0 && !op->refused)
-		r = record_copy(&rec, &next);
-	if (r == 0 && !op->refused)
-		r = plan_dismount(op, i, &rec, &next, false);
-	if (r == 0 && !op->refused)
-		r = add_record(op, &rec, &next);
-	gp_dda_record_clear(&rec);
-	gp_dda_record_clear(&next);
-	if (r < 0) {
-		gp_op_free(op);
-		op = NULL;
-	}
-	*out = op;
-	return r;
-}
-
 /* The recorded line of function @fn, or NULL. */
 static const struct gp_dda_entry *line_of(const struct gp_dda_record *rec,
 					  const struct gp_device *fn)
@@ -501,20 +475,24 @@ out:
 	return r;
 }
 
-int gp_op_mount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
-		    const char *driver, unsigned flags, struct gp_op **out)
+/* dismount and mount of one GPU: its view, the record read and copied, the plan, the record
+ * as the last change. @driver: mount's --driver. */
+static int op_dda_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
+		      enum gp_op_action action, const char *driver, unsigned flags,
+		      struct gp_op **out)
 {
 	struct gp_op *op = gp_op_alloc(ctx, host, flags);
 	struct gp_dda_record rec = { 0 }, next = { 0 };
 	size_t i;
-	int r = op ? add_gpu(op, gpu, GP_OP_MOUNT, &i) : -ENOMEM;
+	int r = op ? add_gpu(op, gpu, action, &i) : -ENOMEM;
 
 	if (r == 0)
 		r = read_record(op, &rec);
 	if (r == 0 && !op->refused)
 		r = record_copy(&rec, &next);
 	if (r == 0 && !op->refused)
-		r = plan_mount(op, i, driver, &rec, &next);
+		r = action == GP_OP_DISMOUNT ? plan_dismount(op, i, &rec, &next, false) :
+					       plan_mount(op, i, driver, &rec, &next);
 	if (r == 0 && !op->refused)
 		r = add_record(op, &rec, &next);
 	gp_dda_record_clear(&rec);
@@ -525,6 +503,18 @@ int gp_op_mount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *
 	}
 	*out = op;
 	return r;
+}
+
+int gp_op_dismount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
+		       unsigned flags, struct gp_op **out)
+{
+	return op_dda_new(ctx, host, gpu, GP_OP_DISMOUNT, NULL, flags, out);
+}
+
+int gp_op_mount_new(struct gp_ctx *ctx, struct gp_host *host, struct gp_device *gpu,
+		    const char *driver, unsigned flags, struct gp_op **out)
+{
+	return op_dda_new(ctx, host, gpu, GP_OP_MOUNT, driver, flags, out);
 }
 
 /* Why a GPU line of dismounted.conf names no GPU to dismount again. */
