@@ -615,6 +615,61 @@ Test(write_dda, record_whose_ids_changed_is_refused)
 	refused(root, 1, (const char *const[]){ "hardware changed", NULL }, MOUNT);
 }
 
+/* mount where a recorded driver is not registered (its module unloaded meanwhile): the
+ * function could not go back, so nothing moves; the tree as it was. */
+Test(write_dda, refused_driver_not_loaded)
+{
+	char *root = wtree("dda-ready"), *cmd;
+
+	run_ok(root, DISMOUNT);
+	/* snd_hda_intel has no device bound now: its directory goes with the module */
+	cr_assert_geq(asprintf(&cmd, "rm -rf '%s/sys/bus/pci/drivers/snd_hda_intel'", root), 0);
+	cr_assert_eq(system(cmd), 0);
+	free(cmd);
+	refused_code(root, "driver-not-loaded", "modprobe snd_hda_intel", MOUNT);
+}
+
+/* a dismounted.conf that does not parse refuses dismount and mount before anything */
+Test(write_dda, refused_record_unreadable)
+{
+	char *root = wtree("dda-ready");
+
+	mkdirs(root, "etc/gpupart");
+	put(root, "etc/gpupart/dismounted.conf", "pci0000:00/01.0/00.0 id=nonsense\n");
+	refused_code(root, "dismounted-unreadable", "cannot be read", DISMOUNT);
+	refused_code(root, "dismounted-unreadable", "cannot be read", MOUNT);
+}
+
+/* An admin's own dismounted.conf (no header, spacing and a comment of their own): apply
+ * refusing its line leaves the file byte for byte as written, not rewritten in gpupart's form. */
+Test(write_dda, refusing_apply_keeps_a_hand_written_record)
+{
+	static const char *const apply[] = { "apply", "--no-libvirt", NULL };
+	char *first = wtree("dda-ready"), *root, *rec, *mine, *line, *next;
+	size_t len = 0;
+	FILE *f;
+
+	run_ok(first, DISMOUNT);
+	root = rebooted_with(first);
+	rec = slurp_rel(root, "etc/gpupart/dismounted.conf");
+	f = open_memstream(&mine, &len);
+	fputs("# mine\n", f);
+	for (line = rec; *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if (*line != '#')
+			fprintf(f, "%.*s", (int)(next - line), line);
+	}
+	fclose(f);
+	line = strstr(mine, "id=10de:2231");
+	cr_assert_not_null(line, "%s", mine);
+	memcpy(line, "id=10de:2230", 12);
+	put(root, "etc/gpupart/dismounted.conf", mine);
+	refused(root, 1, (const char *const[]){ "hardware changed", NULL }, apply);
+	cr_assert_str_eq(slurp_rel(root, "etc/gpupart/dismounted.conf"), mine);
+	free(mine);
+}
+
 /* After a rescan the kernel can put a function in a group of its own (a hot-added .1 whose
  * header lacks the multifunction bit: pci_scan_slot marks it only after pci_device_add; the
  * kernel suite saw it with QEMU's e1000e): apply must not report the GPU dismounted while a
