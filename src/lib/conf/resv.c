@@ -231,7 +231,7 @@ static int read_one(struct gp_ctx *ctx, const char *name, struct gp_resv *slot)
 		r = gp_resv_parse(name, text, slot, why, sizeof(why));
 	if (n < 0 || n > MAX_BYTES || r < 0) {
 		if (gp_hostfs_abspath(ctx, GP_HP_RESERVATIONS, NULL, where, sizeof(where)) < 0)
-			snprintf(where, sizeof(where), "run/gpupart/reservations");
+			snprintf(where, sizeof(where), "the reservation records");
 		ERR(ctx, "%s/%s: not a reservation record: %s", where, name, why);
 		return n < 0 && n != -EINVAL ? (int)n : -EINVAL;
 	}
