@@ -74,7 +74,6 @@ PUBLIC = {
     'virt.h': 'virt',       # what libvirt says
     'ops.h': 'ops',         # commands as library operations (set-count, apply)
     'attach.h': 'ops',      # attach and detach as operations (DDA)
-    'assign.h': 'policy',   # the picker assign uses (pure; ops/assign.c makes the rest)
 }
 
 # System headers only some rooms may include.
