@@ -134,6 +134,8 @@ struct gp_op_use {
 	const char *domain; /* domain name */
 	bool active;        /* running, or only defined */
 	const char *device; /* a PCI address "dddd:bb:dd.f" or an mdev UUID */
+	const char *uuid;   /* the domain's UUID (NULL or "": unknown) */
+	bool gpupart;       /* its <hostdev> carries gpupart's alias: assign made it */
 };
 
 /* What libvirt said, as data. */

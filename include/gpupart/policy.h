@@ -70,6 +70,11 @@ struct gp_partition {
 	enum gp_mdev_owner owner;     /* an mdev's maker (gpupart, mdevctl); UNKNOWN otherwise */
 	int iommu_group;              /* the VF's, or the mdev's own */
 	int64_t fb_bytes;             /* framebuffer of its type, GP_UNKNOWN */
+	/* Who holds it (list): the domain libvirt names it in, else a reservation record's;
+	 * NULL when nobody (or nobody was asked). Filled by the CLI, which owns the strings;
+	 * never by gp_gpu_view_build, never freed by gp_gpu_view_clear. */
+	const char *domain;
+	const char *domain_uuid;
 };
 
 /* What `list` reports for one GPU. Pointers borrow from the host model. */

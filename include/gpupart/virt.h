@@ -17,7 +17,12 @@ struct gp_virt_use {
 	char uuid[37];  /* domain UUID */
 	bool active;    /* running (its live XML was read) or only defined */
 	char *device;   /* what it names: a PCI address "dddd:bb:dd.f" or an mdev UUID */
+	bool gpupart;   /* the <hostdev> carries gpupart's alias (ua-gpupart-...): assign's */
 };
+
+/* The alias assign gives a partition's <hostdev> (libvirt keeps "ua-" user aliases in the
+ * persistent definition): "ua-gpupart-" and the device with ':' and '.' as '-'. */
+#define GP_VIRT_ALIAS_PREFIX "ua-gpupart-"
 
 /* How long the whole conversation with libvirt may take unless the caller says (ms). */
 #define GP_VIRT_TIMEOUT_MS_DEFAULT 10000
@@ -78,18 +83,22 @@ struct gp_virt_domain {
 	bool maxphys_passthrough; /* mode='passthrough' (the host's width) */
 	int64_t memory_kib;  /* <memory> (or <maxMemory>, the larger), -1 unknown */
 	int64_t fwcfg_mb;    /* an opt/ovmf/X-PciMmio64Mb already on its qemu:commandline, -1 */
+	char uuid[37];       /* its UUID, lowercase ("" unknown) */
+	int numa_node;       /* <numatune><memory nodeset>'s first node, -1 none */
+	char *cpuset;        /* <vcpu cpuset=...>, NULL none */
 };
 void gp_virt_domain_clear(struct gp_virt_domain *d);
 
 /*
  * Reads domain @name on @uri (NULL: libvirt's default URI) and every domain's use of
- * @fns[0..n) (canonical "dddd:bb:dd.f"), in one child bounded by @timeout_ms (see
- * gp_virt_find_users). 0 with *d filled (found false when there is no such domain), or the
- * -errno of gp_virt_find_users. The XML facts are filled with gp_virt_domain_facts.
+ * @fns[0..n) (canonical "dddd:bb:dd.f") and of the mdevs @mdevs[0..n_mdevs), in one child
+ * bounded by @timeout_ms (see gp_virt_find_users). 0 with *d filled (found false when there
+ * is no such domain), or the -errno of gp_virt_find_users. The XML facts are filled with
+ * gp_virt_domain_facts (@fns only).
  */
 int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 			   const char *name, const char *const *fns, size_t n_fns,
-			   struct gp_virt_domain *d);
+			   const char *const *mdevs, size_t n_mdevs, struct gp_virt_domain *d);
 /* Pure: the XML facts of @d->xml into @d (gp_virt_domain_inspect calls it). */
 int gp_virt_domain_facts(struct gp_virt_domain *d, const char *const *fns, size_t n_fns);
 
@@ -102,6 +111,10 @@ struct gp_virt_dda {
 	int phys_bits;          /* the guest physical address width wanted (0: leave it) */
 	bool restart;           /* a running domain is shut down, edited and started again */
 	int shutdown_ms;        /* how long a graceful shutdown may take before it is forced */
+	/* partitions (assign, unassign) instead of a whole GPU: each "pci ADDR" or "mdev UUID",
+	 * one <hostdev> with gpupart's alias each, attached (or detached) and nothing else */
+	const char *const *parts;
+	size_t n_parts;
 };
 
 /*

@@ -123,6 +123,27 @@ int gp_cli_dda_domains(struct gp_cli *cli, const struct gp_host *h,
 		       const struct gp_cli_dda_slot *slots, size_t n);
 
 /*
+ * list: who holds each partition of @v[0..n) (its domain and domain_uuid) and, as
+ * gp_cli_dda_domains does, the domains of each dismounted GPU, from ONE bounded question to
+ * libvirt (the same rules) and the reservation records (dda-users.c). The strings are owned
+ * by @out until gp_cli_holders_clear. EXIT_OK; EXIT_FAIL when libvirt asked does not answer
+ * or a reservation record cannot be read (said on stderr).
+ */
+struct gp_virt_use;
+struct gp_resv;
+struct gp_cli_holders {
+	struct gp_virt_use *uses;
+	size_t n_uses;
+	struct gp_resv *resv;
+	size_t n_resv;
+};
+int gp_cli_list_holders(struct gp_cli *cli, const struct gp_host *h, struct gp_gpu_view *v,
+			size_t n, struct gp_cli_holders *out);
+void gp_cli_holders_clear(struct gp_cli_holders *hd);
+/* The partitions of @v nobody holds (list's free_partitions). */
+size_t gp_cli_free_partitions(const struct gp_gpu_view *v);
+
+/*
  * The output forms (nvme-cli's print ops): one table for text (out-text.c), one for JSON
  * (out-json.c), chosen once from --json in main.c (cli->render), so that every verb has both
  * forms from one place and a field added to one form is a slot the other must fill. Each op

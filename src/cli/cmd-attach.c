@@ -206,7 +206,7 @@ static int ask(struct dda_run *x, struct gp_host *h)
 	if (!fns)
 		return -ENOMEM;
 	r = gp_virt_domain_inspect(x->cli->ctx, x->cli->connect, x->cli->libvirt_timeout_ms,
-				   x->domain, fns, n, &x->vd);
+				   x->domain, fns, n, NULL, 0, &x->vd);
 	for (i = 0; i < n; i++)
 		free((char *)fns[i]);
 	free(fns);

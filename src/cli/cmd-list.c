@@ -46,27 +46,10 @@ void gp_cli_warn_uneven_counts(const struct gp_host *h, const struct gp_gpu_view
 	gp_findings_clear(&uneven);
 }
 
-/* The domains each dismounted GPU is assigned to (dda-users.c), into its view. */
-static int dda_domains(struct gp_cli *cli, const struct gp_host *h, struct gp_gpu_view *v,
-		       size_t n)
-{
-	struct gp_cli_dda_slot *slots = calloc(n ? n : 1, sizeof(*slots));
-	size_t i;
-	int ret;
-
-	if (!slots)
-		return EXIT_FAIL;
-	for (i = 0; i < n; i++)
-		slots[i] = (struct gp_cli_dda_slot){ v[i].dev, v[i].dda_dismounted,
-						     &v[i].dda_domains, &v[i].n_dda_domains };
-	ret = gp_cli_dda_domains(cli, h, slots, n);
-	free(slots);
-	return ret;
-}
-
 int cmd_list(struct gp_cli *cli, int argc, char **argv)
 {
 	struct gp_pci_addr *addrs = NULL;
+	struct gp_cli_holders holders = { 0 };
 	struct gp_gpu_view *views = NULL;
 	struct gp_host *h = NULL;
 	size_t n = 0, i;
@@ -112,13 +95,15 @@ int cmd_list(struct gp_cli *cli, int argc, char **argv)
 	}
 	/* Admin Center's rule: one homogeneous set, one partition count (stderr only) */
 	gp_cli_warn_uneven_counts(h, views, n);
-	ret = dda_domains(cli, h, views, n);
+	/* who holds each partition, and the dismounted GPUs' domains: one libvirt question */
+	ret = gp_cli_list_holders(cli, h, views, n, &holders);
 	if (ret == EXIT_OK)
 		ret = cli->render->list(cli, h, views, n);
 out:
 	for (i = 0; i < n; i++)
 		gp_gpu_view_clear(&views[i]);
 	free(views);
+	gp_cli_holders_clear(&holders);
 	free(addrs);
 	gp_host_free(h);
 	return ret;

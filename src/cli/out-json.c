@@ -93,6 +93,19 @@ static struct json_object *dda(bool dismounted, char *const *domains, size_t n)
 	return o;
 }
 
+/* The domain that holds a partition (libvirt's, or a reservation record's), or null. */
+static struct json_object *holder(const struct gp_partition *p)
+{
+	struct json_object *o;
+
+	if (!p->domain)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(p->domain));
+	json_object_object_add(o, "uuid", str_or_null(p->domain_uuid));
+	return o;
+}
+
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 {
 	const struct gp_device *d = v->dev;
@@ -142,9 +155,12 @@ struct json_object *gp_json_gpu(const struct gp_gpu_view *v)
 		json_object_object_add(po, "vgpu_type_id", int_or_null(p->vgpu_type_id));
 		json_object_object_add(po, "mdev_uuid", str_or_null(p->mdev_uuid));
 		json_object_object_add(po, "owner", str_or_null(gp_mdev_owner_str(p->owner)));
+		json_object_object_add(po, "domain", holder(p));
 		json_object_array_add(a, po);
 	}
 	json_object_object_add(o, "partitions", a);
+	json_object_object_add(o, "free_partitions",
+			       json_object_new_int64((int64_t)gp_cli_free_partitions(v)));
 	return o;
 }
 

@@ -164,6 +164,8 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 		}
 		FIELD(out, "PartitionCount");
 		fprintf(out, "%d\n", v->partition_count);
+		FIELD(out, "FreePartitions");
+		fprintf(out, "%zu\n", gp_cli_free_partitions(v));
 		if (d->sriov_total_vfs >= 0) {
 			FIELD(out, "VirtualFunctions");
 			if (d->sriov_num_vfs < 0)
@@ -185,7 +187,8 @@ static void list_doc(FILE *out, const struct gp_cli *cli, const struct gp_host *
 				fprintf(out, "%24s", "");
 			else
 				FIELD(out, "Partitions");
-			fprintf(out, "%d  %s  %s", p->id, p->address, p->driver ? clean(p->driver) : "-");
+			fprintf(out, "%d  %s  %s  %s", p->id, p->address,
+				p->driver ? clean(p->driver) : "-", p->domain ? clean(p->domain) : "-");
 			if (p->vgpu_type)
 				fprintf(out, "  %s", clean(p->vgpu_type));
 			else if (p->vgpu_type_id > 0)

@@ -60,6 +60,7 @@ void fk_install(struct gp_ctx *ctx)
 		fk_state_page = st;
 	}
 	gp_ctx_set_kernel_ops(ctx, &fk_ops, st);
+	fk_virt_install(ctx);
 }
 
 static void fk_init(struct fk *fk, struct gp_ctx *ctx)

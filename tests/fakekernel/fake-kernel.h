@@ -28,6 +28,8 @@
  * Environment read by fk_install (per tool process; exec counts as a write):
  *   GP_FAKE_FAIL_WRITE=K[:ERRNO]  the K-th write fails with -EIO (or -ERRNO), changing nothing
  *   GP_FAKE_KILL_AFTER=K          SIGKILL the tool right after the K-th write is performed
+ *   GP_FAKE_FAIL_DOMAIN=K         the K-th libvirt domain step fails with EIO (fk-virt.c)
+ *   GP_FAKE_KILL_DOMAIN=K         SIGKILL the tool just before the K-th domain step
  */
 #ifndef GP_FAKE_KERNEL_H
 #define GP_FAKE_KERNEL_H
@@ -37,6 +39,8 @@
 
 /* Puts the fake kernel under @ctx (its root is the fixture tree). */
 void fk_install(struct gp_ctx *ctx);
+/* The domain-step faults above (fk_install calls it). */
+void fk_virt_install(struct gp_ctx *ctx);
 
 /*
  * A write the admin makes by hand (echo VALUE > /ROOT/PATH) while no tool runs, answered as

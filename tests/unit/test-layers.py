@@ -64,6 +64,9 @@ PUBLIC = {
     'policy.h': 'policy',   # statuses, backends, findings, views
     'layout.h': 'conf',     # partitions.conf
     'dismounted.h': 'conf', # dismounted.conf (DDA)
+    'resv.h': 'conf',       # reservation records (run/gpupart/reservations)
+    'assign.h': 'policy',   # the partition picker (assign)
+    'adapters.h': 'ops',    # assign, unassign, adapters as operations
     'step.h': 'txn',       # steps and plans, the journal's public face (no PCI)
     'plan.h': 'kinds',      # the gpu kind's states and plans (and, today, six more concerns)
     'kernel.h': 'host',     # the kernel ops a test may replace

@@ -26,6 +26,7 @@ struct dom_state {
 	char **fns;      /* want only: the functions it names (or, detach, no longer names) */
 	size_t n_fns;
 	bool detach;
+	bool parts;      /* want only: fns are partitions ("pci ADDR", "mdev UUID"), no record */
 };
 
 static void state_free(void *state)
@@ -103,6 +104,18 @@ static bool names(const char *xml, const char *fn)
 	return select_n(xml, xp) > 0;
 }
 
+/* Whether @xml's <hostdev>s name partition @part ("pci ADDR" or "mdev UUID"). */
+static bool names_part(const char *xml, const char *part)
+{
+	char xp[256];
+
+	if (strncmp(part, "mdev ", 5))
+		return names(xml, part + 4);
+	snprintf(xp, sizeof(xp), "devices/hostdev[@type='mdev']/source/address[@uuid='%s']",
+		 part + 5);
+	return select_n(xml, xp) > 0;
+}
+
 static bool state_equal(const void *cur, const void *want)
 {
 	const struct dom_state *c = cur, *w = want;
@@ -112,6 +125,11 @@ static bool state_equal(const void *cur, const void *want)
 		return false;
 	if (w->xml)
 		return c->xml && !strcmp(c->xml, w->xml);
+	for (i = 0; w->parts && i < w->n_fns; i++)
+		if (names_part(c->xml, w->fns[i]) == w->detach)
+			return false;
+	if (w->parts)
+		return true;
 	if ((select_n(c->xml, RECORD_XPATH) > 0) == w->detach)
 		return false;
 	for (i = 0; i < w->n_fns; i++)
@@ -233,11 +251,39 @@ const struct gp_kind gp_kind_domain = {
 	.free_state = state_free,
 };
 
+/* "assign URI\nparts=pci/ADDR,mdev/UUID restart=R shutdown=MS" (virt/domain.c reads it) */
+static char *parts_payload(const struct gp_domain_want *w)
+{
+	char *s = NULL, *list = strdup(""), *t;
+	size_t i;
+
+	for (i = 0; list && i < w->n_parts; i++) {
+		const char *sp = strchr(w->parts[i], ' ');
+
+		t = NULL;
+		if (!sp || asprintf(&t, "%s%s%.*s/%s", list, i ? "," : "",
+				    (int)(sp - w->parts[i]), w->parts[i], sp + 1) < 0)
+			t = NULL;
+		free(list);
+		list = t;
+	}
+	if (list && asprintf(&s, "%s %s\nparts=%s restart=%d shutdown=%d",
+			     w->detach ? "unassign" : "assign", w->uri ? w->uri : "-", list,
+			     w->restart, w->shutdown_ms) < 0)
+		s = NULL;
+	free(list);
+	return s;
+}
+
 static char *payload(const struct gp_domain_want *w)
 {
 	char *s = NULL, *fns = strdup(""), *t;
 	size_t i;
 
+	if (w->n_parts) {
+		free(fns);
+		return parts_payload(w);
+	}
 	for (i = 0; fns && i < w->n_fns; i++) {
 		t = NULL;
 		if (asprintf(&t, "%s%s%s", fns, i ? "," : "", w->fns[i]) < 0)
@@ -268,11 +314,12 @@ int gp_domain_change_new(struct gp_ctx *ctx, const struct gp_domain_want *w,
 	if (!want || !(want->name = strdup(w->name)) || (w->uri && !(want->uri = strdup(w->uri))) ||
 	    !(want->payload = payload(w)))
 		r = -ENOMEM;
-	for (i = 0; r >= 0 && i < w->n_fns; i++) {
-		char *f = strdup(w->fns[i]);
+	for (i = 0; r >= 0 && i < (w->n_parts ? w->n_parts : w->n_fns); i++) {
+		char *f = strdup(w->n_parts ? w->parts[i] : w->fns[i]);
 
 		r = f ? gp_strv_push(&want->fns, &want->n_fns, f) : -ENOMEM;
 	}
+	want->parts = w->n_parts > 0;
 	if (r >= 0) {
 		want->detach = w->detach;
 		r = state_read(ctx, &like, &c->orig);

@@ -29,6 +29,10 @@ struct gp_domain_want {
 	int phys_bits;
 	bool restart;
 	int shutdown_ms;
+	/* assign/unassign: the partitions ("pci dddd:bb:dd.f", "mdev UUID") whose <hostdev> the
+	 * domain gains (@detach: loses); then @fns, the window and the bits are not used */
+	const char *const *parts;
+	size_t n_parts;
 };
 
 /* The change: the domain read now as orig, @w as want. -ENOENT (no such domain), -ENOTSUP

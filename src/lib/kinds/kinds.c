@@ -13,9 +13,10 @@
 #include "kinds/gpu.h"
 #include "kinds/kinds.h"
 #include "kinds/layout.h"
+#include "kinds/resv.h"
 
 const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu,	 &gp_kind_catalogue,
-					       &gp_kind_binding, &gp_kind_dda_record, &gp_kind_domain,
+					       &gp_kind_binding, &gp_kind_dda_record, &gp_kind_resv, &gp_kind_domain,
 					       &gp_kind_layout,	 NULL };
 
 int gp_journal_recover(struct gp_ctx *ctx)

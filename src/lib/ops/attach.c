@@ -18,6 +18,7 @@
 #include "base/internal.h"
 #include "kinds/domain.h"
 #include "model/vmhost.h"
+#include "ops/op.h"
 #include "txn/txn.h"
 
 #define GIB (1ULL << 30)
@@ -160,8 +161,7 @@ static int elsewhere(struct gp_op_dda *op, const struct gp_op_domain *dom)
 
 static int warnings(struct gp_ctx *ctx, struct gp_op_dda *op, const struct gp_op_domain *dom)
 {
-	char action[32];
-	int line, r = 0, g;
+	int r = 0;
 
 	if (dom->n_snapshots > 0)
 		r = add(op, "domain-has-snapshots", GP_SEV_WARNING,
@@ -172,18 +172,30 @@ static int warnings(struct gp_ctx *ctx, struct gp_op_dda *op, const struct gp_op
 		r = add(op, "domain-has-checkpoints", GP_SEV_WARNING,
 			"'%s' has %d checkpoints: incremental backups fail with the GPU attached",
 			dom->name, dom->n_checkpoints);
-	g = gp_vmhost_guests_on_shutdown(ctx, action, sizeof(action), &line);
-	if (r >= 0 && g > 0 && strcmp(action, "shutdown") && line)
-		r = add(op, "libvirt-guests-saves", GP_SEV_WARNING,
-			"/etc/default/libvirt-guests line %d sets ON_SHUTDOWN=%s: at host shutdown "
-			"the VM would be saved, which fails with an assigned device; set "
-			"ON_SHUTDOWN=shutdown", line, action);
-	else if (r >= 0 && g > 0 && strcmp(action, "shutdown"))
-		r = add(op, "libvirt-guests-saves", GP_SEV_WARNING,
-			"/etc/default/libvirt-guests leaves ON_SHUTDOWN unset (default: suspend): at "
-			"host shutdown the VM would be saved, which fails with an assigned device; "
-			"set ON_SHUTDOWN=shutdown");
+	if (r >= 0)
+		r = gp_op_warn_guests(ctx, &op->findings);
 	return r;
+}
+
+int gp_op_warn_guests(struct gp_ctx *ctx, struct gp_findings *f)
+{
+	char action[32];
+	int line, g = gp_vmhost_guests_on_shutdown(ctx, action, sizeof(action), &line);
+
+	/* Hyper-V's AutomaticStopAction must be TurnOff for a VM with a GPU (seeds/000, 001) */
+	if (g > 0 && strcmp(action, "shutdown") && line)
+		return gp_findings_add(f, "libvirt-guests-saves", GP_SEV_WARNING,
+				       "/etc/default/libvirt-guests line %d sets ON_SHUTDOWN=%s: at "
+				       "host shutdown the VM would be saved, which fails with an "
+				       "assigned device; set ON_SHUTDOWN=shutdown",
+				       line, action);
+	if (g > 0 && strcmp(action, "shutdown"))
+		return gp_findings_add(f, "libvirt-guests-saves", GP_SEV_WARNING,
+				       "/etc/default/libvirt-guests leaves ON_SHUTDOWN unset "
+				       "(default: suspend): at host shutdown the VM would be saved, "
+				       "which fails with an assigned device; set "
+				       "ON_SHUTDOWN=shutdown");
+	return 0;
 }
 
 static int mmio(struct gp_ctx *ctx, struct gp_op_dda *op, const struct gp_device *gpu,

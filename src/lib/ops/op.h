@@ -38,6 +38,10 @@ struct gp_op *gp_op_alloc(struct gp_ctx *ctx, struct gp_host *host, unsigned fla
  * are dismounted again (a reboot gave them back to their native drivers). 0 / -ENOMEM. */
 int gp_op_apply_dda(struct gp_op *op);
 
+/* libvirt-guests' action at host shutdown, when it would save a VM with a device: the
+ * warning libvirt-guests-saves, with the setting to change (attach, assign). 0 / -ENOMEM. */
+int gp_op_warn_guests(struct gp_ctx *ctx, struct gp_findings *f);
+
 /* Whether GPU @i's plan runs NVIDIA's sriov-manage (which waits for users of /dev/nvidiaN). */
 bool gp_op_runs_sriov_manage(const struct gp_op *op, size_t i);
 

@@ -217,6 +217,8 @@ static const struct {
 	enum gp_hostpath dir;
 	mode_t mode, dir_mode;
 } owned_dirs[] = {
+	/* before run/gpupart, which holds it: the first directory that is a prefix decides */
+	{ GP_HP_RESERVATIONS, 0600, 0700 },  /* run/gpupart/reservations: who has which device */
 	{ GP_HP_CONFIG_DIR, 0644, 0755 }, /* etc/gpupart: read by people and by apply */
 	{ GP_HP_STATE_DIR, 0600, 0700 },  /* run/gpupart: ours alone */
 	{ GP_HP_CATALOGUE_DIR, 0644, 0755 }, /* var/lib/gpupart/catalogue: kept across boots */

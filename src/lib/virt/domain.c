@@ -121,6 +121,7 @@ void gp_virt_domain_clear(struct gp_virt_domain *d)
 {
 	free(d->hostname);
 	free(d->xml);
+	free(d->cpuset);
 	gp_virt_uses_free(d->uses, d->n_uses);
 	memset(d, 0, sizeof(*d));
 }
@@ -149,6 +150,8 @@ struct ask {
 	size_t n_fns;
 	const struct gp_virt_dda *a;
 	bool detach;
+	const char *const *mdevs;
+	size_t n_mdevs;
 };
 
 static int count_checkpoints(virDomainPtr d)
@@ -208,10 +211,12 @@ static int inspect_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 	}
 	virConnectClose(conn);
 	if (r >= 0)
-		r = gp_virt_find_users_here(ctx, q->uri, q->fns, q->n_fns, &u, &nu);
+		r = gp_virt_find_users_here(ctx, q->uri, q->fns, q->n_fns, q->mdevs, q->n_mdevs, &u,
+					    &nu);
 	for (i = 0; r >= 0 && i < nu; i++)
-		r = push(v, n, "use=%d %s %s %s", u[i].active, u[i].uuid[0] ? u[i].uuid : "-",
-			 u[i].device, u[i].domain);
+		r = push(v, n, "use=%d %s %s %s", u[i].active | u[i].gpupart << 1,
+			 u[i].uuid[0] ? u[i].uuid : "-", u[i].device, u[i].domain);
+	gp_virt_uses_free(u, nu);
 	return r;
 }
 
@@ -224,9 +229,9 @@ static const char *val(const char *s, const char *key)
 
 int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 			   const char *name, const char *const *fns, size_t n_fns,
-			   struct gp_virt_domain *d)
+			   const char *const *mdevs, size_t n_mdevs, struct gp_virt_domain *d)
 {
-	const struct ask q = { uri, name, fns, n_fns, NULL, false };
+	const struct ask q = { uri, name, fns, n_fns, NULL, false, mdevs, n_mdevs };
 	char **v = NULL;
 	size_t n = 0, i;
 	int r;
@@ -265,7 +270,8 @@ int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 				r = -ENOMEM;
 				break;
 			}
-			e->active = *s == '1';
+			e->active = (*s - '0') & 1;
+			e->gpupart = (*s - '0') & 2;
 			snprintf(e->uuid, sizeof(e->uuid), "%s", strcmp(uuid, "-") ? uuid : "");
 			e->device = strdup(dev);
 			e->domain = strdup(s + off);
@@ -446,6 +452,30 @@ static int detach_edits(struct gp_ctx *ctx, virConnectPtr conn, virDomainPtr d,
 	return r;
 }
 
+/* A partition's <hostdev> each (assign) or without them (unassign), nothing else. */
+static int part_edits(struct gp_ctx *ctx, virDomainPtr d, const struct gp_virt_dda *a,
+		      bool detach, char ***v, size_t *n)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < a->n_parts; i++) {
+		_cleanup_(freep) char *x = NULL;
+
+		r = gp_domxml_part_hostdev(a->parts[i], &x);
+		if (r >= 0 && (detach ? virDomainDetachDeviceFlags(d, x, VIR_DOMAIN_AFFECT_CONFIG) :
+					virDomainAttachDeviceFlags(d, x, VIR_DOMAIN_AFFECT_CONFIG)) < 0) {
+			ERR(ctx, "libvirt: cannot %s %s %s %s: %s", detach ? "detach" : "attach",
+			    a->parts[i], detach ? "from" : "to", a->domain, gp_virt_msg());
+			r = -EIO;
+		}
+		if (r >= 0)
+			r = push(v, n, "line=hostdev %s %s", a->parts[i],
+				 detach ? "removed" : "added");
+	}
+	return r;
+}
+
 /* long: the whole change in one child, with its undoing on every path */
 static int change_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 {
@@ -479,8 +509,11 @@ static int change_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 	DBG(ctx, "libvirt: %s: the definition before: %s", a->domain, orig);
 	if (active && (r = stop(ctx, d, a->domain, a->shutdown_ms)) < 0)
 		goto out;
-	r = q->detach ? detach_edits(ctx, conn, d, orig, a, v, n) :
-			attach_edits(ctx, conn, d, orig, a, v, n);
+	if (a->n_parts)
+		r = part_edits(ctx, d, a, q->detach, v, n);
+	else
+		r = q->detach ? detach_edits(ctx, conn, d, orig, a, v, n) :
+				attach_edits(ctx, conn, d, orig, a, v, n);
 	if (r >= 0 && active && virDomainCreate(d) < 0) {
 		ERR(ctx, "libvirt: %s does not start with the change: %s", a->domain, gp_virt_msg());
 		push(v, n, "start_failed=1");
@@ -665,6 +698,31 @@ static int parse_change(const char *line, struct gp_virt_dda *a, char ***fns, si
 	return r;
 }
 
+/* "parts=pci/ADDR,mdev/UUID restart=0|1 shutdown=MS" (kinds/domain.c) into @a: each part as
+ * gp_domxml_part_hostdev takes it ("pci ADDR"), in @parts. */
+static int parse_parts(const char *line, struct gp_virt_dda *a, char ***parts, size_t *n)
+{
+	char list[4096], *p, *save = NULL;
+	int restart, r = 0;
+
+	if (sscanf(line, "parts=%4095s restart=%d shutdown=%d", list, &restart,
+		   &a->shutdown_ms) != 3)
+		return -EINVAL;
+	a->restart = restart;
+	for (p = strtok_r(list, ",", &save); p && r >= 0; p = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(p, '/'), *s;
+
+		if (!slash || (strncmp(p, "pci/", 4) && strncmp(p, "mdev/", 5)))
+			return -EINVAL;
+		*slash = ' ';
+		s = strdup(p);
+		r = s ? gp_strv_push(parts, n, s) : -ENOMEM;
+	}
+	a->parts = (const char *const *)*parts;
+	a->n_parts = *n;
+	return r < 0 ? r : *n ? 0 : -EINVAL;
+}
+
 static int ctx_step(struct gp_ctx *ctx, const char *name, const char *value)
 {
 	char verb[16], uri[512], **fns = NULL;
@@ -687,13 +745,16 @@ static int ctx_step(struct gp_ctx *ctx, const char *name, const char *value)
 		gp_strv_free(v, nv);
 		return r;
 	}
-	if (strcmp(verb, "attach") && strcmp(verb, "detach"))
+	if (!strcmp(verb, "assign") || !strcmp(verb, "unassign"))
+		r = parse_parts(body, &a, &fns, &n);
+	else if (!strcmp(verb, "attach") || !strcmp(verb, "detach"))
+		r = parse_change(body, &a, &fns, &n);
+	else
 		return -EINVAL;
-	r = parse_change(body, &a, &fns, &n);
 	if (r >= 0) {
 		gp_virt_dda_result_clear(&last);
 		r = gp_virt_dda_change(ctx, strcmp(uri, "-") ? uri : NULL, t, &a,
-				       !strcmp(verb, "detach"), &last);
+				       !strcmp(verb, "detach") || !strcmp(verb, "unassign"), &last);
 	}
 	gp_strv_free(fns, n);
 	return r;

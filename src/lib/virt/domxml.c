@@ -21,6 +21,7 @@
  * /etc/libvirt), cannot drift from it when the domain is edited or renamed, and goes when the
  * domain is undefined.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -202,6 +203,27 @@ static int count_named(const struct gp_xml_node *addr, void *data)
 	return 0;
 }
 
+/* What assign's picker and owner need: the UUID, the NUMA node its memory is bound to (the
+ * first of <numatune><memory nodeset>), the host CPUs its vCPUs may run on. */
+static int part_facts(struct dom *d, struct gp_virt_domain *out)
+{
+	struct gp_xml_node *n = child(d, d->root, "uuid"), *mem;
+	_cleanup_(freep) char *uuid = n ? gp_xml_text(n) : NULL;
+	_cleanup_(freep) char *set = NULL;
+	size_t i;
+
+	for (i = 0; uuid && uuid[i] && i < sizeof(out->uuid) - 1; i++)
+		out->uuid[i] = (char)tolower((unsigned char)uuid[i]);
+	out->uuid[i] = 0;
+	mem = child(d, child(d, d->root, "numatune"), "memory");
+	set = mem ? gp_xml_prop(mem, "nodeset") : NULL;
+	out->numa_node = set && isdigit((unsigned char)set[0]) ? atoi(set) : -1;
+	n = child(d, d->root, "vcpu");
+	free(out->cpuset);
+	out->cpuset = n ? gp_xml_prop(n, "cpuset") : NULL;
+	return 0;
+}
+
 int gp_domxml_facts(const char *xml, const char *const *fns, size_t n_fns,
 		    struct gp_virt_domain *out)
 {
@@ -248,6 +270,8 @@ int gp_domxml_facts(const char *xml, const char *const *fns, size_t n_fns,
 			"devices/hostdev[(not(@mode) or @mode='subsystem') and @type='pci']/source/address",
 			count_named, &nm);
 	out->n_named = nm.n;
+	if (r >= 0)
+		r = part_facts(&d, out);
 	dom_free(&d);
 	return r;
 }
@@ -688,6 +712,71 @@ int gp_domxml_hostdev(const char *fn, int bus, bool multi, char **out)
 		    (multi && gp_xml_set(addr, "multifunction", "on") < 0))
 			goto out;
 	}
+	r = gp_xml_dump(doc, out);
+out:
+	gp_xml_free(doc);
+	return r;
+}
+
+/* The alias of partition @dev (a PCI address or UUID): GP_VIRT_ALIAS_PREFIX, then @dev with
+ * ':' and '.' as '-' (libvirt allows letters, digits, '_' and '-' in an alias). */
+int gp_domxml_part_alias(const char *dev, char *buf, size_t len)
+{
+	size_t i, p = strlen(GP_VIRT_ALIAS_PREFIX);
+
+	if (p + strlen(dev) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, GP_VIRT_ALIAS_PREFIX, p);
+	for (i = 0; dev[i]; i++) {
+		char c = (char)tolower((unsigned char)dev[i]);
+
+		if (!isxdigit((unsigned char)c) && c != ':' && c != '.' && c != '-')
+			return -EINVAL;
+		buf[p++] = c == ':' || c == '.' ? '-' : c;
+	}
+	buf[p] = 0;
+	return 0;
+}
+
+int gp_domxml_part_hostdev(const char *part, char **out)
+{
+	struct gp_xml_node *root, *src, *addr, *al;
+	bool mdev = !strncmp(part, "mdev ", 5);
+	struct gp_xml_doc *doc;
+	char v[4][16], alias[96];
+	unsigned dom, b, slot, f;
+	int r;
+
+	*out = NULL;
+	if (!mdev && (strncmp(part, "pci ", 4) ||
+		      sscanf(part + 4, "%x:%x:%x.%x", &dom, &b, &slot, &f) != 4))
+		return -EINVAL;
+	r = gp_domxml_part_alias(part + (mdev ? 5 : 4), alias, sizeof(alias));
+	if (r < 0 || (r = gp_xml_new("hostdev", &doc)) < 0)
+		return r;
+	root = gp_xml_edit(doc, gp_xml_root(doc));
+	r = -ENOMEM;
+	/* an mdev: model='vfio-pci' (libvirt's formatdomain, "mdev"); a VF: managed='no', its
+	 * driver is the backend's (nvidia with its vGPU type, or vfio-pci) and never rebound */
+	if (gp_xml_set(root, "mode", "subsystem") < 0 ||
+	    gp_xml_set(root, "type", mdev ? "mdev" : "pci") < 0 ||
+	    gp_xml_set(root, mdev ? "model" : "managed", mdev ? "vfio-pci" : "no") < 0 ||
+	    !(src = gp_xml_add(root, NULL, NULL, "source", NULL)) ||
+	    !(addr = gp_xml_add(src, NULL, NULL, "address", NULL)))
+		goto out;
+	if (mdev && gp_xml_set(addr, "uuid", part + 5) < 0)
+		goto out;
+	if (!mdev) {
+		snprintf(v[0], sizeof(v[0]), "0x%04x", dom);
+		snprintf(v[1], sizeof(v[1]), "0x%02x", b);
+		snprintf(v[2], sizeof(v[2]), "0x%02x", slot);
+		snprintf(v[3], sizeof(v[3]), "0x%x", f);
+		if (gp_xml_set(addr, "domain", v[0]) < 0 || gp_xml_set(addr, "bus", v[1]) < 0 ||
+		    gp_xml_set(addr, "slot", v[2]) < 0 || gp_xml_set(addr, "function", v[3]) < 0)
+			goto out;
+	}
+	if (!(al = gp_xml_add(root, NULL, NULL, "alias", NULL)) || gp_xml_set(al, "name", alias) < 0)
+		goto out;
 	r = gp_xml_dump(doc, out);
 out:
 	gp_xml_free(doc);

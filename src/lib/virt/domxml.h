@@ -53,4 +53,9 @@ int gp_domxml_detach(const char *xml, char **out, char ***lines, size_t *n_lines
  * multifunction='on' when @multi. */
 int gp_domxml_hostdev(const char *fn, int bus, bool multi, char **out);
 
+/* Partitions (assign): the alias of @dev's <hostdev> (GP_VIRT_ALIAS_PREFIX...), and the
+ * <hostdev> of @part ("pci dddd:bb:dd.f" or "mdev UUID") with it. -EINVAL, -ENOMEM. */
+int gp_domxml_part_alias(const char *dev, char *buf, size_t len);
+int gp_domxml_part_hostdev(const char *part, char **out);
+
 #endif

@@ -6,7 +6,7 @@
  *
  * The answer is a stream of records on a pipe:
  *   'L' level(u8) text                  a log line of the child, replayed through the context
- *   'U' active(u8) uuid domain device   one use
+ *   'U' flags(u8) uuid domain device    one use (flags: 1 active, 2 gpupart's alias)
  *   'R' result(i32)                     the last record: 0 or -errno
  * where text and strings are a u32 length and the bytes (a domain name may hold anything).
  */
@@ -56,7 +56,7 @@ static void child_main(struct gp_ctx *ctx, void *data, int fd)
 	ctx->log_data = &fd;
 	res = q->fn(ctx, q->data, &v, &n);
 	for (i = 0; res >= 0 && i < n; i++) {
-		uint8_t active = v[i].active;
+		uint8_t active = (uint8_t)(v[i].active | v[i].gpupart << 1);
 
 		if (gp_write_all(fd, "U", 1) < 0 || gp_write_all(fd, &active, 1) < 0 ||
 		    put_str(fd, v[i].uuid) < 0 || put_str(fd, v[i].domain) < 0 ||
@@ -110,7 +110,8 @@ static int decode(struct gp_ctx *ctx, const char *buf, size_t len, struct gp_vir
 			if (!e)
 				return -ENOMEM;
 			/* the child made them one per (domain, device) already */
-			e->active = active != 0;
+			e->active = active & 1;
+			e->gpupart = active & 2;
 			snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 			if (!(e->domain = get_str(&rd)) || !(e->device = get_str(&rd)))
 				return 0;

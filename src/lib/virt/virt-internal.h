@@ -16,8 +16,9 @@ void gp_virt_quiet(void *conn);
 const char *gp_virt_msg(void);
 /* virConnectOpen* failed: -ECONNREFUSED (nothing there) or -EIO, logged. */
 int gp_virt_open_error(struct gp_ctx *ctx, const char *uri);
-/* gp_virt_find_users' query of PCI functions, in this process (a bounded child's). */
+/* gp_virt_find_users' query, in this process (a bounded child's). */
 int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *const *pci,
-			    size_t n_pci, struct gp_virt_use **v, size_t *n);
+			    size_t n_pci, const char *const *mdev, size_t n_mdev,
+			    struct gp_virt_use **v, size_t *n);
 
 #endif

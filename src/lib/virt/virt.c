@@ -152,7 +152,7 @@ void gp_virt_uses_free(struct gp_virt_use *v, size_t n)
  * it. The domain is keyed by UUID (names are reused over time), by name when there is none.
  */
 static int add_use(struct uses *u, const char *name, const char *uuid, bool active,
-		   const char *device)
+		   bool gpupart, const char *device)
 {
 	struct gp_virt_use *e;
 	size_t i;
@@ -163,6 +163,7 @@ static int add_use(struct uses *u, const char *name, const char *uuid, bool acti
 			continue;
 		if (*uuid ? !strcmp(e->uuid, uuid) : !strcmp(e->domain, name)) {
 			e->active |= active;
+			e->gpupart |= gpupart;
 			return 0;
 		}
 	}
@@ -179,6 +180,7 @@ static int add_use(struct uses *u, const char *name, const char *uuid, bool acti
 	}
 	snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 	e->active = active;
+	e->gpupart = gpupart;
 	return 0;
 }
 
@@ -249,16 +251,19 @@ static int match_mdev(const struct gp_xml_node *addr, const struct query *q,
 
 /* Sources, relative to <domain>. A <hostdev> without mode is a subsystem one (libvirt's
  * default); <interface type='hostdev'> sources carry type='pci' on their address. */
+#define HOSTDEV "devices/hostdev[(not(@mode) or @mode='subsystem') and "
+#define BY_GPUPART "alias[starts-with(@name, '" GP_VIRT_ALIAS_PREFIX "')] and "
 static const struct {
 	const char *xpath;
 	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
+	bool gpupart; /* only the hostdevs assign made (its alias) */
 } sources[] = {
-	{ "devices/hostdev[(not(@mode) or @mode='subsystem') and @type='pci']/source/address",
-	  match_pci },
+	{ HOSTDEV "@type='pci']/source/address", match_pci, false },
 	{ "devices/interface[@type='hostdev']/source/address[not(@type) or @type='pci']",
-	  match_pci },
-	{ "devices/hostdev[(not(@mode) or @mode='subsystem') and @type='mdev']/source/address",
-	  match_mdev },
+	  match_pci, false },
+	{ HOSTDEV "@type='mdev']/source/address", match_mdev, false },
+	{ HOSTDEV BY_GPUPART "@type='pci']/source/address", match_pci, true },
+	{ HOSTDEV BY_GPUPART "@type='mdev']/source/address", match_mdev, true },
 };
 
 /* Text of the first child element @name of @parent, trimmed; NULL when absent. */
@@ -275,7 +280,7 @@ struct scan_one {
 	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
 	struct uses *u;
 	const char *name, *uuid;
-	bool active;
+	bool active, gpupart;
 };
 
 static int scan_address(const struct gp_xml_node *addr, void *data)
@@ -285,7 +290,7 @@ static int scan_address(const struct gp_xml_node *addr, void *data)
 
 	if (!s->match(addr, s->q, &device))
 		return 0;
-	return add_use(s->u, s->name, s->uuid, s->active, device);
+	return add_use(s->u, s->name, s->uuid, s->active, s->gpupart, device);
 }
 
 static int scan_domain(const struct gp_xml_doc *doc, const struct gp_xml_node *dom,
@@ -306,7 +311,8 @@ static int scan_domain(const struct gp_xml_doc *doc, const struct gp_xml_node *d
 	for (j = 0; uuid[j]; j++)
 		uuid[j] = tolower((unsigned char)uuid[j]);
 	for (i = 0; i < ARRAY_SIZE(sources) && r >= 0; i++) {
-		struct scan_one s = { q, sources[i].match, u, name, uuid, active };
+		struct scan_one s = { q, sources[i].match, u, name, uuid, active,
+				      sources[i].gpupart };
 
 		r = gp_xml_each(doc, dom, sources[i].xpath, scan_address, &s);
 	}
@@ -593,9 +599,10 @@ static int query_here(struct gp_ctx *ctx, void *data, struct gp_virt_use **v, si
 }
 
 int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *const *pci,
-			    size_t n_pci, struct gp_virt_use **v, size_t *n)
+			    size_t n_pci, const char *const *mdev, size_t n_mdev,
+			    struct gp_virt_use **v, size_t *n)
 {
-	const struct query q = { pci, n_pci, NULL, 0 };
+	const struct query q = { pci, n_pci, mdev, n_mdev };
 	struct uses u = { NULL, 0 };
 	int r = find_users_here(ctx, uri, &q, &u);
 
