@@ -193,11 +193,12 @@ Test(assign, nvidia_vfio_round_trip)
 			 "683");
 }
 
-/* the A40's second mdev (on VF 1, 17:00.5): an mdev hostdev, the record named by the UUID */
+/* the A40's second mdev (on VF 1, 17:00.5): an mdev hostdev, the record named by the UUID;
+ * vf_address is null for an mdev (what the hostdev names is the UUID) */
 Test(assign, nvidia_mdev_on_vf_round_trip)
 {
 	char *root = a_tree("a40-mdev-vf");
-	static const struct want w = { "vm", A40_GPU, "nvidia-mdev", "0000:17:00.5", A40_M1,
+	static const struct want w = { "vm", A40_GPU, "nvidia-mdev", NULL, A40_M1,
 				       "NVIDIA A40-8Q", 1, 8 * GIB, true, true };
 	const char *args[] = { "assign", "vm", "--partition", "1", NULL };
 
@@ -317,7 +318,8 @@ static void attach_by_hand(const char *domain, const char *vf)
 
 /*
  * A hostdev an admin added (virsh attach-device --config) pointing at partition 1 of GPU 04:
- * adapters shows it, not gpupart's, not reserved; assign never picks it; unassign leaves it.
+ * adapters shows it, not gpupart's, not reserved; assign never picks it; unassigning
+ * gpupart's partition of the same domain leaves it.
  */
 Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 {
@@ -330,7 +332,7 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 					     "NVIDIA A16-4Q", 2, 4 * GIB, true, true };
 	const char *mine[] = { "assign", "vh", "--gpu", A16_1, "--allow-multiple", NULL };
 	const char *other[] = { "assign", "vo", "--gpu", A16_1, NULL };
-	const char *unassign[] = { "unassign", "vh", NULL };
+	const char *unassign[] = { "unassign", "vh", "--gpu", A16_1, "--partition", "0", NULL };
 	json_object *o;
 
 	a_define("vh", NULL);
@@ -352,11 +354,12 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 	expect_adapter(o, &w_ours);
 	expect_adapter(o, &w_other);
 	json_object_put(o);
-	/* one gpupart partition: unassign takes it, the admin's stays */
+	/* gpupart's partition goes, the admin's stays */
 	ok(root, unassign);
 	cr_expect_str_eq(a_xml("vh"), hand, "unassign touched what it did not assign");
 	cr_expect_null(a_resv(root, "0000:04:00.4"));
 	cr_expect_not_null(a_resv(root, "0000:04:00.6"));
+	cr_expect_eq(a_resv_count(root), 1);
 }
 
 /* --allow-multiple: a second partition (another GPU in the guest); unassign without

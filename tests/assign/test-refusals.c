@@ -174,7 +174,13 @@ Test(assign_refusals, no_free_partition)
 	refusal(root, 5, "no-free-partition", ARGS("assign", "f2"));
 	root = a_tree("a16-vfio");
 	refusal(root, 5, "no-free-partition", ARGS("assign", "f2", "--vram", "8G"));
-	/* two domains, one partition left: neither gets one */
+	/* two domains, one partition free (f1 gone): neither gets it */
+	{
+		virDomainPtr d = virDomainLookupByName(conn, "f1");
+
+		cr_assert_eq(virDomainUndefine(d), 0);
+		virDomainFree(d);
+	}
 	root = a_tree("t4-mdev-pf");
 	a_define("f3", NULL);
 	refusal(root, 5, "no-free-partition", ARGS("assign", "f2", "f3"));
@@ -192,6 +198,16 @@ Test(assign_refusals, usage_errors)
 	refusal(root, 2, NULL, ARGS("unassign"));
 	refusal(root, 2, NULL, ARGS("unassign", "u1", "--partition", "0", "--all"));
 	refusal(root, 2, NULL, ARGS("unassign", "u1", "u2"));
+	/* what was asked names no partition there is, or is ambiguous (the lead's codes) */
+	a_define("u2", NULL);
+	refusal(root, 2, "domain-twice", ARGS("assign", "u1", "u1"));
+	refusal(root, 2, "partition-needs-gpu", ARGS("assign", "u1", "--partition", "0"));
+	refusal(root, 2, "no-such-partition", ARGS("assign", "u1", "--gpu", A16_0, "--partition", "9"));
+	refusal(root, 2, "gpu-not-partitioned", ARGS("assign", "u1", "--gpu", A16_2));
+	refusal(root, 2, "partition-for-one",
+		ARGS("assign", "u1", "u2", "--gpu", A16_0, "--partition", "0"));
+	refusal(root, 1, "partition-not-assigned",
+		ARGS("unassign", "u1", "--gpu", A16_0, "--partition", "0"));
 }
 
 /* libvirt-guests would save the domain at host shutdown: a warning (as attach's), the exact
