@@ -98,6 +98,38 @@ Test(assign_refusals, domains)
 	refusal(root, 1, "domain-running", ARGS("assign", "r1"));
 }
 
+/*
+ * A connection to another host: the URI names a host (not localhost) and libvirt there says
+ * another hostname than ours. The suite's daemon is reached as qemu+unix://elsewhere/... (the
+ * unix transport ignores the host for its socket) by gpupart in a UTS namespace of its own
+ * whose hostname is not the daemon's.
+ */
+Test(assign_refusals, remote_domain)
+{
+	char *root = a_tree("t4-mdev-pf"), *uri, *doms;
+	const char *u = a_uri();
+	struct run r;
+
+	cr_assert(!strncmp(u, "qemu+unix:///", 13), "%s", u);
+	cr_assert_geq(asprintf(&uri, "qemu+unix://elsewhere/%s", u + 13), 0);
+	a_own(uri);
+	a_define("rm1", NULL);
+	doms = a_all_xml();
+	{
+		char *argv[] = { "/usr/bin/unshare", "--uts", "/bin/sh", "-c",
+				 "hostname gpupart-test-here && exec \"$0\" \"$@\"",
+				 (char *)fake_bin(), "--root", root, "--json", "assign", "rm1",
+				 "--connect", uri, NULL };
+
+		run_argv(&r, argv);
+	}
+	cr_expect_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
+	cr_expect(a_has_code(r.out, "domain-remote"), "%s%s", r.out, r.err);
+	run_free(&r);
+	cr_expect_str_eq(a_all_xml(), doms);
+	cr_expect_eq(a_resv_count(root), 0);
+}
+
 /* a GPU handed whole to vfio-pci (the Flex 170's PF on vfio-pci, its VFs still there) */
 Test(assign_refusals, dismounted_gpu)
 {
