@@ -42,7 +42,13 @@ struct gp_cli {
 	int libvirt_timeout_ms; /* 0: the library's default (GP_VIRT_TIMEOUT_MS_DEFAULT) */
 	int write_timeout_ms; /* 0: the library's default */
 	uint64_t mmio_high;   /* attach --mmio-high, bytes (0: none) */
-	bool restart;         /* attach, detach --restart */
+	bool restart;         /* attach, detach, assign, unassign --restart */
+	const char *gpu;      /* assign, unassign --gpu (canonical, in gpu_buf) */
+	char gpu_buf[GP_ADDR_LEN];
+	int partition;        /* --partition, -1 none */
+	int64_t vram;         /* assign --vram, bytes, -1 none */
+	bool allow_multiple;  /* assign --allow-multiple */
+	bool all;             /* unassign --all */
 	const struct gp_render *render; /* text or JSON, chosen once from --json (main.c) */
 	struct gp_ctx *ctx;
 };
@@ -92,6 +98,12 @@ int cmd_dda_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_attach(struct gp_cli *cli, int argc, char **argv);
 int cmd_attach_check(struct gp_cli *cli, int argc, char **argv);
 int cmd_detach(struct gp_cli *cli, int argc, char **argv);
+int cmd_assign(struct gp_cli *cli, int argc, char **argv);
+int cmd_unassign(struct gp_cli *cli, int argc, char **argv);
+int cmd_adapters(struct gp_cli *cli, int argc, char **argv);
+/* The host lock, and a pending journal undone under it, for a GP_VERB_LOCKS_LATE verb:
+ * EXIT_OK with *lock_fd (release with gp_lock_release), or the exit status. */
+int gp_cli_lock(struct gp_cli *cli, int *lock_fd);
 
 /* One surveyed device, as `survey` reports it. */
 struct gp_survey_item {
@@ -178,6 +190,9 @@ extern const struct gp_render gp_render_json;
 struct json_object *gp_json_host(const struct gp_host *h);
 struct json_object *gp_json_gpu(const struct gp_gpu_view *v);
 struct json_object *gp_json_findings(const struct gp_findings *f);
+/* One partition as assign, unassign and adapters print it (cmd-assign.c). */
+struct gp_part;
+struct json_object *gp_json_part(const struct gp_part *p);
 /* A JSON document with every ill-formed UTF-8 sequence replaced by U+FFFD: 0 when @text is
  * valid already (*fixed NULL), 1 with the mended copy in *fixed (free it), -ENOMEM. */
 int gp_json_utf8(const char *text, char **fixed);

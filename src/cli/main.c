@@ -38,6 +38,11 @@ enum {
 	OI_DRIVER,
 	OI_MMIO_HIGH,
 	OI_RESTART,
+	OI_GPU,
+	OI_PARTITION,
+	OI_VRAM,
+	OI_ALLOW_MULTIPLE,
+	OI_ALL,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -66,11 +71,15 @@ enum {
  * GP_VERB_RECOVERS: undoes a pending journal first, under that lock (set-count, apply);
  *   repair mutates without it: it is that undoing itself, with its own report.
  * GP_VERB_LIBVIRT: asks libvirt (unless --no-libvirt), so takes O_LIBVIRT.
+ * GP_VERB_LOCKS_LATE: a mutating verb that takes the lock itself (gp_cli_lock) once it has
+ *   asked libvirt, so that concurrent calls ask in parallel and hold the lock only to pick
+ *   and change (assign, unassign: the reservation records decide under the lock).
  */
 enum {
 	GP_VERB_MUTATES = 1 << 0,
 	GP_VERB_LIBVIRT = 1 << 1,
 	GP_VERB_RECOVERS = 1 << 2,
+	GP_VERB_LOCKS_LATE = 1 << 3,
 };
 
 struct verb {
@@ -118,6 +127,18 @@ static const struct verb verbs[] = {
 	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(RESTART),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "DOMAIN ADDR",
 	  "take a GPU back from a domain, its MMIO settings restored (Remove-VMAssignableDevice)" },
+	{ "assign", cmd_assign, NULL, 1, -1,
+	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(GPU) | O(PARTITION) | O(VRAM) |
+	  O(ALLOW_MULTIPLE) | O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT | GP_VERB_LOCKS_LATE, "DOMAIN...",
+	  "give each domain a free partition (Add-VMGpuPartitionAdapter)" },
+	{ "adapters", cmd_adapters, NULL, 0, -1, O_COMMON | O(JSON) | O_LIBVIRT, GP_VERB_LIBVIRT,
+	  "[DOMAIN...]", "the partitions domains have (Get-VMGpuPartitionAdapter)" },
+	{ "unassign", cmd_unassign, NULL, 1, 1,
+	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(GPU) | O(PARTITION) | O(ALL) |
+	  O(RESTART),
+	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT | GP_VERB_LOCKS_LATE, "DOMAIN",
+	  "take a domain's partitions back (Remove-VMGpuPartitionAdapter)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -136,6 +157,11 @@ enum {
 	OPT_LIBVIRT_TIMEOUT,
 	OPT_MMIO_HIGH,
 	OPT_RESTART,
+	OPT_GPU,
+	OPT_PARTITION,
+	OPT_VRAM,
+	OPT_ALLOW_MULTIPLE,
+	OPT_ALL,
 };
 
 static const struct cli_option {
@@ -164,6 +190,15 @@ static const struct cli_option {
 			   "the 64-bit MMIO window (64G, 512GiB, bytes)" },
 	[OI_RESTART] = { { "restart", no_argument, NULL, OPT_RESTART }, NULL,
 			 "shut a running domain down, change it, start it again" },
+	[OI_GPU] = { { "gpu", required_argument, NULL, OPT_GPU }, "ADDR",
+		     "only partitions of this GPU" },
+	[OI_PARTITION] = { { "partition", required_argument, NULL, OPT_PARTITION }, "ID",
+			   "this partition (its PartitionId)" },
+	[OI_VRAM] = { { "vram", required_argument, NULL, OPT_VRAM }, "SIZE",
+		      "a partition of this VRAM size (4G, 8GiB)" },
+	[OI_ALLOW_MULTIPLE] = { { "allow-multiple", no_argument, NULL, OPT_ALLOW_MULTIPLE }, NULL,
+				"another partition for a domain that has one" },
+	[OI_ALL] = { { "all", no_argument, NULL, OPT_ALL }, NULL, "every partition of the domain" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -500,9 +535,14 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 {
 	struct option longopts[N_OPTIONS + 1];
 	char shortopts[64];
+	struct gp_pci_addr a;
+	uint64_t size;
 	size_t i, k = 0;
+	unsigned u;
 	int c, pos = 0;
 
+	cli->partition = -1;
+	cli->vram = -1;
 	for (i = 0; i < N_OPTIONS; i++) {
 		longopts[i] = options[i].o;
 		if (options[i].o.val < 0x100) {
@@ -575,6 +615,34 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_RESTART:
 			cli->restart = true;
+			break;
+		case OPT_GPU:
+			if (gp_pci_addr_parse(optarg, &a) < 0) {
+				gp_cli_err("--gpu takes a PCI address (dddd:bb:dd.f), not '%s'", optarg);
+				return -EINVAL;
+			}
+			cli->gpu = gp_pci_addr_format(&a, cli->gpu_buf);
+			break;
+		case OPT_PARTITION:
+			if (gp_cli_parse_uint(optarg, 65535, &u) < 0) {
+				gp_cli_err("--partition takes a PartitionId (0, 1, ...), not '%s'", optarg);
+				return -EINVAL;
+			}
+			cli->partition = (int)u;
+			break;
+		case OPT_VRAM:
+			if (gp_op_parse_size(optarg, &size) < 0 || !size || size > INT64_MAX) {
+				gp_cli_err("--vram takes a size: bytes, or a number with K, M, G or T, "
+					   "not '%s'", optarg);
+				return -EINVAL;
+			}
+			cli->vram = (int64_t)size;
+			break;
+		case OPT_ALLOW_MULTIPLE:
+			cli->allow_multiple = true;
+			break;
+		case OPT_ALL:
+			cli->all = true;
 			break;
 		case OPT_NO_LIBVIRT:
 			cli->no_libvirt = true;
@@ -649,6 +717,13 @@ static int check_options(const struct verb *verb, const struct gp_cli *cli,
  * interrupted change under it: EXIT_OK with *lock_fd, or the exit status (EXIT_STUCK while a
  * write of that change is still blocked in the kernel).
  */
+static int lock_host(struct gp_cli *cli, bool recover, int *lock_fd);
+
+int gp_cli_lock(struct gp_cli *cli, int *lock_fd)
+{
+	return lock_host(cli, true, lock_fd);
+}
+
 static int lock_host(struct gp_cli *cli, bool recover, int *lock_fd)
 {
 	int r;
@@ -729,7 +804,8 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 							   GP_LOG_DEBUG);
 	args = argv + optind + 1;
 	r = verb->check ? verb->check(&cli, nargs, args) : EXIT_OK;
-	if (r == EXIT_OK && (verb->flags & GP_VERB_MUTATES) && !cli.dry_run)
+	if (r == EXIT_OK && (verb->flags & GP_VERB_MUTATES) && !cli.dry_run &&
+	    !(verb->flags & GP_VERB_LOCKS_LATE))
 		r = lock_host(&cli, verb->flags & GP_VERB_RECOVERS, &lock_fd);
 	if (r == EXIT_OK)
 		r = verb->fn(&cli, nargs, args);

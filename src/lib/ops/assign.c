@@ -154,7 +154,7 @@ static int check_domain(struct gp_op_assign *op, const struct gp_assign_domain *
 		return add(op, "domain-transient", GP_SEV_ERROR,
 			   "'%s' is transient: a partition is given to a defined domain (virsh "
 			   "define), which keeps it across its restarts", d->name);
-	if (d->active && !req->restart && !req->dry_run)
+	if (d->active && !req->restart)
 		return add(op, "domain-running", GP_SEV_ERROR,
 			   "'%s' is running: shut it down first, or --restart (shut down, change, "
 			   "start again)", d->name);

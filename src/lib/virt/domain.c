@@ -238,6 +238,7 @@ int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 
 	memset(d, 0, sizeof(*d));
 	d->n_snapshots = d->n_checkpoints = -1;
+	d->numa_node = -1;
 	if (timeout_ms <= 0)
 		timeout_ms = GP_VIRT_TIMEOUT_MS_DEFAULT;
 	r = gp_virt_bounded_strings(ctx, uri ? uri : "the default URI", timeout_ms, inspect_child,
