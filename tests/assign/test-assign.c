@@ -356,7 +356,8 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 	json_object_put(o);
 	/* gpupart's partition goes, the admin's stays */
 	ok(root, unassign);
-	cr_expect_str_eq(a_xml("vh"), hand, "unassign touched what it did not assign");
+	cr_expect_str_eq(a_without_root_ports(a_xml("vh")), a_without_root_ports(hand),
+			 "unassign touched what it did not assign");
 	cr_expect_null(a_resv(root, "0000:04:00.4"));
 	cr_expect_not_null(a_resv(root, "0000:04:00.6"));
 	cr_expect_eq(a_resv_count(root), 1);
@@ -396,7 +397,8 @@ Test(assign, allow_multiple_then_unassign_one_and_all)
 	a_expect_hostdev(x, "nvidia-vfio", "0000:03:00.4");
 	a_expect_hostdev(x, "nvidia-vfio", "0000:04:00.5");
 	ok(root, all);
-	cr_expect_str_eq(a_xml("mm"), before);
+	/* three hostdevs took more ports than the definition had free: libvirt's stay */
+	cr_expect_str_eq(a_without_root_ports(a_xml("mm")), a_without_root_ports(before));
 	cr_expect_eq(a_resv_count(root), 0);
 	cr_expect_str_eq(a_state(root), orig);
 }
