@@ -468,12 +468,13 @@ char *a_state(const char *root)
 	return a_own(m);
 }
 
-char *a_tree(const char *scenario)
+/* the run's copy of @scenario in @path, written by the first test that asks */
+static void cached(const char *scenario, char *path, size_t len)
 {
-	char dir[512], path[600], tmp[640];
+	char dir[512], tmp[640];
 
 	trees_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, scenario);
+	snprintf(path, len, "%s/%s", dir, scenario);
 	if (access(path, F_OK) != 0) {
 		/* the first test to ask writes it; the name appears whole (rename) */
 		cr_assert(mkdir(dir, 0755) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
@@ -481,6 +482,26 @@ char *a_tree(const char *scenario)
 		cr_assert_eq(fx_scenario_write(scenario, tmp), 0, "fixture %s", scenario);
 		cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
 	}
+}
+
+char *a_tree(const char *scenario)
+{
+	char path[600], *run;
+
+	cached(scenario, path, sizeof(path));
+	/* what an earlier test left: records, a journal, the locks, the fake's log */
+	cr_assert_geq(asprintf(&run, "%s/run", path), 0);
+	rm_tree(run);
+	free(run);
+	fklog_reset(path);
+	return a_own(strdup(path));
+}
+
+char *a_tree_copy(const char *scenario)
+{
+	char path[600];
+
+	cached(scenario, path, sizeof(path));
 	return wcopy(path);
 }
 

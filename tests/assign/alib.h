@@ -92,8 +92,15 @@ char *a_resv_want(const char *device, const char *domain, const char *gpu, int i
  * records count): what assign then unassign must give back. */
 char *a_state(const char *root);
 
-/* The fixture trees, written fresh for the test. */
+/*
+ * The fixture trees, each written once per run (the fixture writer is slow on this disk).
+ * a_tree: the run's one tree of @scenario, its run/ directory (records, journal, locks) and
+ * the fake kernel's log removed: for tests that change nothing of the host but records, which
+ * they check (assign and unassign never write the host: every test asserts no kernel write
+ * and the state unchanged). a_tree_copy: a copy of its own, for a test that changes the tree.
+ */
 char *a_tree(const char *scenario);
+char *a_tree_copy(const char *scenario);
 
 /* The finding @code is in --json's "findings" (or "refusals") of @json. */
 bool a_has_code(const char *json, const char *code);

@@ -58,25 +58,28 @@ static void redefine(const struct dom *d, int n)
 	}
 }
 
-/* @work's records back to @base's (the rest of the tree is checked unchanged by rest_of):
- * one tree for the whole matrix, not a copy per run */
-static void reset(const char *work, const char *base)
+/* @root's records into (@to_saved) or back from @saved/reservations (the rest of the tree is
+ * checked unchanged by rest_of): one tree for the whole matrix, not a copy per run */
+static void records_copy(const char *root, const char *saved, bool to_saved)
 {
-	char *dst, *src;
+	char *live, *keep, *from, *to;
 	struct run r;
 
-	cr_assert_geq(asprintf(&dst, "%s/run/gpupart/reservations", work), 0);
-	cr_assert_geq(asprintf(&src, "%s/run/gpupart/reservations", base), 0);
-	rm_tree(dst);
-	cr_assert_not(journal_present(work), "a journal stayed");
-	if (access(src, F_OK) == 0) {
-		char *argv[] = { "/bin/cp", "-a", src, dst, NULL };
+	cr_assert_geq(asprintf(&live, "%s/run/gpupart/reservations", root), 0);
+	cr_assert_geq(asprintf(&keep, "%s/reservations", saved), 0);
+	from = to_saved ? live : keep;
+	to = to_saved ? keep : live;
+	rm_tree(to);
+	if (!to_saved)
+		cr_assert_not(journal_present(root), "a journal stayed");
+	if (access(from, F_OK) == 0) {
+		char *argv[] = { "/bin/cp", "-a", from, to, NULL };
 
 		cr_assert_eq(run_argv(&r, argv), 0, "cp: %s", r.err);
 		run_free(&r);
 	}
-	free(dst);
-	free(src);
+	free(live);
+	free(keep);
 }
 
 /* The records of @x's hostdevs in @root into @d. */
@@ -150,30 +153,35 @@ static void repair(const char *root, const char *what)
 static void matrix(const char *base, struct dom *d, int n, const char *const *args,
 		   bool unassign)
 {
-	char *copy = wcopy(base), env_s[48], *rest = rest_of(base), *work = wcopy(base);
-	const char *env[] = { env_s, NULL };
+	char env_s[48], *rest = rest_of(base), *saved = test_tmpdir("records");
+	const char *env[] = { env_s, NULL }, *copy = base;
 	struct run r;
 	int k, cur;
 
 	/* the definitions before, as libvirt writes them after a define of their own XML (an
 	 * attach's XML is not yet a fixed point: alib.h) */
 	redefine(d, n);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		d[i].orig = a_xml(d[i].name);
-	cr_assert_eq(a_gp_v(&r, NULL, copy, args), 0, "%s: exit %d\n%s", args[0], r.status, r.err);
+		/* unassign: the records it removes */
+		if (unassign)
+			records_of(&d[i], d[i].orig, base);
+	}
+	records_copy(base, saved, true);
+	cr_assert_eq(a_gp_v(&r, NULL, base, args), 0, "%s: exit %d\n%s", args[0], r.status, r.err);
 	run_free(&r);
 	for (int i = 0; i < n; i++) {
 		d[i].target = a_xml(d[i].name);
 		cr_assert_str_neq(d[i].target, d[i].orig, "%s changed nothing", args[0]);
-		/* assign: the records the command wrote; unassign: those it removes */
-		records_of(&d[i], unassign ? d[i].orig : d[i].target, unassign ? base : copy);
+		/* assign: the records it wrote */
+		if (!unassign)
+			records_of(&d[i], d[i].target, base);
 		cr_assert_gt(d[i].n, 0, "no record for %s", d[i].name);
 	}
-	cr_assert_eq(a_resv_count(copy), unassign ? 0 : d[0].n + (n > 1 ? d[1].n : 0));
+	cr_assert_eq(a_resv_count(base), unassign ? 0 : d[0].n + (n > 1 ? d[1].n : 0));
 	for (k = 1; k <= 16; k++) {
 		snprintf(env_s, sizeof(env_s), "GP_FAKE_FAIL_DOMAIN=%d", k);
-		copy = work;
-		reset(copy, base);
+		records_copy(base, saved, false);
 		redefine(d, n);
 		a_gp_v(&r, env, copy, args);
 		if (r.status == 0) {
@@ -189,7 +197,7 @@ static void matrix(const char *base, struct dom *d, int n, const char *const *ar
 		cr_expect_gt(cur, 0, "%s: failed, yet every domain changed", env_s);
 
 		snprintf(env_s, sizeof(env_s), "GP_FAKE_KILL_DOMAIN=%d", k);
-		reset(copy, base);
+		records_copy(base, saved, false);
 		redefine(d, n);
 		cr_expect_eq(a_gp_v(&r, env, copy, args), 128 + 9, "%s: exit %d\n%s", env_s,
 			     r.status, r.err);
