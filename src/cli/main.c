@@ -128,14 +128,14 @@ static const struct verb verbs[] = {
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT, "DOMAIN ADDR",
 	  "take a GPU back from a domain, its MMIO settings restored (Remove-VMAssignableDevice)" },
 	{ "assign", cmd_assign, NULL, 1, -1,
-	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(GPU) | O(PARTITION) | O(VRAM) |
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(GPU) | O(PARTITION) | O(VRAM) |
 	  O(ALLOW_MULTIPLE) | O(RESTART),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT | GP_VERB_LOCKS_LATE, "DOMAIN...",
 	  "give each domain a free partition (Add-VMGpuPartitionAdapter)" },
 	{ "adapters", cmd_adapters, NULL, 0, -1, O_COMMON | O(JSON) | O_LIBVIRT, GP_VERB_LIBVIRT,
 	  "[DOMAIN...]", "the partitions domains have (Get-VMGpuPartitionAdapter)" },
 	{ "unassign", cmd_unassign, NULL, 1, 1,
-	  O_COMMON | O(JSON) | O(DRY_RUN) | O_LIBVIRT | O(GPU) | O(PARTITION) | O(ALL) |
+	  O_COMMON | O(JSON) | O_CHANGE | O_LIBVIRT | O(GPU) | O(PARTITION) | O(ALL) |
 	  O(RESTART),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT | GP_VERB_LOCKS_LATE, "DOMAIN",
 	  "take a domain's partitions back (Remove-VMGpuPartitionAdapter)" },
