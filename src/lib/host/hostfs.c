@@ -654,7 +654,8 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	const char *p = data;
 	int dfd, fd, r = 0;
 
-	if (!*name || strchr(name, '/') || strlen(name) > 32)
+	/* 36: an mdev's UUID, the longest name gpupart keeps (a reservation record's) */
+	if (!*name || strchr(name, '/') || strlen(name) > 36)
 		return -EINVAL;
 	r = gp_hostfs_mkdirs(ctx, dir, dir_mode);
 	if (r < 0)
