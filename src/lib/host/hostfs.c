@@ -54,6 +54,7 @@ static const char *const hostpaths[] = {
 	/* mdevctl's defined mdevs, etc/mdevctl.d/<parent>/<uuid> (its README, Architecture) */
 	[GP_HP_MDEVCTL_PARENT] = "etc/mdevctl.d/%s",
 	[GP_HP_CPUINFO] = "proc/cpuinfo", [GP_HP_LIBVIRT_GUESTS] = "etc/default/libvirt-guests",
+	[GP_HP_NUMA_NODES] = "sys/devices/system/node",
 };
 
 /*
