@@ -47,6 +47,8 @@ char *a_own(char *s);
  * pcie-root) and returns its definition after libvirt's round trip (tests/dda/test-attach.c
  * says why); its UUID is a_uuid(NAME). */
 char *a_define(const char *name, const char *devices);
+/* The same with @extra inside <domain> (placement: <vcpu>, <numatune>). */
+char *a_define_with(const char *name, const char *extra, const char *devices);
 /* The UUID a_define gives NAME (a hash of the name: stable, distinct per name). */
 const char *a_uuid(const char *name);
 /* The inactive XML of NAME (the test fails when there is none). */

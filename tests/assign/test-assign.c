@@ -126,6 +126,53 @@ static void expect_adapter(json_object *o, const struct want *w)
 		  "assigned_by_gpupart %d expected: %s", w->ours, json_object_to_json_string(e));
 }
 
+/* ---- list: who has what ---- */
+
+/* list --json GPU: partition w->id's domain is @holder (NULL: null), and the GPU's free count
+ * is its partitions less the held ones */
+static void expect_list(const char *root, const struct want *w, const char *holder)
+{
+	json_object *o, *gpus, *g = NULL, *parts, *v;
+	int n_held = 0, n;
+	struct run r;
+
+	cr_assert_eq(a_gp(&r, NULL, root, "--json", "list", w->gpu, NULL), 0, "list: %s", r.err);
+	o = json_tokener_parse(r.out);
+	cr_assert_not_null(o, "%s", r.out);
+	run_free(&r);
+	cr_assert(json_object_object_get_ex(o, "gpus", &gpus));
+	for (size_t i = 0; i < json_object_array_length(gpus); i++)
+		if (!strcmp(sval(json_object_array_get_idx(gpus, i), "address"), w->gpu))
+			g = json_object_array_get_idx(gpus, i);
+	cr_assert_not_null(g, "%s not listed", w->gpu);
+	cr_assert(json_object_object_get_ex(g, "partitions", &parts));
+	n = (int)json_object_array_length(parts);
+	for (int i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(parts, i), *d;
+		int id;
+
+		cr_assert(json_object_object_get_ex(p, "id", &v));
+		id = json_object_get_int(v);
+		cr_assert(json_object_object_get_ex(p, "domain", &d), "%s",
+			  json_object_to_json_string(p));
+		n_held += d != NULL;
+		if (id != w->id)
+			continue;
+		if (!holder) {
+			cr_expect_null(d, "%s", json_object_to_json_string(p));
+			continue;
+		}
+		cr_assert_not_null(d, "partition %d has no domain", id);
+		cr_expect_str_eq(sval(d, "name"), holder);
+		cr_expect_str_eq(sval(d, "uuid"), a_uuid(holder));
+	}
+	cr_expect_eq(n_held, holder ? 1 : 0, "%s", json_object_to_json_string(g));
+	cr_expect(json_object_object_get_ex(g, "free_partitions", &v) &&
+			  json_object_get_int(v) == n - n_held,
+		  "free_partitions: %s", json_object_to_json_string(g));
+	json_object_put(o);
+}
+
 /* ---- a round trip per backend ---- */
 
 static void ok(const char *root, const char *const *args)
@@ -162,6 +209,7 @@ static void round_trip(const char *root, const struct want *w, const char *const
 	cr_expect_eq(a_resv_count(root), 1);
 	cr_expect_eq(fklog_ops(root), 0, "assign wrote to the host:\n%s", a_own(fklog(root)));
 	cr_expect_not(journal_present(root), "the journal stayed");
+	expect_list(root, w, w->domain);
 	o = adapters_of(root, w->domain);
 	cr_expect_eq(json_object_array_length(adapters_array(o)), 1, "%s",
 		     json_object_to_json_string(o));
@@ -173,6 +221,7 @@ static void round_trip(const char *root, const struct want *w, const char *const
 	cr_expect_eq(a_resv_count(root), 0, "the record stayed");
 	cr_expect_eq(fklog_ops(root), 0, "unassign wrote to the host:\n%s", a_own(fklog(root)));
 	cr_expect_str_eq(a_state(root), orig, "the tree changed");
+	expect_list(root, w, NULL);
 	o = adapters_of(root, w->domain);
 	cr_expect_eq(json_object_array_length(adapters_array(o)), 0, "%s",
 		     json_object_to_json_string(o));
@@ -265,6 +314,41 @@ Test(assign, least_loaded_then_lowest_address_then_size)
 	cr_expect_str_eq(given("p4"), "0000:04:00.5");
 	cr_expect_str_eq(a_resv(root, "0000:04:00.5"), a_resv_want("0000:04:00.5", "p4", A16_1, 1));
 	cr_expect_eq(a_resv_count(root), 4);
+}
+
+/*
+ * NUMA first: a16-vfio with GPU 04 moved to node 1 (its numa_node file, as the kernel writes
+ * it; 03 stays on node 0) and the host's nodes 0 (CPUs 0-1) and 1 (CPUs 2-3). A domain whose
+ * <numatune> says node 1 gets 04 although 03 is as loaded and lower; one whose vCPUs may run
+ * only on CPUs 2-3 (<vcpu cpuset>) too; one with no placement the least-loaded GPU.
+ */
+Test(assign, numa_node_of_the_domain_first)
+{
+	char *root = a_tree_copy("a16-vfio");
+	const char *args[] = { "assign", NULL, NULL };
+	static const struct {
+		const char *name, *extra, *want;
+	} t[] = {
+		{ "nm1", "<numatune><memory mode='strict' nodeset='1'/></numatune>", "0000:04:00.4" },
+		{ "nm0", "<numatune><memory mode='strict' nodeset='0'/></numatune>", "0000:03:00.4" },
+		{ "nc1", "<vcpu placement='static' cpuset='2-3'>1</vcpu>", "0000:04:00.5" },
+		/* 03 holds one, 04 two */
+		{ "nx", NULL, "0000:03:00.5" },
+	};
+
+	put(root, "sys/bus/pci/devices/" A16_1 "/numa_node", "1\n");
+	mkdirs(root, "sys/devices/system/node/node0");
+	mkdirs(root, "sys/devices/system/node/node1");
+	put(root, "sys/devices/system/node/node0/cpulist", "0-1\n");
+	put(root, "sys/devices/system/node/node1/cpulist", "2-3\n");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		a_define_with(t[i].name, t[i].extra, NULL);
+		args[1] = t[i].name;
+		ok(root, args);
+		const char *got = given(t[i].name);
+
+		cr_expect_str_eq(got, t[i].want, "%s: %s, not %s", t[i].name, got, t[i].want);
+	}
 }
 
 /* several domains in one call: each its own partition, all of one size (Admin Center's one
