@@ -173,6 +173,34 @@ static void expect_list(const char *root, const struct want *w, const char *hold
 	json_object_put(o);
 }
 
+/* adapters DOMAIN in text (Get-VMGpuPartitionAdapter | Format-List): the same facts */
+static void expect_adapters_text(const char *root, const struct want *w)
+{
+	char line[160];
+	struct run r;
+
+	cr_assert_eq(a_gp(&r, NULL, root, "adapters", w->domain, NULL), 0, "%s", r.err);
+#define LINE(...)                                                                           \
+	do {                                                                                \
+		snprintf(line, sizeof(line), __VA_ARGS__);                                  \
+		cr_expect(strstr(r.out, line), "no \"%s\" in:\n%s", line, r.out);           \
+	} while (0)
+	LINE("VMId             : %s\n", a_uuid(w->domain));
+	LINE("GPU              : %s\n", w->gpu);
+	LINE("PartitionId      : %d\n", w->id);
+	LINE("%s: %s\n", w->mdev ? "MdevUuid         " : "VFAddress        ", w->mdev ? w->mdev : w->vf);
+	LINE("Backend          : %s\n", w->backend);
+	LINE("VGPUType         : %s\n", w->type ? w->type : "-");
+	if (w->vram < 0)
+		LINE("PartitionVRAM    : -\n");
+	else
+		LINE("PartitionVRAM    : %lld MiB\n", w->vram >> 20);
+	LINE("Reserved         : True\n");
+	LINE("AssignedByGpupart: True\n");
+#undef LINE
+	run_free(&r);
+}
+
 /* ---- a round trip per backend ---- */
 
 static void ok(const char *root, const char *const *args)
@@ -215,6 +243,7 @@ static void round_trip(const char *root, const struct want *w, const char *const
 		     json_object_to_json_string(o));
 	expect_adapter(o, w);
 	json_object_put(o);
+	expect_adapters_text(root, w);
 
 	ok(root, unassign);
 	cr_expect_str_eq(a_xml(w->domain), before, "unassign did not give the definition back");

@@ -302,6 +302,7 @@ Test(assign_refusals, unreachable_connect)
 
 	run_argv(&r, argv);
 	cr_expect_eq(r.status, 1, "%s", r.err);
+	cr_expect(strstr(r.err, "cannot ask libvirt"), "%s", r.err);
 	cr_expect_eq(a_resv_count(root), 0);
 	run_free(&r);
 }

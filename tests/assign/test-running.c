@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libvirt/virterror.h>
+
 #include "alib.h"
 
 TestSuite(assign_running, .init = a_init, .fini = a_fini, .timeout = 180);
@@ -65,4 +67,52 @@ Test(assign_running, restart_of_a_shut_off_domain_only_assigns)
 	cr_expect_not(a_active("rr3"));
 	a_expect_hostdev(a_xml("rr3"), "nvidia-mdev", T4_M0);
 	cr_expect_not_null(a_resv(root, T4_M0));
+}
+
+/*
+ * A running domain whose definition holds a gpupart partition its live one does not (given
+ * while it ran, to take effect at its next start: attached with VIR_DOMAIN_AFFECT_CONFIG and
+ * gpupart's alias, and its record, as assign writes them). unassign without --restart is
+ * refused; with it the domain is shut down, loses the hostdev and the record, and starts
+ * again: this start succeeds (nothing missing any more), exit 0.
+ */
+Test(assign_running, unassign_restart_of_a_running_domain)
+{
+	char *root = a_tree("a16-vfio"), *before = a_define("ur1", NULL), *doms, *x, *live;
+	const char *env[] = { "GPUPART_SHUTDOWN_TIMEOUT=1", NULL };
+	virDomainPtr d;
+	struct run r;
+
+	a_start("ur1");
+	d = virDomainLookupByName(conn, "ur1");
+	cr_assert_eq(virDomainAttachDeviceFlags(
+			     d,
+			     "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
+			     "domain='0x0000' bus='0x03' slot='0x00' function='0x5'/></source>"
+			     "<alias name='ua-gpupart-0000-03-00-5'/></hostdev>",
+			     VIR_DOMAIN_AFFECT_CONFIG),
+		     0, "%s", virGetLastErrorMessage());
+	virDomainFree(d);
+	mkdirs(root, "run/gpupart/reservations");
+	put(root, "run/gpupart/reservations/0000:03:00.5",
+	    a_resv_want("0000:03:00.5", "ur1", A16_0, 1));
+	x = a_xml("ur1");
+	a_expect_hostdev(x, "nvidia-vfio", "0000:03:00.5");
+	doms = a_all_xml();
+	cr_expect_eq(a_gp(&r, NULL, root, "--json", "unassign", "ur1", NULL), 1, "exit %d\n%s",
+		     r.status, r.err);
+	cr_expect(a_has_code(r.out, "domain-running"), "%s", r.out);
+	run_free(&r);
+	cr_expect_str_eq(a_all_xml(), doms);
+	cr_expect_not_null(a_resv(root, "0000:03:00.5"));
+	cr_expect_eq(a_gp(&r, env, root, "unassign", "ur1", "--restart", NULL), 0, "exit %d\n%s%s",
+		     r.status, r.out, r.err);
+	run_free(&r);
+	cr_expect(a_active("ur1"), "not started again");
+	cr_expect_eq(a_hostdevs(a_xml("ur1"), NULL, 0), 0, "%s", a_xml("ur1"));
+	cr_expect_str_eq(a_without_root_ports(a_xml("ur1")), a_without_root_ports(before));
+	live = a_live_xml("ur1");
+	cr_expect(!strstr(live, "<hostdev"), "%s", live);
+	cr_expect_eq(a_resv_count(root), 0, "the record stayed");
+	cr_expect_not(journal_present(root));
 }
