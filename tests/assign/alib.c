@@ -280,6 +280,15 @@ int a_gp_v(struct run *r, const char *const *env, const char *root, const char *
 	return st;
 }
 
+void a_ok(const char *root, const char *const *args)
+{
+	struct run r;
+
+	cr_assert_eq(a_gp_v(&r, NULL, root, args), 0, "%s %s: exit %d\n%s%s", args[0],
+		     args[1] ? args[1] : "", r.status, r.out, r.err);
+	run_free(&r);
+}
+
 int a_gp(struct run *r, const char *const *env, const char *root, ...)
 {
 	const char *args[40];

@@ -63,6 +63,8 @@ char *a_all_xml(void);
 /* gpupart-fake -r ROOT ARGS... --connect URI; env "K=V" strings or NULL */
 int a_gp(struct run *r, const char *const *env, const char *root, ...);
 int a_gp_v(struct run *r, const char *const *env, const char *root, const char *const *args);
+/* a_gp_v that must exit 0 (the test stops, saying why, otherwise) */
+void a_ok(const char *root, const char *const *args);
 /* the argv of such a run, for fork/exec (48 slots) */
 void a_argv(const char **argv, const char *root, const char *const *args);
 

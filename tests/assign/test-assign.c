@@ -203,15 +203,6 @@ static void expect_adapters_text(const char *root, const struct want *w)
 
 /* ---- a round trip per backend ---- */
 
-static void ok(const char *root, const char *const *args)
-{
-	struct run r;
-
-	cr_assert_eq(a_gp_v(&r, NULL, root, args), 0, "%s %s: exit %d\n%s%s", args[0], args[1],
-		     r.status, r.out, r.err);
-	run_free(&r);
-}
-
 /*
  * assign DOMAIN ARGS... on a fresh domain: the backend's hostdev for @device and nothing else
  * new in the definition, the record, no kernel write, adapters shows it; then unassign puts
@@ -226,7 +217,7 @@ static void round_trip(const char *root, const struct want *w, const char *const
 	json_object *o;
 
 	fklog_reset(root);
-	ok(root, assign_args);
+	a_ok(root, assign_args);
 	after = a_xml(w->domain);
 	cr_assert_eq(a_hostdevs(after, h, 4), 1, "one hostdev expected:\n%s", after);
 	a_expect_hostdev(after, w->backend, dev);
@@ -245,7 +236,7 @@ static void round_trip(const char *root, const struct want *w, const char *const
 	json_object_put(o);
 	expect_adapters_text(root, w);
 
-	ok(root, unassign);
+	a_ok(root, unassign);
 	cr_expect_str_eq(a_xml(w->domain), before, "unassign did not give the definition back");
 	cr_expect_eq(a_resv_count(root), 0, "the record stayed");
 	cr_expect_eq(fklog_ops(root), 0, "unassign wrote to the host:\n%s", a_own(fklog(root)));
@@ -334,12 +325,12 @@ Test(assign, least_loaded_then_lowest_address_then_size)
 	for (int i = 0; i < 3; i++) {
 		a_define(names[i], NULL);
 		args[1] = names[i];
-		ok(root, args);
+		a_ok(root, args);
 		cr_expect_str_eq(given(names[i]), want[i], "%s", names[i]);
 		cr_expect_not_null(a_resv(root, want[i]), "no record for %s", want[i]);
 	}
 	a_define("p4", NULL);
-	ok(root, big);
+	a_ok(root, big);
 	cr_expect_str_eq(given("p4"), "0000:04:00.5");
 	cr_expect_str_eq(a_resv(root, "0000:04:00.5"), a_resv_want("0000:04:00.5", "p4", A16_1, 1));
 	cr_expect_eq(a_resv_count(root), 4);
@@ -373,7 +364,7 @@ Test(assign, numa_node_of_the_domain_first)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		a_define_with(t[i].name, t[i].extra, NULL);
 		args[1] = t[i].name;
-		ok(root, args);
+		a_ok(root, args);
 		const char *got = given(t[i].name);
 
 		cr_expect_str_eq(got, t[i].want, "%s: %s, not %s", t[i].name, got, t[i].want);
@@ -392,7 +383,7 @@ Test(assign, several_domains_one_call_one_size)
 	a_define("m1", NULL);
 	a_define("m2", NULL);
 	a_define("m3", NULL);
-	ok(root, args);
+	a_ok(root, args);
 	cr_expect_str_eq(given("m1"), "0000:03:00.4");
 	cr_expect_str_eq(given("m2"), "0000:03:00.5");
 	cr_expect_str_eq(given("m3"), "0000:03:00.6");
@@ -400,7 +391,7 @@ Test(assign, several_domains_one_call_one_size)
 	/* without --vram: any size, but one for both: 03 has one 2Q left, 04 four 4Q */
 	a_define("n1", NULL);
 	a_define("n2", NULL);
-	ok(root, any);
+	a_ok(root, any);
 	a = given("n1");
 	b = given("n2");
 	cr_expect_str_neq(a, b);
@@ -458,8 +449,8 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 	expect_adapter(o, &w_hand);
 	json_object_put(o);
 	/* --allow-multiple: the hand one is a partition already */
-	ok(root, mine);
-	ok(root, other);
+	a_ok(root, mine);
+	a_ok(root, other);
 	o = adapters_of(root, NULL);
 	cr_expect_eq(json_object_array_length(adapters_array(o)), 3, "%s",
 		     json_object_to_json_string(o));
@@ -468,7 +459,7 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 	expect_adapter(o, &w_other);
 	json_object_put(o);
 	/* gpupart's partition goes, the admin's stays */
-	ok(root, unassign);
+	a_ok(root, unassign);
 	cr_expect_str_eq(a_without_root_ports(a_xml("vh")), a_without_root_ports(hand),
 			 "unassign touched what it did not assign");
 	cr_expect_null(a_resv(root, "0000:04:00.4"));
@@ -490,9 +481,9 @@ Test(assign, allow_multiple_then_unassign_one_and_all)
 	char *x;
 	struct run r;
 
-	ok(root, first);
-	ok(root, second);
-	ok(root, third);
+	a_ok(root, first);
+	a_ok(root, second);
+	a_ok(root, third);
 	x = a_xml("mm");
 	cr_assert_eq(a_hostdevs(x, h, 4), 3, "%s", x);
 	a_expect_hostdev(x, "nvidia-vfio", "0000:03:00.4");
@@ -503,13 +494,13 @@ Test(assign, allow_multiple_then_unassign_one_and_all)
 		     r.err);
 	run_free(&r);
 	cr_expect_str_eq(a_xml("mm"), x, "a usage error changed the domain");
-	ok(root, one);
+	a_ok(root, one);
 	x = a_xml("mm");
 	cr_assert_eq(a_hostdevs(x, h, 4), 2, "%s", x);
 	cr_expect_null(a_resv(root, "0000:04:00.4"));
 	a_expect_hostdev(x, "nvidia-vfio", "0000:03:00.4");
 	a_expect_hostdev(x, "nvidia-vfio", "0000:04:00.5");
-	ok(root, all);
+	a_ok(root, all);
 	/* three hostdevs took more ports than the definition had free: libvirt's stay */
 	cr_expect_str_eq(a_without_root_ports(a_xml("mm")), a_without_root_ports(before));
 	cr_expect_eq(a_resv_count(root), 0);

@@ -41,15 +41,6 @@ static void refusal(const char *root, int status, const char *code, const char *
 	cr_expect_eq(fklog_ops(root), 0, "%s wrote to the host:\n%s", code, a_own(fklog(root)));
 }
 
-static void ok(const char *root, const char *const *args)
-{
-	struct run r;
-
-	cr_assert_eq(a_gp_v(&r, NULL, root, args), 0, "%s %s: exit %d\n%s%s", args[0], args[1],
-		     r.status, r.out, r.err);
-	run_free(&r);
-}
-
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 /* a fixture scenario with one function's driver changed (NULL: unbound) */
@@ -184,7 +175,7 @@ Test(assign_refusals, partition_not_ready)
 	cr_expect(strstr(r.err, "gpupart ") || strstr(r.err, "driverctl "),
 		  "no command that makes it ready in:\n%s", r.err);
 	run_free(&r);
-	ok(root, ARGS("assign", "n1", "n2", "--gpu", FLEX_GPU));
+	a_ok(root, ARGS("assign", "n1", "n2", "--gpu", FLEX_GPU));
 	cr_expect_not_null(a_resv(root, "0000:4e:00.1"));
 	cr_expect_not_null(a_resv(root, "0000:4e:00.2"));
 	cr_expect_null(a_resv(root, "0000:4e:00.4"));
@@ -200,7 +191,7 @@ Test(assign_refusals, partition_taken)
 	a_define("h2", NULL);
 	a_define("h3", "<hostdev mode='subsystem' type='pci' managed='no'><source><address "
 		       "domain='0x0000' bus='0x04' slot='0x00' function='0x5'/></source></hostdev>");
-	ok(root, ARGS("assign", "h1", "--gpu", A16_0, "--partition", "0"));
+	a_ok(root, ARGS("assign", "h1", "--gpu", A16_0, "--partition", "0"));
 	refusal(root, 1, "partition-taken", ARGS("assign", "h2", "--gpu", A16_0, "--partition", "0"));
 	mkdirs(root, "run/gpupart/reservations");
 	put(root, "run/gpupart/reservations/0000:03:00.5",
@@ -209,7 +200,7 @@ Test(assign_refusals, partition_taken)
 	refusal(root, 1, "partition-taken", ARGS("assign", "h2", "--gpu", A16_0, "--partition", "1"));
 	refusal(root, 1, "partition-taken", ARGS("assign", "h2", "--gpu", A16_1, "--partition", "1"));
 	/* and the picker passes over all three */
-	ok(root, ARGS("assign", "h2", "--gpu", A16_0));
+	a_ok(root, ARGS("assign", "h2", "--gpu", A16_0));
 	cr_expect_not_null(a_resv(root, "0000:03:00.6"), "the picker took a held partition");
 }
 
@@ -218,7 +209,7 @@ Test(assign_refusals, domain_has_partition)
 	char *root = a_tree("a16-vfio");
 
 	a_define("o1", NULL);
-	ok(root, ARGS("assign", "o1"));
+	a_ok(root, ARGS("assign", "o1"));
 	refusal(root, 1, "domain-has-partition", ARGS("assign", "o1"));
 	refusal(root, 1, "domain-has-partition", ARGS("assign", "o1", "--gpu", A16_1));
 }
@@ -230,7 +221,7 @@ Test(assign_refusals, no_free_partition)
 
 	a_define("f1", NULL);
 	a_define("f2", NULL);
-	ok(root, ARGS("assign", "f1"));
+	a_ok(root, ARGS("assign", "f1"));
 	refusal(root, 5, "no-free-partition", ARGS("assign", "f2"));
 	root = a_tree("a16-vfio");
 	refusal(root, 5, "no-free-partition", ARGS("assign", "f2", "--vram", "8G"));
