@@ -467,6 +467,57 @@ Test(assign, hand_added_hostdev_shown_kept_and_never_picked)
 	cr_expect_eq(a_resv_count(root), 1);
 }
 
+/* a name with a blank and a '%': the record percent-encodes it (resv.h), adapters gives it back
+ * as it is */
+Test(assign, domain_name_percent_encoded_in_the_record)
+{
+	char *root = a_tree("t4-mdev-pf"), *want;
+	json_object *o;
+
+	a_define("my vm%1", NULL);
+	a_ok(root, (const char *const[]){ "assign", "my vm%1", NULL });
+	cr_assert_geq(asprintf(&want, "reservation device=" T4_M0 " uuid=%s domain=my%%20vm%%251 "
+				      "gpu=" T4_GPU " partition=0\n",
+			       a_uuid("my vm%1")),
+		      0);
+	cr_expect_str_eq(a_resv(root, T4_M0), a_own(want));
+	o = adapters_of(root, "my vm%1");
+	cr_expect_eq(json_object_array_length(adapters_array(o)), 1);
+	adapter(o, "my vm%1", T4_M0);
+	json_object_put(o);
+	a_ok(root, (const char *const[]){ "unassign", "my vm%1", NULL });
+	cr_expect_eq(a_resv_count(root), 0);
+}
+
+/* the hostdev removed by hand (virsh detach-device --config): the record alone still holds
+ * the partition, and unassign releases it, the definition left as the admin made it */
+Test(assign, unassign_releases_a_record_whose_hostdev_went)
+{
+	char *root = a_tree("t4-mdev-pf"), *before = a_define("rh", NULL), *x;
+	virDomainPtr d;
+
+	a_ok(root, (const char *const[]){ "assign", "rh", NULL });
+	d = virDomainLookupByName(conn, "rh");
+	cr_assert_eq(virDomainDetachDeviceAlias(d, "ua-gpupart-c0ffee00-0000-4000-8000-000000000001",
+						VIR_DOMAIN_AFFECT_CONFIG),
+		     0, "%s", virGetLastErrorMessage());
+	virDomainFree(d);
+	x = a_xml("rh");
+	cr_assert_eq(a_hostdevs(x, NULL, 0), 0, "%s", x);
+	cr_expect_not_null(a_resv(root, T4_M0));
+	a_define("rh2", NULL);
+	{
+		struct run r;
+
+		cr_expect_eq(a_gp(&r, NULL, root, "assign", "rh2", NULL), 5, "%s", r.err);
+		run_free(&r);
+	}
+	a_ok(root, (const char *const[]){ "unassign", "rh", NULL });
+	cr_expect_eq(a_resv_count(root), 0);
+	cr_expect_str_eq(a_xml("rh"), x);
+	cr_expect_str_eq(a_without_root_ports(x), a_without_root_ports(before));
+}
+
 /* --allow-multiple: a second partition (another GPU in the guest); unassign without
  * --partition is then a usage error, --partition takes one, --all the rest */
 Test(assign, allow_multiple_then_unassign_one_and_all)
