@@ -361,6 +361,9 @@ static int run(struct gp_cli *cli, int argc, char **argv, bool unassign)
 		gp_cli_err("--all and --partition contradict each other");
 		return EXIT_USAGE;
 	}
+	/* the children this command forks (a question per domain, the reads and the step of its
+	 * transaction) start with libvirt mapped: loading it is most of what each costs */
+	gp_virt_preload(cli->ctx);
 	x.vd = calloc(x.n, sizeof(*x.vd));
 	x.doms = calloc(x.n, sizeof(*x.doms));
 	r = x.vd && x.doms ? scan(&x) : EXIT_FAIL;

@@ -611,14 +611,25 @@ int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *con
 	return r;
 }
 
-/* libvirt already in this process: the application uses it itself (see virt.h) */
+static bool preloaded;
+
+int gp_virt_preload(struct gp_ctx *ctx)
+{
+	int r = dl_load(ctx, true, NULL);
+
+	preloaded = r == 0;
+	return r;
+}
+
+/* libvirt already in this process: the application uses it itself (see virt.h); not when it
+ * is only gp_virt_preload's mapping, which nothing here has called into */
 static bool libvirt_loaded_here(void)
 {
 	void *h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_NOLOAD);
 
 	if (h)
 		dlclose(h);
-	return h != NULL;
+	return h != NULL && !preloaded;
 }
 
 int gp_virt_find_users(struct gp_ctx *ctx, const char *uri, int timeout_ms,
