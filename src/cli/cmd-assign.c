@@ -225,7 +225,7 @@ static int print_text(struct arun *x)
 	size_t i;
 
 	if (!x->op->n_items)
-		printf("%s: no partition of gpupart's: nothing to do\n", x->names[0]);
+		printf("%s holds no partition of this host's GPUs: nothing to do\n", x->names[0]);
 	for (i = 0; i < x->op->n_items; i++) {
 		const struct gp_assign_item *it = &x->op->items[i];
 		const struct gp_part *p = it->part;

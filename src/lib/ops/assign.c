@@ -241,6 +241,15 @@ static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t
 
 		w.numa = numa[d];
 		k = gp_policy_pick(pp, n, &w);
+		if (k < 0 && req->partition >= 0 && w.fb_bytes >= 0 &&
+		    gp_policy_pick(pp, n, &(struct gp_pick_want){ w.numa, GP_UNKNOWN, w.gpu,
+								  w.id }) >= 0) {
+			op->usage = true;
+			r = add(op, "partition-other-size", GP_SEV_ERROR,
+				"partition %d is free but not of the VRAM size asked (--vram)",
+				req->partition);
+			break;
+		}
 		if (k < 0 && req->partition >= 0) {
 			r = add(op, "partition-taken", GP_SEV_ERROR,
 				"partition %d%s%s is held already: 'gpupart adapters' says by whom",
@@ -248,11 +257,17 @@ static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t
 			break;
 		}
 		if (k < 0) {
+			bool other = w.fb_bytes >= 0 &&
+				     gp_policy_pick(pp, n, &(struct gp_pick_want){
+							       w.numa, GP_UNKNOWN, w.gpu, -1 }) >= 0;
+
 			op->full = true;
 			r = add(op, "no-free-partition", GP_SEV_ERROR,
-				"no free partition%s%s for '%s': every one is assigned or reserved",
-				req->vram >= 0 ? " of the size asked" : "",
-				req->gpu ? " on that GPU" : "", doms[d].name);
+				"no free partition%s for '%s': %s", req->gpu ? " on that GPU" : "",
+				doms[d].name,
+				other ? "the free ones are of another VRAM size than the one asked "
+					"(or than the one the call's first domain was given)" :
+					"every one is assigned to a domain or held by a reservation");
 			break;
 		}
 		if (parts[k].not_ready) {
@@ -346,7 +361,7 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 			const struct gp_op_use *uses, size_t n_uses,
 			const struct gp_assign_domain *d, const struct gp_assign_req *req)
 {
-	size_t i, k, held = 0;
+	size_t i, k;
 	int r = check_domain(op, d, req);
 
 	for (i = 0; r >= 0 && !gp_op_assign_refused(op) && i < n; i++) {
@@ -358,7 +373,6 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 		mine = p->resv && d->uuid && !strcasecmp(p->resv->uuid, d->uuid);
 		if (!named && !mine)
 			continue;
-		held++;
 		if (asked(p, req))
 			r = push_item(op, p, named, mine);
 	}
@@ -371,8 +385,8 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 	if (op->n_items > 1 && !req->all && req->partition < 0) {
 		op->usage = true;
 		return add(op, "which-partition", GP_SEV_ERROR,
-			   "'%s' holds %zu partitions: name one with --partition (and --gpu), or "
-			   "--all", d->name, held);
+			   "'%s' holds %zu partitions%s: name one with --partition (and --gpu), or "
+			   "--all", d->name, op->n_items, req->gpu ? " of that GPU" : "");
 	}
 	return 0;
 }
