@@ -49,7 +49,8 @@ struct gp_assign_domain {
 	const char *name;
 	bool found, persistent, active, remote;
 	const char *uuid;
-	int numa_node;             /* -1 none */
+	int numa_node;             /* <numatune>'s node, -1 none */
+	const char *cpuset;        /* <vcpu cpuset>, NULL none: its node where numatune says none */
 };
 
 struct gp_assign_req {

@@ -85,6 +85,29 @@ static int print_text(const struct adapter *a, size_t n)
 	return EXIT_OK;
 }
 
+/* Every domain named exists: a name that is none is an error, as Get-VMGpuPartitionAdapter's
+ * -VMName is (one bounded call each; only when names are given). */
+static int check_names(struct gp_cli *cli, char **names, size_t n)
+{
+	struct gp_virt_domain d;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r >= 0 && i < n; i++) {
+		r = gp_virt_domain_inspect(cli->ctx, cli->connect, cli->libvirt_timeout_ms, names[i],
+					   NULL, 0, NULL, 0, &d);
+		if (r >= 0 && !d.found) {
+			gp_cli_err("no domain '%s' on the connection", names[i]);
+			r = -ENOENT;
+		} else if (r < 0) {
+			gp_cli_err("cannot ask libvirt about domain %s at %s: %s", names[i],
+				   cli->connect ? cli->connect : "the default URI", strerror(-r));
+		}
+		gp_virt_domain_clear(&d);
+	}
+	return r;
+}
+
 /* libvirt's answer about every partition device, one bounded call. */
 static int ask(struct gp_cli *cli, const struct gp_part *parts, size_t n_parts,
 	       struct gp_virt_use **v, size_t *n)
@@ -136,7 +159,7 @@ int cmd_adapters(struct gp_cli *cli, int argc, char **argv)
 		return gp_cli_scan_exit(r);
 	if (gp_resv_read_all(cli->ctx, &resv, &n_resv) < 0 ||
 	    gp_parts_build(h, cli->any_class, resv, n_resv, NULL, 0, &parts, &n_parts) < 0 ||
-	    ask(cli, parts, n_parts, &v, &nv) < 0)
+	    check_names(cli, argv, (size_t)argc) < 0 || ask(cli, parts, n_parts, &v, &nv) < 0)
 		goto out;
 	uses = calloc(nv + 1, sizeof(*uses));
 	a = calloc(nv + 1, sizeof(*a));

@@ -137,7 +137,7 @@ static int ask(struct arun *x)
 
 		x->doms[i] = (struct gp_assign_domain){ x->names[i], v->found, v->persistent,
 							v->active, v->remote, v->uuid,
-							v->numa_node };
+							v->numa_node, v->cpuset };
 	}
 	return EXIT_OK;
 }

@@ -95,3 +95,35 @@ bool gp_str_is_name(const char *s)
 			return false;
 	return n > 0 && n < 64 && strcmp(s, ".") && strcmp(s, "..");
 }
+
+int gp_cpulist_parse(const char *s, unsigned char *cpus, size_t n)
+{
+	const char *p = s;
+	size_t i;
+	int set = 0;
+
+	while (p && *p && *p != '\n') {
+		bool excl = *p == '^';
+		unsigned long a, b;
+		char *end;
+
+		if (excl)
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		a = b = strtoul(p, &end, 10);
+		if (*end == '-' && !excl) {
+			if (!isdigit((unsigned char)end[1]))
+				return -EINVAL;
+			b = strtoul(end + 1, &end, 10);
+		}
+		if (a > b || b >= n || (*end && *end != ',' && *end != '\n'))
+			return -EINVAL;
+		for (i = a; i <= b; i++)
+			cpus[i] = !excl;
+		p = *end == ',' ? end + 1 : end;
+	}
+	for (i = 0; i < n; i++)
+		set += cpus[i] != 0;
+	return set;
+}

@@ -46,4 +46,11 @@ int gp_parse_dec(const char *s, unsigned long long max, unsigned flags, unsigned
 /* The same into an int, @max at most INT_MAX. */
 int gp_parse_dec_int(const char *s, int max, unsigned flags, int *out);
 
+/*
+ * A CPU list as the kernel prints it (cpulist: "0-3,8") or libvirt takes it (cpuset: also
+ * "^N" to exclude N after the ranges that include it): bit i of @cpus[0..n) set for each CPU.
+ * Pure. Returns how many are set, or -EINVAL (a malformed list, a CPU >= @n).
+ */
+int gp_cpulist_parse(const char *s, unsigned char *cpus, size_t n);
+
 #endif

@@ -11,6 +11,8 @@
 
 #include <gpupart/resv.h>
 
+#include "shared/str.h"
+
 #define UUID "0f9a4c2e-1b2d-4e5f-8a9b-0c1d2e3f4a5b"
 #define VF "0000:41:00.4"
 
@@ -114,4 +116,37 @@ Test(resv, find_ignores_case)
 	cr_assert_eq(gp_resv_find(v, 1, "3B0E6C1A-0000-4000-8000-00000000000A"), &v[0]);
 	cr_assert_null(gp_resv_find(v, 1, VF));
 	cr_assert_null(gp_resv_find(v, 1, NULL));
+}
+
+/* CPU lists, as sysfs nodeN/cpulist prints them and libvirt's <vcpu cpuset> takes them
+ * (docs/formatdomain.rst, "CPU Allocation": ranges, and ^N to exclude). */
+Test(resv, cpulists_as_kernel_and_libvirt_write_them)
+{
+	static const struct {
+		const char *text;
+		int count;
+		const char *set; /* the CPUs 0..7 as '1'/'0' */
+	} rows[] = {
+		{ "0-3", 4, "11110000" },
+		{ "0-3\n", 4, "11110000" },
+		{ "1,3,5", 3, "01010100" },
+		{ "0-7,^2", 7, "11011111" },
+		{ "0-3,^1-2", -EINVAL, NULL },  /* libvirt excludes one CPU per ^ */
+		{ "3-1", -EINVAL, NULL },
+		{ "8", -EINVAL, NULL },         /* past the CPUs there are room for */
+		{ "a", -EINVAL, NULL },
+		{ "1,", 1, "01000000" },
+		{ "1;2", -EINVAL, NULL },
+		{ "", 0, "00000000" },
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		unsigned char cpus[8] = { 0 };
+		int n = gp_cpulist_parse(rows[i].text, cpus, 8);
+
+		cr_expect_eq(n, rows[i].count, "'%s': %d", rows[i].text, n);
+		for (k = 0; rows[i].set && n >= 0 && k < 8; k++)
+			cr_expect_eq(cpus[k], rows[i].set[k] == '1', "'%s' cpu %zu", rows[i].text, k);
+	}
 }

@@ -54,6 +54,7 @@ static const char *const hostpaths[] = {
 	/* mdevctl's defined mdevs, etc/mdevctl.d/<parent>/<uuid> (its README, Architecture) */
 	[GP_HP_MDEVCTL_PARENT] = "etc/mdevctl.d/%s",
 	[GP_HP_CPUINFO] = "proc/cpuinfo", [GP_HP_LIBVIRT_GUESTS] = "etc/default/libvirt-guests",
+	[GP_HP_NUMA_NODES] = "sys/devices/system/node",
 };
 
 /*
@@ -653,7 +654,8 @@ int gp_hostfs_write_file(struct gp_ctx *ctx, enum gp_hostpath dir, const char *n
 	const char *p = data;
 	int dfd, fd, r = 0;
 
-	if (!*name || strchr(name, '/') || strlen(name) > 32)
+	/* 36: an mdev's UUID, the longest name gpupart keeps (a reservation record's) */
+	if (!*name || strchr(name, '/') || strlen(name) > 36)
 		return -EINVAL;
 	r = gp_hostfs_mkdirs(ctx, dir, dir_mode);
 	if (r < 0)

@@ -55,6 +55,7 @@ enum gp_hostpath {
 	GP_HP_MDEVCTL_PARENT,    /* etc/mdevctl.d/ARG: mdevctl's definitions on parent ARG */
 	GP_HP_CPUINFO,           /* proc/cpuinfo (the host's physical address width) */
 	GP_HP_LIBVIRT_GUESTS,    /* etc/default/libvirt-guests (what host shutdown does to VMs) */
+	GP_HP_NUMA_NODES,        /* sys/devices/system/node (nodeN/cpulist: a VM's vCPU node) */
 };
 
 /* Opens ctx->rootfd; the root must be a directory. */

@@ -6,11 +6,18 @@
  * (tools/libvirt-guests.sh.in: ON_SHUTDOWN=suspend by default, a managed save that a VM
  * with an assigned device cannot make).
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "host/hostfs.h"
 #include "model/vmhost.h"
+#include "shared/str.h"
+
+#define MAX_CPUS 8192 /* the kernel's NR_CPUS ceiling on x86-64 (arch/x86/Kconfig) */
 
 int gp_vmhost_phys_bits(struct gp_ctx *ctx)
 {
@@ -67,4 +74,42 @@ int gp_vmhost_guests_on_shutdown(struct gp_ctx *ctx, char *action, size_t len, i
 		}
 	}
 	return 1;
+}
+
+int gp_vmhost_numa_of_cpuset(struct gp_ctx *ctx, const char *cpuset)
+{
+	_cleanup_(freep) unsigned char *want = calloc(MAX_CPUS, 1);
+	_cleanup_(freep) unsigned char *node = calloc(MAX_CPUS, 1);
+	int best = -1, best_n = 0, id, n, dfd;
+	struct dirent *e;
+	DIR *dir;
+
+	if (!want || !node || gp_cpulist_parse(cpuset, want, MAX_CPUS) <= 0)
+		return -1;
+	dfd = gp_hostfs_open_dir(ctx, GP_HP_NUMA_NODES, NULL);
+	dir = dfd >= 0 ? gp_hostfs_opendir_at(dfd, NULL) : NULL;
+	while (dir && (e = readdir(dir))) {
+		char path[300], text[4096];
+		size_t i;
+
+		if (strncmp(e->d_name, "node", 4) || gp_parse_dec_int(e->d_name + 4, 4095, 0, &id))
+			continue;
+		snprintf(path, sizeof(path), "%s/cpulist", e->d_name);
+		if (gp_hostfs_read_at(dfd, path, text, sizeof(text)) < 0)
+			continue;
+		memset(node, 0, MAX_CPUS);
+		if (gp_cpulist_parse(text, node, MAX_CPUS) < 0)
+			continue;
+		for (i = 0, n = 0; i < MAX_CPUS; i++)
+			n += want[i] && node[i];
+		if (n > best_n || (n == best_n && n && id < best)) {
+			best = id;
+			best_n = n;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	if (dfd >= 0)
+		close(dfd);
+	return best;
 }

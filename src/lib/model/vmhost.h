@@ -18,4 +18,12 @@ int gp_vmhost_phys_bits(struct gp_ctx *ctx);
  */
 int gp_vmhost_guests_on_shutdown(struct gp_ctx *ctx, char *action, size_t len, int *line);
 
+/*
+ * The host NUMA node that holds most of the host CPUs in @cpuset (libvirt's syntax:
+ * "0-7,16", "^3" excludes), from ROOT/sys/devices/system/node/nodeN/cpulist: a domain's vCPU
+ * placement, where its <numatune> says nothing. The lowest such node on a tie; -1 when none
+ * holds one (no NUMA information, a malformed set).
+ */
+int gp_vmhost_numa_of_cpuset(struct gp_ctx *ctx, const char *cpuset);
+
 #endif

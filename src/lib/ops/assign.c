@@ -19,6 +19,7 @@
 #include "base/internal.h"
 #include "kinds/domain.h"
 #include "kinds/resv.h"
+#include "model/vmhost.h"
 #include "ops/op.h"
 #include "txn/txn.h"
 
@@ -222,7 +223,7 @@ static int check_asked(struct gp_op_assign *op, const struct gp_host *host,
 }
 
 static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t n,
-		    const struct gp_assign_domain *doms, size_t n_doms,
+		    const struct gp_assign_domain *doms, const int *numa, size_t n_doms,
 		    const struct gp_assign_req *req)
 {
 	struct gp_pick_part *pp = calloc(n + 1, sizeof(*pp));
@@ -238,7 +239,7 @@ static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t
 	for (d = 0; r >= 0 && d < n_doms; d++) {
 		struct gp_assign_item *it;
 
-		w.numa = doms[d].numa_node >= 0 ? doms[d].numa_node : GP_UNKNOWN;
+		w.numa = numa[d];
 		k = gp_policy_pick(pp, n, &w);
 		if (k < 0 && req->partition >= 0) {
 			r = add(op, "partition-taken", GP_SEV_ERROR,
@@ -280,7 +281,7 @@ static int assign_new(struct gp_ctx *ctx, struct gp_op_assign *op, const struct 
 		      const struct gp_assign_req *req)
 {
 	size_t d, i;
-	int r = 0;
+	int r = 0, *numa;
 
 	for (d = 0; r >= 0 && d < n_doms; d++) {
 		for (i = 0; i < d && strcmp(doms[i].name, doms[d].name); i++)
@@ -304,8 +305,21 @@ static int assign_new(struct gp_ctx *ctx, struct gp_op_assign *op, const struct 
 	}
 	if (r >= 0 && !gp_op_assign_refused(op))
 		r = check_asked(op, host, parts, n, req);
+	numa = calloc(n_doms + 1, sizeof(*numa));
+	for (d = 0; numa && d < n_doms; d++) {
+		/* where its memory is bound, else where its vCPUs run (libvirt's numatune and
+		 * vcpu cpuset: formatdomain, "NUMA Node Tuning", "CPU Allocation") */
+		numa[d] = doms[d].numa_node;
+		if (numa[d] < 0 && doms[d].cpuset)
+			numa[d] = gp_vmhost_numa_of_cpuset(ctx, doms[d].cpuset);
+		if (numa[d] < 0)
+			numa[d] = GP_UNKNOWN;
+	}
+	if (!numa)
+		r = -ENOMEM;
 	if (r >= 0 && !gp_op_assign_refused(op))
-		r = pick_all(op, parts, n, doms, n_doms, req);
+		r = pick_all(op, parts, n, doms, numa, n_doms, req);
+	free(numa);
 	if (r >= 0 && !gp_op_assign_refused(op))
 		r = gp_op_warn_guests(ctx, &op->findings);
 	return r;
