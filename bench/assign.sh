@@ -11,6 +11,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 builddir=$top/build
 runs=20
 n_domains=200
@@ -22,26 +23,17 @@ section="## assignment benchmark"
 
 usage() {
     sed -n '4,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-    cat <<EOF
-  -B DIR     meson build directory (default: $builddir)
-  -n RUNS    timed runs of each command (default: $runs)
-  -d N       defined domains (default: $n_domains, at least $n_concurrent)
-  -o FILE    results file to update (default: bench/RESULTS.md)
-  --no-write print the results only
-  --keep     keep the temporary directory (tree, daemon log)
-EOF
+    echo "  -d N       defined domains (default: $n_domains, at least $n_concurrent)"
+    bench_opt_usage
 }
 
 while (($#)); do
     case $1 in
-    -B) builddir=$2; shift 2 ;;
-    -n) runs=$2; shift 2 ;;
     -d) n_domains=$2; shift 2 ;;
-    -o) results=$2; shift 2 ;;
-    --no-write) write=0; shift ;;
-    --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "assign.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    *)
+        bench_opt "$@" || { echo "assign.sh: unknown argument '$1'" >&2; usage >&2; exit 2; }
+        shift "$bench_shift" ;;
     esac
 done
 
@@ -140,8 +132,6 @@ cat >"$work/hostdev.xml" <<'EOF'
 </hostdev>
 EOF
 ms() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e6 }'; }
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m / 1e6 }'; }
 : >"$work/t-assign"
 : >"$work/t-virsh"
 echo "timing: $runs assigns and $runs attach-devices, alternately" >&2
@@ -164,8 +154,8 @@ for ((r = 1; r <= runs; r++)); do
     echo $((t1 - t0)) >>"$work/t-virsh"
     virsh -q -c "$uri" detach-device "$v" "$work/hostdev.xml" --config >/dev/null
 done
-assign_ms=$(median "$work/t-assign")
-virsh_ms=$(median "$work/t-virsh")
+assign_ms=$(bench_median_ms "$work/t-assign")
+virsh_ms=$(bench_median_ms "$work/t-virsh")
 
 # --- where assign's time goes: what reading every domain costs ---------------------------------
 # list without libvirt (the scan), list with it (the scan and one libvirt question that reads
@@ -187,9 +177,9 @@ for ((r = 1; r <= runs; r++)); do
     echo $((t2 - t1)) >>"$work/t-list-lv"
     echo $((t3 - t2)) >>"$work/t-dump"
 done
-list_ms=$(median "$work/t-list")
-list_lv_ms=$(median "$work/t-list-lv")
-dump_ms=$(median "$work/t-dump")
+list_ms=$(bench_median_ms "$work/t-list")
+list_lv_ms=$(bench_median_ms "$work/t-list-lv")
+dump_ms=$(bench_median_ms "$work/t-dump")
 ((free0 == $(free_of))) || die "the timed runs left partitions taken"
 
 # --- 32 concurrent assigns -------------------------------------------------------------------
@@ -273,14 +263,5 @@ report=$work/report.md
 
 cat "$report"
 if ((write)); then
-    if [[ -f $results ]] && grep -qxF "$section" "$results"; then
-        awk -v sec="$section" -v rep="$report" '
-            $0 == sec { while ((getline line < rep) > 0) print line; skip = 1; next }
-            skip && /^## / { skip = 0 }
-            !skip { print }' "$results" >"$work/results.new"
-        cat "$work/results.new" >"$results"
-    else
-        { echo; cat "$report"; } >>"$results"
-    fi
-    echo "wrote $results" >&2
+    bench_write "$section" "$report" "$results"
 fi

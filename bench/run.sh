@@ -9,6 +9,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 builddir=$top/build
 runs=30
 tree=""
@@ -19,26 +20,17 @@ section="## list/survey benchmark"
 
 usage() {
     sed -n '4,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-    cat <<EOF
-  -B DIR     meson build directory (default: $builddir)
-  -n RUNS    timed runs per command (default: $runs, at least 10 for the report)
-  -t TREE    use this existing host tree instead of building the \`large\` fixture
-  -o FILE    results file to update (default: bench/RESULTS.md)
-  --no-write print the results only
-  --keep     keep the temporary directory
-EOF
+    echo "  -t TREE    use this existing host tree instead of building the \`large\` fixture"
+    bench_opt_usage
 }
 
 while (($#)); do
     case $1 in
-    -B) builddir=$2; shift 2 ;;
-    -n) runs=$2; shift 2 ;;
     -t) tree=$2; shift 2 ;;
-    -o) results=$2; shift 2 ;;
-    --no-write) write=0; shift ;;
-    --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    *)
+        bench_opt "$@" || { echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2; }
+        shift "$bench_shift" ;;
     esac
 done
 
@@ -144,8 +136,7 @@ else
             t1=$(date +%s%N)
             echo $((t1 - t0)) >>"$work/t$i"
         done
-        median_ms[i]=$(sort -n "$work/t$i" | awk '{ v[NR] = $1 } END {
-            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m / 1e6 }')
+        median_ms[i]=$(bench_median_ms "$work/t$i")
     done
 fi
 
@@ -281,18 +272,5 @@ report=$work/report.md
 cat "$report"
 
 if ((write)); then
-    if [[ -f $results ]] && grep -qxF "$section" "$results"; then
-        # replace our section (up to the next "## " heading), keep everyone else's
-        awk -v sec="$section" -v rep="$report" '
-            $0 == sec { while ((getline line < rep) > 0) print line; skip = 1; next }
-            skip && /^## / { skip = 0 }
-            !skip { print }' "$results" >"$work/results.new"
-        cat "$work/results.new" >"$results"
-    else
-        {
-            if [[ -s $results ]]; then echo; else printf '# Benchmark results\n\n'; fi
-            cat "$report"
-        } >>"$results"
-    fi
-    echo "wrote $results" >&2
+    bench_write "$section" "$report" "$results"
 fi

@@ -7,7 +7,7 @@ set -eu
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 build_pkgs="gcc meson ninja-build pkg-config libpci-dev libudev-dev libjson-c-dev libvirt-dev libxml2-dev pci.ids"
-test_pkgs="libcriterion-dev pciutils tar jq python3 qemu-system-x86 coreutils util-linux libvirt-daemon-driver-qemu libvirt-daemon ovmf strace"
+test_pkgs="libcriterion-dev pciutils tar jq python3 qemu-system-x86 coreutils util-linux libvirt-daemon-driver-qemu libvirt-daemon libvirt-clients ovmf strace"
 pkgs=$build_pkgs
 [ "${1:-}" = test ] && pkgs="$build_pkgs $test_pkgs"
 export DEBIAN_FRONTEND=noninteractive

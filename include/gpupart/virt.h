@@ -115,6 +115,8 @@ struct gp_virt_dda {
 	 * one <hostdev> with gpupart's alias each, attached (or detached) and nothing else */
 	const char *const *parts;
 	size_t n_parts;
+	uint64_t expect;        /* nonzero: the definition's gp_hash64 the change is made over (a
+				 * definition that differs now is not edited: -ESTALE) */
 };
 
 /*
@@ -132,6 +134,8 @@ struct gp_virt_dda_result {
 	bool start_failed;    /* with --restart: the edited domain did not start (undone) */
 	char **lines;         /* the changes made, as gp_virt_dda_plan's */
 	size_t n_lines;
+	char *state_xml;      /* the inactive XML the change left (read right after it), NULL */
+	bool state_active;    /* and whether the domain ran then */
 };
 void gp_virt_dda_result_clear(struct gp_virt_dda_result *r);
 
@@ -153,6 +157,15 @@ extern const struct gp_ctx_virt gp_virt_ctx_ops;
 /* What the last attach or detach step did (its lines, bus, restart, undo), moved into @out
  * (free with gp_virt_dda_result_clear). */
 void gp_virt_dda_last(struct gp_virt_dda_result *out);
+
+/*
+ * Maps libvirt (and libxml2) into this process without calling into it: no virInitialize, no
+ * connection, no thread, so the bounded children forked afterwards (each still asks in a child
+ * of its own, see gp_virt_find_users) start with the libraries loaded instead of loading some
+ * 50 shared objects each (assign and unassign fork several: bench/RESULTS.md). 0, or the
+ * -ECONNREFUSED of a host without libvirt (logged at info; the children will say it again).
+ */
+int gp_virt_preload(struct gp_ctx *ctx);
 
 /* Whether @uri (NULL: the default) names this host: no host part, or localhost. */
 bool gp_virt_uri_is_local(const char *uri);

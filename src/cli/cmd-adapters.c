@@ -26,6 +26,18 @@ struct adapter {
 	bool reserved;
 };
 
+static int adapter_cmp(const void *x, const void *y)
+{
+	const struct adapter *a = x, *b = y;
+	int c = strcmp(a->use->domain, b->use->domain);
+
+	if (!c && a->use->uuid && b->use->uuid)
+		c = strcmp(a->use->uuid, b->use->uuid);
+	if (!c)
+		c = gp_pci_addr_cmp(&a->part->gpu->addr, &b->part->gpu->addr);
+	return c ? c : a->part->id - b->part->id;
+}
+
 static bool wanted(const char *domain, char **names, size_t n)
 {
 	size_t i;
@@ -182,6 +194,8 @@ int cmd_adapters(struct gp_cli *cli, int argc, char **argv)
 			na++;
 		}
 	}
+	/* a stable order whatever libvirt's: by domain, then as the host lists its partitions */
+	qsort(a, na, sizeof(*a), adapter_cmp);
 	ret = cli->json ? print_json(a, na) : print_text(a, na);
 out:
 	free(a);

@@ -225,7 +225,7 @@ static int print_text(struct arun *x)
 	size_t i;
 
 	if (!x->op->n_items)
-		printf("%s: no partition of gpupart's: nothing to do\n", x->names[0]);
+		printf("%s holds no partition of this host's GPUs: nothing to do\n", x->names[0]);
 	for (i = 0; i < x->op->n_items; i++) {
 		const struct gp_assign_item *it = &x->op->items[i];
 		const struct gp_part *p = it->part;
@@ -361,6 +361,9 @@ static int run(struct gp_cli *cli, int argc, char **argv, bool unassign)
 		gp_cli_err("--all and --partition contradict each other");
 		return EXIT_USAGE;
 	}
+	/* the children this command forks (a question per domain, the reads and the step of its
+	 * transaction) start with libvirt mapped: loading it is most of what each costs */
+	gp_virt_preload(cli->ctx);
 	x.vd = calloc(x.n, sizeof(*x.vd));
 	x.doms = calloc(x.n, sizeof(*x.doms));
 	r = x.vd && x.doms ? scan(&x) : EXIT_FAIL;

@@ -12,6 +12,7 @@
 #include "base/internal.h"
 #include "host/xml.h"
 #include "kinds/domain.h"
+#include "shared/str.h"
 
 #define MAX_BYTES (4 << 20) /* a domain definition is a few KiB; libvirt caps XML at 10 MiB */
 #define RECORD_XPATH                                                                         \
@@ -251,8 +252,13 @@ const struct gp_kind gp_kind_domain = {
 	.free_state = state_free,
 };
 
-/* "assign URI\nparts=pci/ADDR,mdev/UUID restart=R shutdown=MS" (virt/domain.c reads it) */
-static char *parts_payload(const struct gp_domain_want *w)
+/*
+ * "assign URI\nparts=pci/ADDR,mdev/UUID restart=R shutdown=MS expect=HASH" (virt/domain.c
+ * reads it). HASH is the journaled definition's (gp_hash64): the step edits the domain only
+ * while its definition is still that one, so a definition read earlier (the question asked
+ * before the host lock, reused) can never be journaled for a domain someone changed since.
+ */
+static char *parts_payload(const struct gp_domain_want *w, const char *orig)
 {
 	char *s = NULL, *list = strdup(""), *t;
 	size_t i;
@@ -267,22 +273,22 @@ static char *parts_payload(const struct gp_domain_want *w)
 		free(list);
 		list = t;
 	}
-	if (list && asprintf(&s, "%s %s\nparts=%s restart=%d shutdown=%d",
+	if (list && asprintf(&s, "%s %s\nparts=%s restart=%d shutdown=%d expect=%016" PRIx64,
 			     w->detach ? "unassign" : "assign", w->uri ? w->uri : "-", list,
-			     w->restart, w->shutdown_ms) < 0)
+			     w->restart, w->shutdown_ms, gp_hash64(orig)) < 0)
 		s = NULL;
 	free(list);
 	return s;
 }
 
-static char *payload(const struct gp_domain_want *w)
+static char *payload(const struct gp_domain_want *w, const char *orig)
 {
 	char *s = NULL, *fns = strdup(""), *t;
 	size_t i;
 
 	if (w->n_parts) {
 		free(fns);
-		return parts_payload(w);
+		return parts_payload(w, orig);
 	}
 	for (i = 0; fns && i < w->n_fns; i++) {
 		t = NULL;
@@ -291,9 +297,11 @@ static char *payload(const struct gp_domain_want *w)
 		free(fns);
 		fns = t;
 	}
-	if (fns && asprintf(&s, "%s %s\nfns=%s window=%" PRIu64 " bits=%d restart=%d shutdown=%d",
+	if (fns && asprintf(&s,
+			    "%s %s\nfns=%s window=%" PRIu64 " bits=%d restart=%d shutdown=%d "
+			    "expect=%016" PRIx64,
 			    w->detach ? "detach" : "attach", w->uri ? w->uri : "-", fns, w->window,
-			    w->phys_bits, w->restart, w->shutdown_ms) < 0)
+			    w->phys_bits, w->restart, w->shutdown_ms, gp_hash64(orig)) < 0)
 		s = NULL;
 	free(fns);
 	return s;
@@ -311,19 +319,20 @@ int gp_domain_change_new(struct gp_ctx *ctx, const struct gp_domain_want *w,
 	if (!c)
 		return -ENOMEM;
 	c->want = want = calloc(1, sizeof(*want));
-	if (!want || !(want->name = strdup(w->name)) || (w->uri && !(want->uri = strdup(w->uri))) ||
-	    !(want->payload = payload(w)))
+	if (!want || !(want->name = strdup(w->name)) || (w->uri && !(want->uri = strdup(w->uri))))
 		r = -ENOMEM;
 	for (i = 0; r >= 0 && i < (w->n_parts ? w->n_parts : w->n_fns); i++) {
 		char *f = strdup(w->n_parts ? w->parts[i] : w->fns[i]);
 
 		r = f ? gp_strv_push(&want->fns, &want->n_fns, f) : -ENOMEM;
 	}
-	want->parts = w->n_parts > 0;
 	if (r >= 0) {
+		want->parts = w->n_parts > 0;
 		want->detach = w->detach;
 		r = state_read(ctx, &like, &c->orig);
 	}
+	if (r >= 0 && !(want->payload = payload(w, ((struct dom_state *)c->orig)->xml)))
+		r = -ENOMEM;
 	if (r >= 0) {
 		/* the domain runs afterwards as it runs now (--restart starts it again) */
 		want->active = ((struct dom_state *)c->orig)->active;

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include <gpupart/adapters.h>
+#include <gpupart/layout.h>
 
 #include "base/internal.h"
 #include "kinds/domain.h"
@@ -179,7 +180,8 @@ static size_t held_by(const struct gp_part *parts, size_t n, const struct gp_op_
 
 /* --gpu, --partition: what was asked names a partition there is (usage errors otherwise). */
 static int check_asked(struct gp_op_assign *op, const struct gp_host *host,
-		       const struct gp_part *parts, size_t n, const struct gp_assign_req *req)
+		       const struct gp_part *parts, size_t n, const struct gp_assign_req *req,
+		       const char *lost)
 {
 	struct gp_pci_addr a;
 	const struct gp_device *dev;
@@ -195,6 +197,8 @@ static int check_asked(struct gp_op_assign *op, const struct gp_host *host,
 				   "%s is dismounted for Discrete Device Assignment: a whole GPU "
 				   "for one VM ('gpupart attach'); 'gpupart mount' it to partition "
 				   "it", req->gpu);
+		if (i == n && *lost)
+			return add(op, "partition-not-ready", GP_SEV_ERROR, "%s", lost);
 		if (i == n) {
 			op->usage = true;
 			return add(op, "gpu-not-partitioned", GP_SEV_ERROR,
@@ -222,9 +226,43 @@ static int check_asked(struct gp_op_assign *op, const struct gp_host *host,
 	return r;
 }
 
+/*
+ * A GPU partitions.conf gives more partitions than it has now (the driver lost the vGPU
+ * types, a reboot before `apply`): the partitions that are missing are not ready rather than
+ * not there, so a full host is told from one that is not set up again. Into @why; false when
+ * none (or no record to tell).
+ */
+static bool missing(struct gp_ctx *ctx, const struct gp_host *host, const struct gp_part *parts,
+		    size_t n, const struct gp_assign_req *req, char *why, size_t len)
+{
+	struct gp_layout l = { 0 };
+	struct gp_device *dev;
+	bool found = false;
+	size_t i, k, have;
+
+	if (gp_layout_read(ctx, &l) < 0)
+		return false;
+	for (i = 0; !found && i < l.n; i++) {
+		if (gp_layout_match(host, &l.v[i], &dev) < 0 || !l.v[i].count ||
+		    (req->gpu && strcasecmp(dev->address, req->gpu)) ||
+		    gp_policy_dda_dismounted(host, dev))
+			continue;
+		for (k = 0, have = 0; k < n; k++)
+			have += parts[k].gpu == dev;
+		if (have < (size_t)l.v[i].count) {
+			snprintf(why, len, "%s has %zu of the %d partitions partitions.conf gives "
+					   "it: 'gpupart apply' makes the others",
+				 dev->address, have, l.v[i].count);
+			found = true;
+		}
+	}
+	gp_layout_clear(&l);
+	return found;
+}
+
 static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t n,
 		    const struct gp_assign_domain *doms, const int *numa, size_t n_doms,
-		    const struct gp_assign_req *req)
+		    const struct gp_assign_req *req, const char *lost)
 {
 	struct gp_pick_part *pp = calloc(n + 1, sizeof(*pp));
 	struct gp_pick_want w = { .fb_bytes = req->vram, .gpu = req->gpu, .id = req->partition };
@@ -241,18 +279,38 @@ static int pick_all(struct gp_op_assign *op, const struct gp_part *parts, size_t
 
 		w.numa = numa[d];
 		k = gp_policy_pick(pp, n, &w);
+		if (k < 0 && req->partition >= 0 && w.fb_bytes >= 0 &&
+		    gp_policy_pick(pp, n, &(struct gp_pick_want){ w.numa, GP_UNKNOWN, w.gpu,
+								  w.id }) >= 0) {
+			op->usage = true;
+			r = add(op, "partition-other-size", GP_SEV_ERROR,
+				"partition %d is free but not of the VRAM size asked (--vram)",
+				req->partition);
+			break;
+		}
 		if (k < 0 && req->partition >= 0) {
 			r = add(op, "partition-taken", GP_SEV_ERROR,
 				"partition %d%s%s is held already: 'gpupart adapters' says by whom",
 				req->partition, req->gpu ? " of " : "", req->gpu ? req->gpu : "");
 			break;
 		}
+		if (k < 0 && lost) {
+			r = add(op, "partition-not-ready", GP_SEV_ERROR,
+				"no free partition is ready for '%s': %s", doms[d].name, lost);
+			break;
+		}
 		if (k < 0) {
+			bool other = w.fb_bytes >= 0 &&
+				     gp_policy_pick(pp, n, &(struct gp_pick_want){
+							       w.numa, GP_UNKNOWN, w.gpu, -1 }) >= 0;
+
 			op->full = true;
 			r = add(op, "no-free-partition", GP_SEV_ERROR,
-				"no free partition%s%s for '%s': every one is assigned or reserved",
-				req->vram >= 0 ? " of the size asked" : "",
-				req->gpu ? " on that GPU" : "", doms[d].name);
+				"no free partition%s for '%s': %s", req->gpu ? " on that GPU" : "",
+				doms[d].name,
+				other ? "the free ones are of another VRAM size than the one asked "
+					"(or than the one the call's first domain was given)" :
+					"every one is assigned to a domain or held by a reservation");
 			break;
 		}
 		if (parts[k].not_ready) {
@@ -280,6 +338,7 @@ static int assign_new(struct gp_ctx *ctx, struct gp_op_assign *op, const struct 
 		      size_t n_uses, const struct gp_assign_domain *doms, size_t n_doms,
 		      const struct gp_assign_req *req)
 {
+	char lost[256];
 	size_t d, i;
 	int r = 0, *numa;
 
@@ -303,8 +362,10 @@ static int assign_new(struct gp_ctx *ctx, struct gp_op_assign *op, const struct 
 		r = add(op, "partition-for-one", GP_SEV_ERROR,
 			"--partition names one partition: give it to one domain");
 	}
+	if (!missing(ctx, host, parts, n, req, lost, sizeof(lost)))
+		lost[0] = 0;
 	if (r >= 0 && !gp_op_assign_refused(op))
-		r = check_asked(op, host, parts, n, req);
+		r = check_asked(op, host, parts, n, req, lost);
 	numa = calloc(n_doms + 1, sizeof(*numa));
 	for (d = 0; numa && d < n_doms; d++) {
 		/* where its memory is bound, else where its vCPUs run (libvirt's numatune and
@@ -318,7 +379,7 @@ static int assign_new(struct gp_ctx *ctx, struct gp_op_assign *op, const struct 
 	if (!numa)
 		r = -ENOMEM;
 	if (r >= 0 && !gp_op_assign_refused(op))
-		r = pick_all(op, parts, n, doms, numa, n_doms, req);
+		r = pick_all(op, parts, n, doms, numa, n_doms, req, lost[0] ? lost : NULL);
 	free(numa);
 	if (r >= 0 && !gp_op_assign_refused(op))
 		r = gp_op_warn_guests(ctx, &op->findings);
@@ -346,7 +407,7 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 			const struct gp_op_use *uses, size_t n_uses,
 			const struct gp_assign_domain *d, const struct gp_assign_req *req)
 {
-	size_t i, k, held = 0;
+	size_t i, k;
 	int r = check_domain(op, d, req);
 
 	for (i = 0; r >= 0 && !gp_op_assign_refused(op) && i < n; i++) {
@@ -358,7 +419,6 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 		mine = p->resv && d->uuid && !strcasecmp(p->resv->uuid, d->uuid);
 		if (!named && !mine)
 			continue;
-		held++;
 		if (asked(p, req))
 			r = push_item(op, p, named, mine);
 	}
@@ -371,8 +431,8 @@ static int unassign_new(struct gp_op_assign *op, const struct gp_part *parts, si
 	if (op->n_items > 1 && !req->all && req->partition < 0) {
 		op->usage = true;
 		return add(op, "which-partition", GP_SEV_ERROR,
-			   "'%s' holds %zu partitions: name one with --partition (and --gpu), or "
-			   "--all", d->name, held);
+			   "'%s' holds %zu partitions%s: name one with --partition (and --gpu), or "
+			   "--all", d->name, op->n_items, req->gpu ? " of that GPU" : "");
 	}
 	return 0;
 }

@@ -21,4 +21,11 @@ int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *con
 			    size_t n_pci, const char *const *mdev, size_t n_mdev,
 			    struct gp_virt_use **v, size_t *n);
 
+/* The domain step's payload (virt/payload.c): "fns=A,B window=N bits=N restart=0|1
+ * shutdown=MS" (attach, detach) or "parts=pci/ADDR,mdev/UUID restart=0|1 shutdown=MS"
+ * (assign, unassign) into @a, the strings it points to in *@v (free with gp_strv_free).
+ * 0, -EINVAL, -ENOMEM. */
+int gp_virt_payload_dda(const char *line, struct gp_virt_dda *a, char ***v, size_t *n);
+int gp_virt_payload_parts(const char *line, struct gp_virt_dda *a, char ***v, size_t *n);
+
 #endif

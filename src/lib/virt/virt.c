@@ -539,6 +539,79 @@ void gp_virt_quiet(void *conn)
 }
 
 /* The whole conversation with libvirt, in this process: the uses into @u, 0 or -errno. */
+/*
+ * Reading every domain's XML is what asking costs (bench/RESULTS.md: 200 domains, ~110 ms of
+ * libvirt's own), and libvirtd serves several calls of one client at once (libvirtd.conf,
+ * max_client_requests = 5 by default), so READERS threads share the domains, each on the one
+ * connection (libvirt's client is thread-safe), each into uses of its own. They log nothing
+ * (the child's log is one pipe): a failure is kept with the domain's name and said after.
+ */
+#define READERS 4
+
+struct reader {
+	const struct query *q;
+	virDomainPtr *doms;
+	int from, to;
+	struct uses u;
+	int r;
+	char err[512];
+};
+
+static void *read_domains(void *data)
+{
+	struct reader *rd = data;
+	int i;
+
+	for (i = rd->from; i < rd->to && rd->r >= 0; i++) {
+		bool active = virDomainIsActive(rd->doms[i]) == 1;
+
+		/* for a running domain, flags 0 is the live XML (what QEMU has now); the
+		 * persistent definition may name other devices for the next boot */
+		rd->r = scan_xml_of(NULL, rd->doms[i], 0, active, rd->q, &rd->u);
+		if (rd->r >= 0 && active && virDomainIsPersistent(rd->doms[i]) == 1)
+			rd->r = scan_xml_of(NULL, rd->doms[i], VIR_DOMAIN_XML_INACTIVE, false,
+					    rd->q, &rd->u);
+		if (rd->r < 0)
+			snprintf(rd->err, sizeof(rd->err), "cannot read the XML of domain %s: %s",
+				 virDomainGetName(rd->doms[i]), gp_virt_msg());
+	}
+	return NULL;
+}
+
+/* The domains' uses, read by up to READERS threads, merged into @u in the domains' order. */
+static int read_all(struct gp_ctx *ctx, virDomainPtr *doms, int n, const struct query *q,
+		    struct uses *u)
+{
+	struct reader rd[READERS];
+	pthread_t th[READERS];
+	bool started[READERS] = { false };
+	int k, nt = n < 2 * READERS ? 1 : READERS, r = 0;
+	size_t i;
+
+	for (k = 0; k < nt; k++) {
+		rd[k] = (struct reader){ q, doms, n * k / nt, n * (k + 1) / nt, { NULL, 0 }, 0, "" };
+		started[k] = k > 0 && pthread_create(&th[k], NULL, read_domains, &rd[k]) == 0;
+		if (k > 0 && !started[k])
+			read_domains(&rd[k]); /* no thread: read them here */
+	}
+	read_domains(&rd[0]);
+	for (k = 0; k < nt; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		if (rd[k].r < 0 && r >= 0) {
+			ERR(ctx, "libvirt: %s", rd[k].err);
+			r = rd[k].r == -EINVAL ? -EIO : rd[k].r;
+		}
+		for (i = 0; r >= 0 && i < rd[k].u.n; i++) {
+			const struct gp_virt_use *e = &rd[k].u.v[i];
+
+			r = add_use(u, e->domain, e->uuid, e->active, e->gpupart, e->device);
+		}
+		gp_virt_uses_free(rd[k].u.v, rd[k].u.n);
+	}
+	return r;
+}
+
 static int find_users_here(struct gp_ctx *ctx, const char *uri, const struct query *qp,
 			   struct uses *u)
 {
@@ -564,15 +637,7 @@ static int find_users_here(struct gp_ctx *ctx, const char *uri, const struct que
 		goto out;
 	}
 	DBG(ctx, "libvirt: %d domains on %s", n, uri ? uri : "the default URI");
-	for (i = 0; i < n && r >= 0; i++) {
-		bool active = virDomainIsActive(doms[i]) == 1;
-
-		/* for a running domain, flags 0 is the live XML (what QEMU has now); the
-		 * persistent definition may name other devices for the next boot */
-		r = scan_xml_of(ctx, doms[i], 0, active, &q, u);
-		if (r >= 0 && active && virDomainIsPersistent(doms[i]) == 1)
-			r = scan_xml_of(ctx, doms[i], VIR_DOMAIN_XML_INACTIVE, false, &q, u);
-	}
+	r = read_all(ctx, doms, n, &q, u);
 out:
 	for (i = 0; i < n; i++)
 		virDomainFree(doms[i]);
@@ -611,14 +676,25 @@ int gp_virt_find_users_here(struct gp_ctx *ctx, const char *uri, const char *con
 	return r;
 }
 
-/* libvirt already in this process: the application uses it itself (see virt.h) */
+static bool preloaded;
+
+int gp_virt_preload(struct gp_ctx *ctx)
+{
+	int r = dl_load(ctx, true, NULL);
+
+	preloaded = r == 0;
+	return r;
+}
+
+/* libvirt already in this process: the application uses it itself (see virt.h); not when it
+ * is only gp_virt_preload's mapping, which nothing here has called into */
 static bool libvirt_loaded_here(void)
 {
 	void *h = dlopen("libvirt.so.0", RTLD_NOW | RTLD_NOLOAD);
 
 	if (h)
 		dlclose(h);
-	return h != NULL;
+	return h != NULL && !preloaded;
 }
 
 int gp_virt_find_users(struct gp_ctx *ctx, const char *uri, int timeout_ms,
