@@ -76,6 +76,8 @@ Test(assign_refusals, domains)
 	/* one domain of the call missing: the whole call is refused, r1 too */
 	refusal(root, 1, "domain-not-found", ARGS("assign", "r1", "nosuch"));
 	refusal(root, 1, "domain-not-found", ARGS("unassign", "nosuch"));
+	/* Get-VMGpuPartitionAdapter -VMName of no VM is an error too */
+	refusal(root, 1, NULL, ARGS("adapters", "r1", "nosuch"));
 	/* a transient domain (it exists only while it runs) */
 	t = virDomainCreateXML(conn,
 			       "<domain type='qemu'><name>tr1</name><memory unit='KiB'>131072"
@@ -257,6 +259,9 @@ Test(assign_refusals, usage_errors)
 	refusal(root, 2, "gpu-not-partitioned", ARGS("assign", "u1", "--gpu", A16_2));
 	refusal(root, 2, "partition-for-one",
 		ARGS("assign", "u1", "u2", "--gpu", A16_0, "--partition", "0"));
+	/* partition 0 of 03 is free, but 2 GiB */
+	refusal(root, 2, "partition-other-size",
+		ARGS("assign", "u1", "--gpu", A16_0, "--partition", "0", "--vram", "4G"));
 	refusal(root, 1, "partition-not-assigned",
 		ARGS("unassign", "u1", "--gpu", A16_0, "--partition", "0"));
 }
