@@ -206,6 +206,33 @@ Test(assign_refusals, partition_taken)
 	cr_expect_not_null(a_resv(root, "0000:03:00.6"), "the picker took a held partition");
 }
 
+/*
+ * partitions.conf gives the T4 one partition (set-count recorded it), and the mdev is gone (an
+ * admin removed it; or a reboot before `apply`): not "full" (exit 5) but not ready, 'gpupart
+ * apply' named; after apply, assign gives the mdev apply made.
+ */
+Test(assign_refusals, fewer_partitions_than_the_layout_is_not_ready)
+{
+	char *root = a_tree_copy("t4-mdev-pf"), uuid[37];
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "set-count", T4_GPU, "1", "--no-libvirt", NULL), 0, "%s", r.err);
+	run_free(&r);
+	admin_remove_mdev(root, T4_M0);
+	cr_assert_not(first_mdev(root, uuid), "the mdev %s is still there", uuid);
+	a_define("l1", NULL);
+	refusal(root, 1, "partition-not-ready", ARGS("assign", "l1"));
+	cr_expect_eq(a_gp(&r, NULL, root, "assign", "l1", NULL), 1);
+	cr_expect(strstr(r.err, "'gpupart apply'"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(gpf(&r, root, "apply", "--no-libvirt", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_assert(first_mdev(root, uuid), "apply made no mdev");
+	a_ok(root, ARGS("assign", "l1"));
+	a_expect_hostdev(a_xml("l1"), "nvidia-mdev", uuid);
+	cr_expect_not_null(a_resv(root, uuid));
+}
+
 Test(assign_refusals, domain_has_partition)
 {
 	char *root = a_tree("a16-vfio");
