@@ -115,8 +115,6 @@ struct gp_virt_dda {
 	 * one <hostdev> with gpupart's alias each, attached (or detached) and nothing else */
 	const char *const *parts;
 	size_t n_parts;
-	uint64_t expect;        /* nonzero: the definition's gp_hash64 the change is made over (a
-				 * definition that differs now is not edited: -ESTALE) */
 };
 
 /*

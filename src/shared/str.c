@@ -127,12 +127,3 @@ int gp_cpulist_parse(const char *s, unsigned char *cpus, size_t n)
 		set += cpus[i] != 0;
 	return set;
 }
-
-uint64_t gp_hash64(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}

@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 /* A copy of @s without leading and trailing blanks (space, tab, newline); NULL on ENOMEM. */
@@ -53,8 +52,5 @@ int gp_parse_dec_int(const char *s, int max, unsigned flags, int *out);
  * Pure. Returns how many are set, or -EINVAL (a malformed list, a CPU >= @n).
  */
 int gp_cpulist_parse(const char *s, unsigned char *cpus, size_t n);
-
-/* FNV-1a, 64 bits, of @s (NULL: of ""): to tell one text from another, never a secret. */
-uint64_t gp_hash64(const char *s);
 
 #endif

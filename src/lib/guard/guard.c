@@ -24,7 +24,9 @@
 
 int gp_lock_take(struct gp_ctx *ctx, int timeout_ms)
 {
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	/* short: a waiter takes the lock within ~2 ms of its release (32 concurrent assigns hand
+	 * it on 31 times) for a flock(2) call each time, which costs nothing */
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
 	int fd, r, waited = 0;
 
 	/* root-only: the journal and reservations say which tenant has which device */
@@ -49,7 +51,7 @@ int gp_lock_take(struct gp_ctx *ctx, int timeout_ms)
 			return -EWOULDBLOCK;
 		}
 		nanosleep(&pause, NULL);
-		waited += 20;
+		waited += 2;
 	}
 	ctx->lock_fd = fd;
 	return fd;

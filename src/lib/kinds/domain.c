@@ -12,7 +12,6 @@
 #include "base/internal.h"
 #include "host/xml.h"
 #include "kinds/domain.h"
-#include "shared/str.h"
 
 #define MAX_BYTES (4 << 20) /* a domain definition is a few KiB; libvirt caps XML at 10 MiB */
 #define RECORD_XPATH                                                                         \
@@ -252,13 +251,8 @@ const struct gp_kind gp_kind_domain = {
 	.free_state = state_free,
 };
 
-/*
- * "assign URI\nparts=pci/ADDR,mdev/UUID restart=R shutdown=MS expect=HASH" (virt/domain.c
- * reads it). HASH is the journaled definition's (gp_hash64): the step edits the domain only
- * while its definition is still that one, so a definition read earlier (the question asked
- * before the host lock, reused) can never be journaled for a domain someone changed since.
- */
-static char *parts_payload(const struct gp_domain_want *w, const char *orig)
+/* "assign URI\nparts=pci/ADDR,mdev/UUID restart=R shutdown=MS" (virt/domain.c reads it) */
+static char *parts_payload(const struct gp_domain_want *w)
 {
 	char *s = NULL, *list = strdup(""), *t;
 	size_t i;
@@ -273,22 +267,22 @@ static char *parts_payload(const struct gp_domain_want *w, const char *orig)
 		free(list);
 		list = t;
 	}
-	if (list && asprintf(&s, "%s %s\nparts=%s restart=%d shutdown=%d expect=%016" PRIx64,
+	if (list && asprintf(&s, "%s %s\nparts=%s restart=%d shutdown=%d",
 			     w->detach ? "unassign" : "assign", w->uri ? w->uri : "-", list,
-			     w->restart, w->shutdown_ms, gp_hash64(orig)) < 0)
+			     w->restart, w->shutdown_ms) < 0)
 		s = NULL;
 	free(list);
 	return s;
 }
 
-static char *payload(const struct gp_domain_want *w, const char *orig)
+static char *payload(const struct gp_domain_want *w)
 {
 	char *s = NULL, *fns = strdup(""), *t;
 	size_t i;
 
 	if (w->n_parts) {
 		free(fns);
-		return parts_payload(w, orig);
+		return parts_payload(w);
 	}
 	for (i = 0; fns && i < w->n_fns; i++) {
 		t = NULL;
@@ -297,11 +291,9 @@ static char *payload(const struct gp_domain_want *w, const char *orig)
 		free(fns);
 		fns = t;
 	}
-	if (fns && asprintf(&s,
-			    "%s %s\nfns=%s window=%" PRIu64 " bits=%d restart=%d shutdown=%d "
-			    "expect=%016" PRIx64,
+	if (fns && asprintf(&s, "%s %s\nfns=%s window=%" PRIu64 " bits=%d restart=%d shutdown=%d",
 			    w->detach ? "detach" : "attach", w->uri ? w->uri : "-", fns, w->window,
-			    w->phys_bits, w->restart, w->shutdown_ms, gp_hash64(orig)) < 0)
+			    w->phys_bits, w->restart, w->shutdown_ms) < 0)
 		s = NULL;
 	free(fns);
 	return s;
@@ -331,7 +323,7 @@ int gp_domain_change_new(struct gp_ctx *ctx, const struct gp_domain_want *w,
 		want->detach = w->detach;
 		r = state_read(ctx, &like, &c->orig);
 	}
-	if (r >= 0 && !(want->payload = payload(w, ((struct dom_state *)c->orig)->xml)))
+	if (r >= 0 && !(want->payload = payload(w)))
 		r = -ENOMEM;
 	if (r >= 0) {
 		/* the domain runs afterwards as it runs now (--restart starts it again) */

@@ -205,8 +205,6 @@ static const char *val(const char *s, const char *key)
 	return !strncmp(s, key, l) && s[l] == '=' ? s + l + 1 : NULL;
 }
 
-static void cache_set(const char *uri, const char *name, const char *xml, bool active);
-
 int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 			   const char *name, const char *const *fns, size_t n_fns,
 			   const char *const *mdevs, size_t n_mdevs, struct gp_virt_domain *d)
@@ -263,10 +261,6 @@ int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 	gp_strv_free(v, n);
 	if (r >= 0 && d->xml)
 		r = gp_virt_domain_facts(d, fns, n_fns);
-	/* the change that follows journals this definition (its step checks it is still the
-	 * domain's: gp_virt_dda.expect) rather than asking again under the host lock */
-	if (r >= 0 && d->xml)
-		cache_set(uri, name, d->xml, d->active);
 	if (r < 0)
 		gp_virt_domain_clear(d);
 	return r < 0 ? r : 0;
@@ -491,12 +485,6 @@ static int change_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 		r = -EIO;
 		goto out;
 	}
-	if (a->expect && gp_hash64(orig) != a->expect) {
-		ERR(ctx, "libvirt: %s was redefined while gpupart read it: nothing changed, try "
-			 "again", a->domain);
-		r = -ESTALE;
-		goto out;
-	}
 	/* where a kill leaves it half edited, this is the definition to put back */
 	DBG(ctx, "libvirt: %s: the definition before: %s", a->domain, orig);
 	if (active && (r = stop(ctx, d, a->domain, a->shutdown_ms)) < 0)
@@ -607,18 +595,17 @@ static int read_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 }
 
 /*
- * The last state read (by the domain kind, or by gp_virt_domain_inspect before the host lock)
- * or left by a step: a transaction reads a domain three times around its one step (the
- * original to journal, the state its run starts from, the verify), each a child that loads
- * libvirt and connects again (bench/RESULTS.md). The next read of the same domain within
- * CACHE_MS takes this one instead; any step drops it before it runs, and a step that changed
- * the domain leaves the state it read right after, on its own connection. A cached definition
- * may be older than the lock, so every step carries the hash of the definition journaled
- * (expect=) and edits nothing when the domain's is another one now (-ESTALE): the journal
- * never holds a definition the domain did not have when it was changed. CACHE_MS covers the
- * host lock's longest wait (main.c, 120 s).
+ * The last state read or left by a step, for the read that follows at once: a transaction
+ * reads a domain three times around its one step (the original to journal, the state its run
+ * starts from, the verify), each a child that loads libvirt and connects again
+ * (bench/RESULTS.md). The next read of the same domain within CACHE_MS takes this one
+ * instead; any step drops it before it runs, and a step that changed the domain leaves the
+ * state it read right after, on its own connection. The original is always read under the
+ * host lock, never taken from a question asked before it: a failed change is undone by
+ * defining the journaled definition again, which must be the one the domain had when it was
+ * changed, or an admin's edit made meanwhile would be undone with it.
  */
-#define CACHE_MS 130000
+#define CACHE_MS 1000
 static struct {
 	char *uri, *name, *xml;
 	bool active;

@@ -37,14 +37,13 @@ bool gp_virt_uri_is_local(const char *uri)
 int gp_virt_payload_dda(const char *line, struct gp_virt_dda *a, char ***fns, size_t *n)
 {
 	char list[512], *p, *save = NULL;
-	unsigned long long window, expect;
+	unsigned long long window;
 	int restart, r = 0;
 
-	if (sscanf(line, "fns=%511s window=%llu bits=%d restart=%d shutdown=%d expect=%llx", list,
-		   &window, &a->phys_bits, &restart, &a->shutdown_ms, &expect) != 6)
+	if (sscanf(line, "fns=%511s window=%llu bits=%d restart=%d shutdown=%d", list, &window,
+		   &a->phys_bits, &restart, &a->shutdown_ms) != 5)
 		return -EINVAL;
 	a->window_bytes = window;
-	a->expect = expect;
 	a->restart = restart;
 	for (p = strtok_r(list, ",", &save); p && r >= 0; p = strtok_r(NULL, ",", &save)) {
 		char *f = strdup(p);
@@ -63,13 +62,10 @@ int gp_virt_payload_parts(const char *line, struct gp_virt_dda *a, char ***parts
 	char list[4096], *p, *save = NULL;
 	int restart, r = 0;
 
-	unsigned long long expect;
-
-	if (sscanf(line, "parts=%4095s restart=%d shutdown=%d expect=%llx", list, &restart,
-		   &a->shutdown_ms, &expect) != 4)
+	if (sscanf(line, "parts=%4095s restart=%d shutdown=%d", list, &restart,
+		   &a->shutdown_ms) != 3)
 		return -EINVAL;
 	a->restart = restart;
-	a->expect = expect;
 	for (p = strtok_r(list, ",", &save); p && r >= 0; p = strtok_r(NULL, ",", &save)) {
 		char *slash = strchr(p, '/'), *s;
 
