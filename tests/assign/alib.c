@@ -289,6 +289,37 @@ void a_ok(const char *root, const char *const *args)
 	run_free(&r);
 }
 
+void a_wait_at_lock(pid_t pid, const char *root)
+{
+	char lock[600], dir[64], link[700], tgt[700];
+	int i;
+
+	snprintf(lock, sizeof(lock), "%s/run/gpupart/lock", root);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	for (i = 0; i < 6000; i++) {
+		struct dirent *e;
+		bool hit = false;
+		DIR *d = opendir(dir);
+
+		while (d && !hit && (e = readdir(d))) {
+			ssize_t n;
+
+			snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+			n = readlink(link, tgt, sizeof(tgt) - 1);
+			if (n > 0) {
+				tgt[n] = 0;
+				hit = !strcmp(tgt, lock);
+			}
+		}
+		if (d)
+			closedir(d);
+		if (hit)
+			return;
+		usleep(10 * 1000);
+	}
+	cr_assert_fail("gpupart (pid %d) never came to the host lock", (int)pid);
+}
+
 int a_gp(struct run *r, const char *const *env, const char *root, ...)
 {
 	const char *args[40];
@@ -482,23 +513,48 @@ char *a_state(const char *root)
 	return a_own(m);
 }
 
-/* the run's copy of @scenario in @path, written by the first test that asks */
-static void cached(const char *scenario, char *path, size_t len)
+/* @tmp's tree made: from the scenario's fixture, or from @base's tree changed by @make */
+static void make_tree(const char *scenario, const char *base, void (*make)(const char *root),
+		      const char *tmp)
 {
-	char dir[512], tmp[640];
+	char from[600];
+	struct run r;
+
+	if (!base) {
+		cr_assert_eq(fx_scenario_write(scenario, tmp), 0, "fixture %s", scenario);
+		return;
+	}
+	trees_dir(from, sizeof(from));
+	snprintf(from + strlen(from), sizeof(from) - strlen(from), "/%s", base);
+	{
+		char *argv[] = { "/bin/cp", "-a", from, (char *)tmp, NULL };
+
+		cr_assert_eq(run_argv(&r, argv), 0, "cp: %s", r.err);
+		run_free(&r);
+	}
+	make(tmp);
+}
+
+/* the run's tree @name in @path, made by the first test that asks (see make_tree) */
+static void cached(const char *name, const char *base, void (*make)(const char *root),
+		   char *path, size_t len)
+{
+	char dir[512], tmp[640], unused[640];
 
 	trees_dir(dir, sizeof(dir));
-	snprintf(path, len, "%s/%s", dir, scenario);
-	if (access(path, F_OK) != 0) {
-		/* the first test to ask writes it; the name appears whole (rename) */
-		cr_assert(mkdir(dir, 0755) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
-		snprintf(tmp, sizeof(tmp), "%s/.%s.%d", dir, scenario, (int)getpid());
-		cr_assert_eq(fx_scenario_write(scenario, tmp), 0, "fixture %s", scenario);
-		/* another test's may have landed first (tests run in parallel outside meson) */
-		if (rename(tmp, path) < 0) {
-			cr_assert(errno == EEXIST || errno == ENOTEMPTY, "%s: %s", path, strerror(errno));
-			rm_tree(tmp);
-		}
+	snprintf(path, len, "%s/%s", dir, name);
+	if (access(path, F_OK) == 0)
+		return;
+	if (base)
+		cached(base, NULL, NULL, unused, sizeof(unused));
+	/* the name appears whole (rename) */
+	cr_assert(mkdir(dir, 0755) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
+	snprintf(tmp, sizeof(tmp), "%s/.%s.%d", dir, name, (int)getpid());
+	make_tree(name, base, make, tmp);
+	/* another test's may have landed first (tests run in parallel outside meson) */
+	if (rename(tmp, path) < 0) {
+		cr_assert(errno == EEXIST || errno == ENOTEMPTY, "%s: %s", path, strerror(errno));
+		rm_tree(tmp);
 	}
 }
 
@@ -515,9 +571,14 @@ static void clean(const char *root)
 
 char *a_tree(const char *scenario)
 {
+	return a_tree_made(scenario, NULL, NULL);
+}
+
+char *a_tree_made(const char *name, const char *scenario, void (*make)(const char *root))
+{
 	char path[600];
 
-	cached(scenario, path, sizeof(path));
+	cached(name, scenario, make, path, sizeof(path));
 	clean(path);
 	return a_own(strdup(path));
 }
@@ -526,7 +587,7 @@ char *a_tree_copy(const char *scenario)
 {
 	char path[600], *copy;
 
-	cached(scenario, path, sizeof(path));
+	cached(scenario, NULL, NULL, path, sizeof(path));
 	copy = wcopy(path);
 	clean(copy);
 	return copy;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <libvirt/libvirt.h>
 
@@ -65,6 +66,9 @@ int a_gp(struct run *r, const char *const *env, const char *root, ...);
 int a_gp_v(struct run *r, const char *const *env, const char *root, const char *const *args);
 /* a_gp_v that must exit 0 (the test stops, saying why, otherwise) */
 void a_ok(const char *root, const char *const *args);
+/* Returns once gpupart @pid holds ROOT/run/gpupart/lock open: it has asked libvirt (before
+ * the lock, ops/assign.c) and now takes or waits for the lock (10 ms polls, 60 s at most). */
+void a_wait_at_lock(pid_t pid, const char *root);
 /* the argv of such a run, for fork/exec (48 slots) */
 void a_argv(const char **argv, const char *root, const char *const *args);
 
@@ -105,6 +109,9 @@ char *a_state(const char *root);
  */
 char *a_tree(const char *scenario);
 char *a_tree_copy(const char *scenario);
+/* Like a_tree, for a tree of the run's own named @name: @scenario's with @make's changes,
+ * made once (by the first test that asks). */
+char *a_tree_made(const char *name, const char *scenario, void (*make)(const char *root));
 
 /* The finding @code is in --json's "findings" (or "refusals") of @json. */
 bool a_has_code(const char *json, const char *code);

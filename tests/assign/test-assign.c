@@ -336,41 +336,6 @@ Test(assign, least_loaded_then_lowest_address_then_size)
 	cr_expect_eq(a_resv_count(root), 4);
 }
 
-/*
- * NUMA first: a16-vfio with GPU 04 moved to node 1 (its numa_node file, as the kernel writes
- * it; 03 stays on node 0) and the host's nodes 0 (CPUs 0-1) and 1 (CPUs 2-3). A domain whose
- * <numatune> says node 1 gets 04 although 03 is as loaded and lower; one whose vCPUs may run
- * only on CPUs 2-3 (<vcpu cpuset>) too; one with no placement the least-loaded GPU.
- */
-Test(assign, numa_node_of_the_domain_first)
-{
-	char *root = a_tree_copy("a16-vfio");
-	const char *args[] = { "assign", NULL, NULL };
-	static const struct {
-		const char *name, *extra, *want;
-	} t[] = {
-		{ "nm1", "<numatune><memory mode='strict' nodeset='1'/></numatune>", "0000:04:00.4" },
-		{ "nm0", "<numatune><memory mode='strict' nodeset='0'/></numatune>", "0000:03:00.4" },
-		{ "nc1", "<vcpu placement='static' cpuset='2-3'>1</vcpu>", "0000:04:00.5" },
-		/* 03 holds one, 04 two */
-		{ "nx", NULL, "0000:03:00.5" },
-	};
-
-	put(root, "sys/bus/pci/devices/" A16_1 "/numa_node", "1\n");
-	mkdirs(root, "sys/devices/system/node/node0");
-	mkdirs(root, "sys/devices/system/node/node1");
-	put(root, "sys/devices/system/node/node0/cpulist", "0-1\n");
-	put(root, "sys/devices/system/node/node1/cpulist", "2-3\n");
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		a_define_with(t[i].name, t[i].extra, NULL);
-		args[1] = t[i].name;
-		a_ok(root, args);
-		const char *got = given(t[i].name);
-
-		cr_expect_str_eq(got, t[i].want, "%s: %s, not %s", t[i].name, got, t[i].want);
-	}
-}
-
 /* several domains in one call: each its own partition, all of one size (Admin Center's one
  * VRAM choice for the selection) */
 Test(assign, several_domains_one_call_one_size)

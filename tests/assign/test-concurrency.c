@@ -7,18 +7,13 @@
  * two calls would read the same free partition.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <libvirt/virterror.h>
 
 #include "alib.h"
 #include "fixture.h"
@@ -140,106 +135,4 @@ Test(assign_concurrency, thirty_two_assigns_sixteen_partitions)
 	cr_expect_eq(n_full, 16, "%d got exit 5", n_full);
 	cr_expect_eq(a_resv_count(root), 16);
 	cr_expect_not(journal_present(root));
-}
-
-/* @pid holds @path open (its /proc/PID/fd links) */
-static bool holds_open(pid_t pid, const char *path)
-{
-	char dir[64], link[600], tgt[600];
-	struct dirent *e;
-	bool hit = false;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	while (d && !hit && (e = readdir(d))) {
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
-		n = readlink(link, tgt, sizeof(tgt) - 1);
-		if (n > 0) {
-			tgt[n] = 0;
-			hit = !strcmp(tgt, path);
-		}
-	}
-	if (d)
-		closedir(d);
-	return hit;
-}
-
-/*
- * An admin redefines the domain while assign waits for the host lock, after it asked libvirt
- * about the domain: the admin's edit is never lost. Either assign refuses to edit over a
- * definition it did not read (exit 1, "redefined": the admin's as the admin left it, no
- * record) or it edits the admin's (exit 0: the hostdev and the record, the admin's edit kept),
- * and then unassign gives back exactly the admin's definition: what the journal held was it.
- */
-Test(assign_concurrency, domain_redefined_while_waiting_for_the_lock)
-{
-	char *root = a_tree("t4-mdev-pf"), *lock, *err, *x, *out = test_tmpdir("race"), path[600];
-	const char *args[] = { "assign", "race", NULL }, *argv[48];
-	virDomainPtr d;
-	pid_t pid;
-	int fd, st, i;
-
-	a_define("race", NULL);
-	mkdirs(root, "run/gpupart");
-	cr_assert_geq(asprintf(&lock, "%s/run/gpupart/lock", root), 0);
-	a_own(lock);
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	cr_assert_geq(fd, 0, "%s: %s", lock, strerror(errno));
-	cr_assert_eq(flock(fd, LOCK_EX), 0);
-	a_argv(argv, root, args);
-	snprintf(path, sizeof(path), "%s/err", out);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int e = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	/* it opens the lock file once libvirt has answered (before the lock: ops/assign.c) */
-	for (i = 0; i < 3000 && !holds_open(pid, lock); i++)
-		usleep(10 * 1000);
-	cr_assert_lt(i, 3000, "assign never came to the lock");
-	d = virDomainLookupByName(conn, "race");
-	x = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
-	virDomainFree(d);
-	{
-		/* the admin's edit: a description */
-		char *p = strstr(x, "</uuid>"), *edited;
-
-		cr_assert_not_null(p);
-		cr_assert_geq(asprintf(&edited, "%.*s</uuid>\n  <description>the admin's</description>%s",
-				       (int)(p - x), x, p + 7),
-			      0);
-		d = virDomainDefineXML(conn, edited);
-		cr_assert_not_null(d, "%s", virGetLastErrorMessage());
-		virDomainFree(d);
-		free(edited);
-	}
-	free(x);
-	x = a_xml("race");
-	flock(fd, LOCK_UN);
-	close(fd);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	err = a_own(slurp(path));
-	cr_assert(WIFEXITED(st), "killed by %d", WTERMSIG(st));
-	cr_expect_not(journal_present(root));
-	cr_expect(strstr(a_xml("race"), "<description>the admin&apos;s</description>"),
-		  "the admin's edit was lost:\n%s", a_xml("race"));
-	if (WEXITSTATUS(st) == 1) {
-		cr_expect(err && strstr(err, "redefined"), "%s", err);
-		cr_expect_str_eq(a_xml("race"), x, "the admin's definition was changed");
-		cr_expect_eq(a_resv_count(root), 0, "a record stayed");
-		return;
-	}
-	cr_assert_eq(WEXITSTATUS(st), 0, "exit %d\n%s", WEXITSTATUS(st), err);
-	a_expect_hostdev(a_xml("race"), "nvidia-mdev", T4_M0);
-	cr_expect_not_null(a_resv(root, T4_M0));
-	a_ok(root, (const char *const[]){ "unassign", "race", NULL });
-	cr_expect_str_eq(a_xml("race"), x, "unassign did not give back the admin's definition");
-	cr_expect_eq(a_resv_count(root), 0);
 }

@@ -27,34 +27,27 @@
 
 TestSuite(placement, .init = a_init, .fini = a_fini, .timeout = 120);
 
-/* Two NUMA nodes (CPUs 0-3, 4-7), A16_1 on node 1, A16_0 on node 0. */
-static char *numa_tree(void)
+/* Two NUMA nodes (CPUs 0-3, 4-7), A16_1 on node 1, A16_0 on node 0: a tree of the run's own
+ * (the shared a16-vfio stays as the fixture wrote it) */
+static void numa_make(const char *root)
 {
-	char *root = a_tree("a16-vfio");
-
 	mkdirs(root, "sys/devices/system/node/node0");
 	mkdirs(root, "sys/devices/system/node/node1");
 	put(root, "sys/devices/system/node/node0/cpulist", "0-3\n");
 	put(root, "sys/devices/system/node/node1/cpulist", "4-7\n");
 	put(root, "sys/bus/pci/devices/" A16_0 "/numa_node", "0\n");
 	put(root, "sys/bus/pci/devices/" A16_1 "/numa_node", "1\n");
-	return root;
+}
+
+static char *numa_tree(void)
+{
+	return a_tree_made("a16-numa", "a16-vfio", numa_make);
 }
 
 /* A q35 domain with @extra at the top level (vcpu, numatune), defined. */
 static void define_with(const char *name, const char *extra)
 {
-	char xml[2048];
-	virDomainPtr d;
-
-	snprintf(xml, sizeof(xml),
-		 "<domain type='qemu'><name>%s</name><uuid>%s</uuid>"
-		 "<memory unit='KiB'>131072</memory>%s"
-		 "<os><type arch='x86_64' machine='q35'>hvm</type></os></domain>",
-		 name, a_uuid(name), extra);
-	d = virDomainDefineXML(conn, xml);
-	cr_assert_not_null(d, "define %s: %s", name, virGetLastErrorMessage());
-	virDomainFree(d);
+	a_define_with(name, extra, NULL);
 }
 
 static void assign_expect(const char *root, const char *name, const char *vf)
@@ -111,13 +104,14 @@ Test(placement, vcpu_cpuset_tie_lower_node)
  * (a <description>); then the lock goes. assign journals the definition it reads under the
  * lock: the domain ends with the partition and the admin's edit both; and an assign killed
  * at its domain step (GP_FAKE_KILL_DOMAIN, the same wait) is undone by `repair` to the edited
- * definition, not to the one read before the lock.
+ * definition, not to the one read before the lock. Returns the admin's definition as libvirt
+ * holds it (after one round trip: alib.h).
  */
-static void edit_while_waiting(const char *root, const char *name, const char *const *env,
+static char *edit_while_waiting(const char *root, const char *name, const char *const *env,
 			       int want_status)
 {
 	const char *args[] = { "assign", name, NULL }, *argv[48];
-	char path[1024], xml[2048];
+	char path[1024], xml[2048], *edited;
 	struct stat st;
 	virDomainPtr d;
 	int fd, status;
@@ -137,7 +131,7 @@ static void edit_while_waiting(const char *root, const char *name, const char *c
 		_exit(127);
 	}
 	/* it has asked libvirt and waits for the lock: its journal is not there yet */
-	sleep(2);
+	a_wait_at_lock(pid, root);
 	snprintf(path, sizeof(path), "%s/run/gpupart/journal", root);
 	cr_expect(stat(path, &st) != 0, "a journal while the lock was held");
 	snprintf(xml, sizeof(xml),
@@ -149,6 +143,10 @@ static void edit_while_waiting(const char *root, const char *name, const char *c
 	d = virDomainDefineXML(conn, xml);
 	cr_assert_not_null(d, "redefine: %s", virGetLastErrorMessage());
 	virDomainFree(d);
+	d = virDomainDefineXML(conn, a_xml(name));
+	cr_assert_not_null(d, "redefine: %s", virGetLastErrorMessage());
+	virDomainFree(d);
+	edited = a_xml(name);
 	flock(fd, LOCK_UN);
 	close(fd);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -158,17 +156,22 @@ static void edit_while_waiting(const char *root, const char *name, const char *c
 	else
 		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == want_status, "status %d",
 			  status);
+	return edited;
 }
 
 Test(placement, edit_while_waiting_for_the_lock_is_kept)
 {
-	char *root = a_tree("a16-vfio"), *xml;
+	char *root = a_tree("a16-vfio"), *xml, *edited;
 
 	define_with("waiter", "");
-	edit_while_waiting(root, "waiter", NULL, 0);
+	edited = edit_while_waiting(root, "waiter", NULL, 0);
 	xml = a_xml("waiter");
 	cr_expect(strstr(xml, "edited by the admin") != NULL, "the edit was lost:\n%s", xml);
 	a_expect_hostdev(xml, "nvidia-vfio", "0000:03:00.4");
+	/* what the journal held was the admin's definition: unassign gives back exactly it */
+	a_ok(root, (const char *const[]){ "unassign", "waiter", NULL });
+	cr_expect_str_eq(a_xml("waiter"), edited, "unassign did not give back the admin's");
+	cr_expect_eq(a_resv_count(root), 0);
 }
 
 Test(placement, killed_assign_repaired_to_the_edited_definition)
