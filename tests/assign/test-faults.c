@@ -5,11 +5,13 @@
  * SIGKILLs gpupart at the k-th domain step, before it runs). The reservation records are file
  * steps before the domain steps, so a kill at domain step 1 is a kill after them. What must
  * hold, with the definitions, the records and the whole tree compared:
- *   - a failed step: exit 1, everything as it was, no journal;
- *   - a kill: a journal, and after `gpupart repair` everything as it was or as the command
- *     would have left it, never a mix (a record without its hostdev, or one domain of two).
- * assign takes two domains in one call, so that the second domain's failure must undo the
- * first's edit too.
+ *   - a failed step: exit 1, no journal, the failing domain as it was;
+ *   - a kill: a journal, and after `gpupart repair` each domain as it was or as the command
+ *     would have left it, never half (a record without its hostdev, or the reverse);
+ *   - in either case exactly the records of the domains' states, the rest of the tree as it
+ *     was.
+ * Each domain of a call is its own transaction (gpupart/adapters.h): with two domains, a
+ * failure at the second's step leaves the first assigned, and that is a whole state too.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
