@@ -541,4 +541,13 @@ Test(assign, dry_run_changes_nothing)
 	cr_expect_str_eq(a_xml("dr"), before);
 	cr_expect_eq(a_resv_count(root), 0);
 	assert_manifest_eq(a_own(manifest(root, M_STATE)), orig, "assign --dry-run");
+	/* and unassign --dry-run of what a real assign gave */
+	a_ok(root, (const char *const[]){ "assign", "dr", NULL });
+	before = a_xml("dr");
+	orig = a_own(manifest(root, M_STATE));
+	cr_expect_eq(a_gp(&r, NULL, root, "unassign", "dr", "--dry-run", NULL), 0, "%s", r.err);
+	run_free(&r);
+	cr_expect_str_eq(a_xml("dr"), before);
+	cr_expect_eq(a_resv_count(root), 1);
+	assert_manifest_eq(a_own(manifest(root, M_STATE)), orig, "unassign --dry-run");
 }
