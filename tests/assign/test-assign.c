@@ -523,6 +523,34 @@ Test(assign, allow_multiple_then_unassign_one_and_all)
 	cr_expect_str_eq(a_state(root), orig);
 }
 
+/*
+ * set-count's guard sees what assign did: the domain naming the VF (libvirt asked) and, where
+ * libvirt is not asked (the boot unit), the record; after unassign the count changes.
+ */
+Test(assign, set_count_refuses_while_assigned)
+{
+	char *root = a_tree_copy("a16-vfio"), *line;
+	struct run r;
+
+	a_define("sc", NULL);
+	a_ok(root, (const char *const[]){ "assign", "sc", "--gpu", A16_0, "--partition", "2", NULL });
+	line = a_resv(root, "0000:03:00.6");
+	cr_assert_not_null(line);
+	line[strcspn(line, "\n")] = 0;
+	cr_expect_eq(gpf(&r, root, "set-count", A16_0, "2", "--no-libvirt", NULL), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "refusing: partitions are assigned"), "%s", r.err);
+	cr_expect(strstr(r.err, line), "the record's line not in:\n%s", r.err);
+	run_free(&r);
+	cr_expect_eq(a_gp(&r, NULL, root, "set-count", A16_0, "2", NULL), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "0000:03:00.6 is assigned to VM sc"), "the domain not named:\n%s",
+		  r.err);
+	run_free(&r);
+	cr_expect_eq(fklog_ops(root), 0, "a refused set-count wrote:\n%s", a_own(fklog(root)));
+	a_ok(root, (const char *const[]){ "unassign", "sc", NULL });
+	cr_expect_eq(gpf(&r, root, "set-count", A16_0, "2", "--no-libvirt", NULL), 0, "%s", r.err);
+	run_free(&r);
+}
+
 /* --dry-run: the plan, nothing changed (domain, records, tree) */
 Test(assign, dry_run_changes_nothing)
 {
