@@ -24,6 +24,10 @@ struct gp_virt_use {
  * persistent definition): "ua-gpupart-" and the device with ':' and '.' as '-'. */
 #define GP_VIRT_ALIAS_PREFIX "ua-gpupart-"
 
+/* As n_pci and n_mdev (the arrays NULL): every PCI function and mdev any domain names, so that
+ * one question needs nothing of the host read first (assign asks before its scan). */
+#define GP_VIRT_EVERY ((size_t)-1)
+
 /* How long the whole conversation with libvirt may take unless the caller says (ms). */
 #define GP_VIRT_TIMEOUT_MS_DEFAULT 10000
 

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * `gpupart assign DOMAIN...` (Add-VMGpuPartitionAdapter) and `gpupart unassign DOMAIN`
- * (Remove-VMGpuPartitionAdapter). libvirt is asked about each domain and every domain's use
- * of the host's partitions BEFORE the host lock (a bounded child each; concurrent calls ask
- * in parallel); under the lock the host and the reservation records are read again, the
- * library picks and refuses (gpupart/adapters.h), and each domain's change runs as one
- * transaction. A partition set that changed meanwhile (set-count ran) is asked about again.
+ * (Remove-VMGpuPartitionAdapter). libvirt is asked about each domain and every device any
+ * domain names BEFORE the host lock (a bounded child each; concurrent calls ask in
+ * parallel); under the lock the host and the reservation records are read, the library
+ * picks and refuses (gpupart/adapters.h), and each domain's change runs as one transaction.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,8 +36,6 @@ struct arun {
 	size_t n_resv;
 	struct gp_part *parts;
 	size_t n_parts;
-	char **asked;                  /* the devices libvirt was asked about */
-	size_t n_asked;
 	struct gp_op_assign *op;
 	int *result;                   /* per domain: 0 done, -errno, 1 not run */
 	struct gp_virt_dda_result *res;
@@ -68,23 +65,6 @@ static int scan(struct arun *x)
 			      &x->parts, &x->n_parts) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-/* The partitions' devices, sorted: what libvirt is asked about (and compared after the lock). */
-static int devices(struct arun *x, char ***pci, size_t *n_pci, char ***mdev, size_t *n_mdev)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; r >= 0 && i < x->n_parts; i++) {
-		char *s = strdup(x->parts[i].device);
-
-		if (!s)
-			return -ENOMEM;
-		r = x->parts[i].mdev_uuid ? gp_strv_push(mdev, n_mdev, s) :
-					    gp_strv_push(pci, n_pci, s);
-	}
-	return r;
-}
-
 static void clear_answers(struct arun *x)
 {
 	size_t i;
@@ -96,30 +76,26 @@ static void clear_answers(struct arun *x)
 	x->n_uses = 0;
 }
 
-/* Each domain and every domain's uses of the partitions, one bounded child per domain. */
+/*
+ * Each domain, and every PCI function and mdev any domain names (GP_VIRT_EVERY: nothing of the
+ * host need be read first, so the host is scanned once, under the lock), one bounded child
+ * per domain.
+ */
 static int ask(struct arun *x)
 {
-	char **pci = NULL, **mdev = NULL;
-	size_t np = 0, nm = 0, i;
-	int r = devices(x, &pci, &np, &mdev, &nm);
+	size_t i;
+	int r = 0;
 
 	clear_answers(x);
 	for (i = 0; r >= 0 && i < x->n; i++) {
 		r = gp_virt_domain_inspect(x->cli->ctx, x->cli->connect, x->cli->libvirt_timeout_ms,
-					   x->names[i], (const char *const *)pci, np,
-					   (const char *const *)mdev, nm, &x->vd[i]);
+					   x->names[i], NULL, GP_VIRT_EVERY, NULL, GP_VIRT_EVERY,
+					   &x->vd[i]);
 		if (r < 0)
 			gp_cli_err("cannot ask libvirt about domain %s at %s: %s", x->names[i],
 				   x->cli->connect ? x->cli->connect : "the default URI",
 				   strerror(-r));
 	}
-	gp_strv_free(x->asked, x->n_asked);
-	x->asked = pci;
-	x->n_asked = np;
-	for (i = 0; i < nm; i++)
-		if (gp_strv_push(&x->asked, &x->n_asked, mdev[i]) < 0)
-			r = -ENOMEM;
-	free(mdev);
 	if (r < 0)
 		return EXIT_FAIL;
 	x->n_uses = x->vd[0].n_uses;
@@ -140,25 +116,6 @@ static int ask(struct arun *x)
 							v->numa_node, v->cpuset };
 	}
 	return EXIT_OK;
-}
-
-/* The partitions now are the ones libvirt was asked about. */
-static bool same_devices(struct arun *x)
-{
-	char **pci = NULL, **mdev = NULL;
-	size_t np = 0, nm = 0, i, k;
-	bool same = devices(x, &pci, &np, &mdev, &nm) >= 0 && np + nm == x->n_asked;
-
-	for (i = 0; same && i < np + nm; i++) {
-		const char *d = i < np ? pci[i] : mdev[i - np];
-
-		for (k = 0; k < x->n_asked && strcasecmp(x->asked[k], d); k++)
-			;
-		same = k < x->n_asked;
-	}
-	gp_strv_free(pci, np);
-	gp_strv_free(mdev, nm);
-	return same;
 }
 
 static const char *verb(const struct arun *x)
@@ -302,7 +259,6 @@ static void arun_free(struct arun *x)
 	gp_op_assign_free(x->op);
 	free(x->parts);
 	gp_resvs_free(x->resv, x->n_resv);
-	gp_strv_free(x->asked, x->n_asked);
 	gp_host_free(x->host);
 	for (i = 0; x->res && i < x->n; i++)
 		gp_virt_dda_result_clear(&x->res[i]);
@@ -310,7 +266,7 @@ static void arun_free(struct arun *x)
 	free(x->result);
 }
 
-/* Under the lock (or, for a dry run, without it): the host and the records read again, the
+/* Under the lock (or, for a dry run, without it): the host and the records read, the
  * operation built, printed or run. */
 static int decide(struct arun *x)
 {
@@ -322,8 +278,6 @@ static int decide(struct arun *x)
 	if (gp_resv_read_all(x->cli->ctx, &x->resv, &x->n_resv) < 0)
 		return EXIT_FAIL;
 	r = scan(x);
-	if (r == EXIT_OK && !same_devices(x) && (r = ask(x)) == EXIT_OK)
-		r = scan(x); /* the partitions changed while libvirt was asked: ask again */
 	if (r != EXIT_OK)
 		return r;
 	if (gp_op_assign_new(x->cli->ctx, x->host, x->parts, x->n_parts, x->uses, x->n_uses,
@@ -366,9 +320,7 @@ static int run(struct gp_cli *cli, int argc, char **argv, bool unassign)
 	gp_virt_preload(cli->ctx);
 	x.vd = calloc(x.n, sizeof(*x.vd));
 	x.doms = calloc(x.n, sizeof(*x.doms));
-	r = x.vd && x.doms ? scan(&x) : EXIT_FAIL;
-	if (r == EXIT_OK)
-		r = ask(&x);
+	r = x.vd && x.doms ? ask(&x) : EXIT_FAIL;
 	if (r == EXIT_OK && !cli->dry_run)
 		r = gp_cli_lock(cli, &lock_fd);
 	if (r == EXIT_OK)

@@ -260,7 +260,8 @@ int gp_virt_domain_inspect(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 	}
 	gp_strv_free(v, n);
 	if (r >= 0 && d->xml)
-		r = gp_virt_domain_facts(d, fns, n_fns);
+		r = gp_virt_domain_facts(d, n_fns == GP_VIRT_EVERY ? NULL : fns,
+					 n_fns == GP_VIRT_EVERY ? 0 : n_fns);
 	if (r < 0)
 		gp_virt_domain_clear(d);
 	return r < 0 ? r : 0;

@@ -209,44 +209,55 @@ static int prop_uint(const struct gp_xml_node *n, const char *name, unsigned lon
 	return 0;
 }
 
-static int match_pci(const struct gp_xml_node *addr, const struct query *q, const char **device)
+/* The source @addr names, as the query spells it, into @out (DEVICE_LEN): 1, or 0 when it is
+ * none of the query's (every one is, for GP_VIRT_EVERY). */
+#define DEVICE_LEN 48
+
+static int match_pci(const struct gp_xml_node *addr, const struct query *q, char *out)
 {
 	unsigned dom, bus, slot, fn;
 	char buf[24];
 	size_t i;
 
-	*device = NULL;
 	if (prop_uint(addr, "domain", UINT_MAX, &dom) < 0 ||
 	    prop_uint(addr, "bus", 0xff, &bus) < 0 ||
 	    prop_uint(addr, "slot", 0x1f, &slot) < 0 ||
 	    prop_uint(addr, "function", 7, &fn) < 0)
 		return 0;
 	snprintf(buf, sizeof(buf), "%04x:%02x:%02x.%x", dom, bus, slot, fn);
+	if (q->n_pci == GP_VIRT_EVERY) {
+		snprintf(out, DEVICE_LEN, "%s", buf);
+		return 1;
+	}
 	for (i = 0; i < q->n_pci; i++) {
 		if (q->pci[i] && !strcasecmp(q->pci[i], buf)) {
-			*device = q->pci[i];
+			snprintf(out, DEVICE_LEN, "%s", q->pci[i]);
 			return 1;
 		}
 	}
 	return 0;
 }
 
-static int match_mdev(const struct gp_xml_node *addr, const struct query *q,
-		      const char **device)
+static int match_mdev(const struct gp_xml_node *addr, const struct query *q, char *out)
 {
 	_cleanup_(freep) char *uuid = gp_xml_prop(addr, "uuid");
 	size_t i;
 
-	*device = NULL;
-	if (!uuid)
+	if (!uuid || strlen(uuid) >= DEVICE_LEN)
 		return 0;
+	if (q->n_mdev == GP_VIRT_EVERY) {
+		for (i = 0; uuid[i]; i++)
+			out[i] = (char)tolower((unsigned char)uuid[i]);
+		out[i] = 0;
+		return 1;
+	}
 	for (i = 0; i < q->n_mdev; i++) {
 		if (q->mdev[i] && !strcasecmp(q->mdev[i], uuid)) {
-			*device = q->mdev[i];
-			break;
+			snprintf(out, DEVICE_LEN, "%s", q->mdev[i]);
+			return 1;
 		}
 	}
-	return *device != NULL;
+	return 0;
 }
 
 /* Sources, relative to <domain>. A <hostdev> without mode is a subsystem one (libvirt's
@@ -255,7 +266,7 @@ static int match_mdev(const struct gp_xml_node *addr, const struct query *q,
 #define BY_GPUPART "alias[starts-with(@name, '" GP_VIRT_ALIAS_PREFIX "')] and "
 static const struct {
 	const char *xpath;
-	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
+	int (*match)(const struct gp_xml_node *addr, const struct query *q, char *out);
 	bool gpupart; /* only the hostdevs assign made (its alias) */
 } sources[] = {
 	{ HOSTDEV "@type='pci']/source/address", match_pci, false },
@@ -277,7 +288,7 @@ static char *child_text(const struct gp_xml_node *parent, const char *name)
 /* One source address: the domain's use of a queried device, when it names one. */
 struct scan_one {
 	const struct query *q;
-	int (*match)(const struct gp_xml_node *addr, const struct query *q, const char **device);
+	int (*match)(const struct gp_xml_node *addr, const struct query *q, char *out);
 	struct uses *u;
 	const char *name, *uuid;
 	bool active, gpupart;
@@ -286,9 +297,9 @@ struct scan_one {
 static int scan_address(const struct gp_xml_node *addr, void *data)
 {
 	const struct scan_one *s = data;
-	const char *device;
+	char device[DEVICE_LEN];
 
-	if (!s->match(addr, s->q, &device))
+	if (!s->match(addr, s->q, device))
 		return 0;
 	return add_use(s->u, s->name, s->uuid, s->active, s->gpupart, device);
 }
