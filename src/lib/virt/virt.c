@@ -519,6 +519,13 @@ static int scan_xml_of(struct gp_ctx *ctx, virDomainPtr d, unsigned flags, bool 
 		    gp_virt_msg());
 		return -EIO;
 	}
+	/* every source this looks for is inside a <hostdev> or an <interface type='hostdev'>:
+	 * an XML libvirt wrote without the word names nothing, and most domains have none
+	 * (parsing 200 domains was a third of what assign's question cost) */
+	if (!strstr(xml, "hostdev")) {
+		free(xml);
+		return 0;
+	}
 	virDomainGetUUIDString(d, uuid);
 	r = parse_xml(ctx, xml, q, active, uuid, u);
 	if (r == -EINVAL) {
