@@ -77,6 +77,8 @@ const char *gp_cli_path(const struct gp_cli *cli, const char *abs);
 int gp_cli_parse_addrs(int argc, char **argv, struct gp_pci_addr **out);
 /* Maps a scan failure to an exit status (the library already logged the reason). */
 int gp_cli_scan_exit(int r);
+/* The errors and warnings of @f on stderr (gp_cli_err, gp_cli_warn); infos are not said. */
+void gp_cli_print_findings(const struct gp_findings *f);
 /* Writes a whole buffer to stdout; EXIT_OK or EXIT_FAIL. */
 int gp_cli_emit(const char *buf, size_t len);
 int gp_cli_emit_json(struct json_object *root);

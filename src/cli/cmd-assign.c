@@ -200,19 +200,6 @@ static int print_text(struct arun *x)
 	return EXIT_OK;
 }
 
-static void print_findings(const struct gp_op_assign *op)
-{
-	size_t i;
-
-	for (i = 0; i < op->findings.n; i++) {
-		const struct gp_finding *f = &op->findings.v[i];
-
-		if (f->severity == GP_SEV_ERROR)
-			gp_cli_err("%s", f->detail);
-		else if (f->severity == GP_SEV_WARNING)
-			gp_cli_warn("%s", f->detail);
-	}
-}
 
 /* Each domain's transaction; the exit status of the whole. */
 static int run_all(struct arun *x)
@@ -288,11 +275,11 @@ static int decide(struct arun *x)
 	if (gp_op_assign_refused(x->op)) {
 		if (x->cli->json)
 			print_json(x, true);
-		print_findings(x->op);
+		gp_cli_print_findings(&x->op->findings);
 		return x->op->full ? GP_EXIT_NO_PARTITION : x->op->usage ? EXIT_USAGE : EXIT_FAIL;
 	}
 	if (!x->cli->json)
-		print_findings(x->op);
+		gp_cli_print_findings(&x->op->findings);
 	r = x->cli->dry_run || !x->op->n_items ? EXIT_OK : run_all(x);
 	if (x->cli->json)
 		print_json(x, false);

@@ -148,19 +148,6 @@ static int print_text(struct dda_run *x)
 	return EXIT_OK;
 }
 
-static void print_findings(const struct gp_op_dda *op)
-{
-	size_t i;
-
-	for (i = 0; i < op->findings.n; i++) {
-		const struct gp_finding *f = &op->findings.v[i];
-
-		if (f->severity == GP_SEV_ERROR)
-			gp_cli_err("%s", f->detail);
-		else if (f->severity == GP_SEV_WARNING)
-			gp_cli_warn("%s", f->detail);
-	}
-}
 
 /* libvirt's answer as the operation takes it (the strings stay the run's). */
 static int domain_data(struct dda_run *x, struct gp_op_domain *d)
@@ -304,11 +291,11 @@ static int run(struct gp_cli *cli, int argc, char **argv, bool detach)
 	if (gp_op_dda_refused(x.op)) {
 		if (cli->json)
 			print_json(&x, true);
-		print_findings(x.op);
+		gp_cli_print_findings(&x.op->findings);
 		goto out;
 	}
 	if (!cli->json)
-		print_findings(x.op);
+		gp_cli_print_findings(&x.op->findings);
 	ret = act(&x);
 out:
 	gp_strv_free(x.lines, x.n_lines);

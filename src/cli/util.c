@@ -114,3 +114,15 @@ int gp_cli_emit_json(struct json_object *root)
 	json_object_put(root);
 	return r;
 }
+
+void gp_cli_print_findings(const struct gp_findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->v[i].severity == GP_SEV_ERROR)
+			gp_cli_err("%s", f->v[i].detail);
+		else if (f->v[i].severity == GP_SEV_WARNING)
+			gp_cli_warn("%s", f->v[i].detail);
+	}
+}

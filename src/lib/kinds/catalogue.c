@@ -139,7 +139,6 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 {
 	struct gp_catalogue_state *s;
 	bool absent = recs[0].n == 3 && !strcmp(recs[0].tok[2], "-");
-	const char *why = NULL;
 	size_t i;
 
 	*bad = 0;
@@ -153,16 +152,7 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 	if (!s)
 		return "out of memory";
 	s->decided = true;
-	if (!absent && !(s->text = strdup("")))
-		return "out of memory";
-	for (i = 1; !why && i < n; i++) {
-		*bad = i;
-		if (absent || strcmp(recs[i].tok[0], "data") || recs[i].n != 2)
-			why = "an unknown record";
-		else
-			why = gp_rec_add_hex(&s->text, &s->len, GP_RECORDED_MAX_BYTES, recs[i].tok[1]);
-	}
-	return why;
+	return gp_rec_file_decode(recs, n, absent, GP_RECORDED_MAX_BYTES, &s->text, &s->len, bad);
 }
 
 /* Only the board of a GPU the journal changed itself (its check found it on the host). */

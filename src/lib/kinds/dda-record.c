@@ -59,9 +59,7 @@ static bool state_equal(const void *cur, const void *want)
 {
 	const struct dda_record_state *a = cur, *b = want;
 
-	if (!a->text || !b->text)
-		return !a->text && !b->text;
-	return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+	return gp_rec_file_equal(a->text, a->len, b->text, b->len);
 }
 
 /* One file step: the text, or "" to remove the file (txn/step.c). */
@@ -100,7 +98,6 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 {
 	struct dda_record_state *s;
 	bool absent = recs[0].n == 2 && !strcmp(recs[0].tok[1], "-");
-	const char *why = NULL;
 	size_t i;
 
 	*bad = 0;
@@ -110,30 +107,11 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 		if (before->v[i]->kind == &gp_kind_dda_record)
 			return "the dismounted record journaled twice";
 	c->orig = s = calloc(1, sizeof(*s));
-	if (!s || (!absent && !(s->text = strdup(""))))
+	if (!s)
 		return "out of memory";
-	for (i = 1; !why && i < n; i++) {
-		*bad = i;
-		if (absent || strcmp(recs[i].tok[0], "data") || recs[i].n != 2)
-			why = "an unknown record";
-		else
-			why = gp_rec_add_hex(&s->text, &s->len, MAX_BYTES, recs[i].tok[1]);
-	}
-	return why;
+	return gp_rec_file_decode(recs, n, absent, MAX_BYTES, &s->text, &s->len, bad);
 }
 
-/* The path is the kind's own, never the journal's: what the file held comes back as it was
- * (mount and apply validate it when they read it). */
-static int check(struct gp_ctx *ctx, const struct gp_txn *txn, struct gp_change *c, char *why,
-		 size_t why_len)
-{
-	(void)ctx;
-	(void)txn;
-	(void)c;
-	(void)why;
-	(void)why_len;
-	return 0;
-}
 
 const struct gp_kind gp_kind_dda_record = {
 	.tag = "ddarecord",
@@ -143,7 +121,9 @@ const struct gp_kind gp_kind_dda_record = {
 	.diff = state_diff,
 	.encode = encode,
 	.decode = decode,
-	.check = check,
+	/* the path is the kind's own, never the journal's: what the file held comes back as it
+	 * was (mount and apply validate it when they read it) */
+	.check = gp_kind_check_nothing,
 	.name = state_name,
 	.free_state = state_free,
 };

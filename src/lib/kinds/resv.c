@@ -73,9 +73,7 @@ static bool state_equal(const void *cur, const void *want)
 {
 	const struct resv_state *a = cur, *b = want;
 
-	if (!a->text || !b->text)
-		return !a->text && !b->text;
-	return a->len == b->len && memcmp(a->text, b->text, a->len) == 0;
+	return gp_rec_file_equal(a->text, a->len, b->text, b->len);
 }
 
 /* One file step: the text, or "" to remove the file (txn/step.c). */
@@ -128,33 +126,15 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 		    !strcmp(state_name(before->v[i]->orig), recs[0].tok[1]))
 			return "a reservation journaled twice";
 	c->orig = s = calloc(1, sizeof(*s));
-	if (!s || (!absent && !(s->text = strdup(""))))
+	if (!s)
 		return "out of memory";
 	snprintf(s->device, sizeof(s->device), "%s", recs[0].tok[1]);
-	for (i = 1; !why && i < n; i++) {
-		*bad = i;
-		if (absent || strcmp(recs[i].tok[0], "data") || recs[i].n != 2)
-			why = "an unknown record";
-		else
-			why = gp_rec_add_hex(&s->text, &s->len, MAX_BYTES, recs[i].tok[1]);
-	}
+	why = gp_rec_file_decode(recs, n, absent, MAX_BYTES, &s->text, &s->len, bad);
 	if (!why && s->text && (!s->len || strlen(s->text) != s->len))
 		why = "an empty reservation record, or one with a NUL";
 	return why;
 }
 
-/* decode checked the name (the only part that makes a path); what the file held comes back
- * as it was, and is read strictly whenever it is read (conf/resv.c). */
-static int check(struct gp_ctx *ctx, const struct gp_txn *txn, struct gp_change *c, char *why,
-		 size_t why_len)
-{
-	(void)ctx;
-	(void)txn;
-	(void)c;
-	(void)why;
-	(void)why_len;
-	return 0;
-}
 
 const struct gp_kind gp_kind_resv = {
 	.tag = "resv",
@@ -163,7 +143,9 @@ const struct gp_kind gp_kind_resv = {
 	.diff = state_diff,
 	.encode = encode,
 	.decode = decode,
-	.check = check,
+	/* decode checked the name (the only part that makes a path); what the file held comes
+	 * back as it was, and is read strictly whenever it is read (conf/resv.c) */
+	.check = gp_kind_check_nothing,
 	.name = state_name,
 	.free_state = state_free,
 };

@@ -159,3 +159,41 @@ const char *gp_rec_add_hex(char **text, size_t *len, size_t max, const char *hex
 	t[*len] = 0;
 	return NULL;
 }
+
+const char *gp_rec_file_decode(const struct gp_rec *recs, size_t n, bool absent, size_t max,
+			       char **text, size_t *len, size_t *bad)
+{
+	const char *why = NULL;
+	size_t i;
+
+	*len = 0;
+	*bad = 0;
+	if (!absent && !(*text = strdup("")))
+		return "out of memory";
+	for (i = 1; !why && i < n; i++) {
+		*bad = i;
+		if (absent || strcmp(recs[i].tok[0], "data") || recs[i].n != 2)
+			why = "an unknown record";
+		else
+			why = gp_rec_add_hex(text, len, max, recs[i].tok[1]);
+	}
+	return why;
+}
+
+bool gp_rec_file_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (!a || !b)
+		return !a && !b;
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+int gp_kind_check_nothing(struct gp_ctx *ctx, const struct gp_txn *txn, struct gp_change *c,
+			  char *why, size_t why_len)
+{
+	(void)ctx;
+	(void)txn;
+	(void)c;
+	(void)why;
+	(void)why_len;
+	return 0;
+}

@@ -95,6 +95,15 @@ int gp_rec_kv(const char *tok, const char *key, const char **val);
 int gp_rec_put_hex(struct gp_rec_out *out, const char *text, size_t len);
 const char *gp_rec_add_hex(char **text, size_t *len, size_t max, const char *hex);
 /*
+ * A file journaled whole (the kinds that keep one: catalogue, dda-record, resv): recs[1..n)
+ * are its "data HEX" records into a new *text (NUL-terminated, *len bytes, at most @max);
+ * @absent (the first record said "-": no file) wants none and leaves *text alone. NULL, or
+ * why with the index of the bad record in *bad. gp_rec_file_equal: the same file (NULL: none).
+ */
+const char *gp_rec_file_decode(const struct gp_rec *recs, size_t n, bool absent, size_t max,
+			       char **text, size_t *len, size_t *bad);
+bool gp_rec_file_equal(const char *a, size_t alen, const char *b, size_t blen);
+/*
  * Reads @line (modified in place; rec->lineno set) as shared/record.h reads a record written
  * by gpupart (one space between fields, none leading or trailing, no control character, no
  * key twice) and splits it into rec->tok. 0 (rec->n 0 for an empty line); -EINVAL with
@@ -138,6 +147,13 @@ struct gp_txn {
 	struct gp_change **v;
 	size_t n;
 };
+
+/* A kind's check when the journal's state names nothing check must find on the host (a file
+ * of gpupart's own, put back as it was and read strictly whenever it is read). */
+struct gp_txn;
+struct gp_change;
+int gp_kind_check_nothing(struct gp_ctx *ctx, const struct gp_txn *txn, struct gp_change *c,
+			  char *why, size_t why_len);
 
 /* A new empty change of @kind (calloc'ed); NULL on ENOMEM. */
 struct gp_change *gp_change_new(const struct gp_kind *kind);
