@@ -73,7 +73,7 @@ struct gp_op_assign {
 	struct gp_findings findings;   /* errors refuse; in the order the checks ran */
 	struct gp_assign_item *items;
 	size_t n_items;
-	bool full;                     /* refused for no-free-partition (GP_EXIT_NO_PARTITION) */
+	bool full;                     /* refused for no-free-partition (the CLI's exit status 5) */
 	bool usage;                    /* refused because of what was asked (exit 2) */
 };
 

@@ -14,9 +14,6 @@
 
 #include <gpupart/policy.h>
 
-/* Exit status of `assign` when no free partition of the size asked exists (gpupart(8)). */
-#define GP_EXIT_NO_PARTITION 5
-
 /* One partition, as the picker sees it (strings borrowed). */
 struct gp_pick_part {
 	const char *gpu;       /* the GPU's address "dddd:bb:dd.f" */

@@ -31,6 +31,9 @@ struct gp_resv {
 	int partition;             /* its PartitionId on that GPU */
 };
 
+/* Pure. @s names a device as a record's file does: a canonical PCI address or a UUID, in
+ * lowercase (never a path). */
+bool gp_resv_device_ok(const char *s);
 /* Pure. One record's text (its line and '\n'); NULL on ENOMEM or a field that cannot be
  * written (a device or UUID that is not one). */
 char *gp_resv_format(const struct gp_resv *r);

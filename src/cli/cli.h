@@ -19,6 +19,7 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_NOT_ASSIGNABLE = 3,
 	EXIT_STUCK = 4, /* a kernel write never returned: the device is stuck, repair later */
+	EXIT_NO_PARTITION = 5, /* assign: no free partition of the size asked ("full") */
 };
 
 struct gp_op;

@@ -16,7 +16,6 @@
 #include <gpupart/virt.h>
 
 #include "cli.h"
-#include "shared/strv.h"
 
 
 
@@ -120,26 +119,13 @@ static int check_names(struct gp_cli *cli, char **names, size_t n)
 	return r;
 }
 
-/* libvirt's answer about every partition device, one bounded call. */
-static int ask(struct gp_cli *cli, const struct gp_part *parts, size_t n_parts,
-	       struct gp_virt_use **v, size_t *n)
+/* Every device any domain names (GP_VIRT_EVERY), one bounded call: matched to the partitions
+ * afterwards, as assign does. */
+static int ask(struct gp_cli *cli, struct gp_virt_use **v, size_t *n)
 {
-	char **pci = NULL, **mdev = NULL;
-	size_t np = 0, nm = 0, i;
-	int r = 0;
+	int r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms, NULL,
+				   GP_VIRT_EVERY, NULL, GP_VIRT_EVERY, v);
 
-	for (i = 0; r >= 0 && i < n_parts; i++) {
-		char *s = strdup(parts[i].device);
-
-		r = !s ? -ENOMEM : parts[i].mdev_uuid ? gp_strv_push(&mdev, &nm, s) :
-							gp_strv_push(&pci, &np, s);
-	}
-	if (r >= 0)
-		r = gp_virt_find_users(cli->ctx, cli->connect, cli->libvirt_timeout_ms,
-				       (const char *const *)pci, np, (const char *const *)mdev, nm,
-				       v);
-	gp_strv_free(pci, np);
-	gp_strv_free(mdev, nm);
 	if (r < 0) {
 		gp_cli_err("cannot ask libvirt at %s: %s",
 			   cli->connect ? cli->connect : "the default URI", strerror(-r));
@@ -171,7 +157,7 @@ int cmd_adapters(struct gp_cli *cli, int argc, char **argv)
 		return gp_cli_scan_exit(r);
 	if (gp_resv_read_all(cli->ctx, &resv, &n_resv) < 0 ||
 	    gp_parts_build(h, cli->any_class, resv, n_resv, NULL, 0, &parts, &n_parts) < 0 ||
-	    check_names(cli, argv, (size_t)argc) < 0 || ask(cli, parts, n_parts, &v, &nv) < 0)
+	    check_names(cli, argv, (size_t)argc) < 0 || ask(cli, &v, &nv) < 0)
 		goto out;
 	uses = calloc(nv + 1, sizeof(*uses));
 	a = calloc(nv + 1, sizeof(*a));

@@ -276,7 +276,7 @@ static int decide(struct arun *x)
 		if (x->cli->json)
 			print_json(x, true);
 		gp_cli_print_findings(&x->op->findings);
-		return x->op->full ? GP_EXIT_NO_PARTITION : x->op->usage ? EXIT_USAGE : EXIT_FAIL;
+		return x->op->full ? EXIT_NO_PARTITION : x->op->usage ? EXIT_USAGE : EXIT_FAIL;
 	}
 	if (!x->cli->json)
 		gp_cli_print_findings(&x->op->findings);

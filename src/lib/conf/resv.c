@@ -52,8 +52,7 @@ static bool is_uuid(const char *s)
 	return true;
 }
 
-/* A device name: a canonical PCI address or a UUID, in lowercase (the file's name). */
-static bool is_device(const char *s)
+bool gp_resv_device_ok(const char *s)
 {
 	struct gp_pci_addr a;
 	char canon[GP_ADDR_LEN];
@@ -115,7 +114,7 @@ char *gp_resv_format(const struct gp_resv *r)
 	size_t len = 0;
 	FILE *f;
 
-	if (!is_device(r->device) || !is_uuid(r->uuid) || !r->domain || !*r->domain ||
+	if (!gp_resv_device_ok(r->device) || !is_uuid(r->uuid) || !r->domain || !*r->domain ||
 	    r->partition < 0 || !(name = encode_name(r->domain)))
 		return NULL;
 	gp_record_begin(&o, "reservation");
@@ -164,7 +163,7 @@ int gp_resv_parse(const char *name, const char *text, struct gp_resv *out, char 
 		r = gp_record_fail(&rec, err, errlen, "wants device=, uuid=, domain=, gpu=, "
 						      "partition=");
 	v = r >= 0 ? gp_record_get(&rec, "device") : NULL;
-	if (r >= 0 && (!is_device(v) || strcmp(v, name)))
+	if (r >= 0 && (!gp_resv_device_ok(v) || strcmp(v, name)))
 		r = gp_record_fail(&rec, err, errlen, "device=%s is not the file's name", v);
 	if (r >= 0)
 		snprintf(out->device, sizeof(out->device), "%s", v);
@@ -181,7 +180,7 @@ int gp_resv_parse(const char *name, const char *text, struct gp_resv *out, char 
 	if (r >= 0 && (!*v || !(out->domain = decode_name(v))))
 		r = gp_record_fail(&rec, err, errlen, "domain=%s is not a name", v);
 	v = r >= 0 ? gp_record_get(&rec, "gpu") : NULL;
-	if (r >= 0 && (gp_pci_addr_parse(v, &a) < 0 || !is_device(v)))
+	if (r >= 0 && (gp_pci_addr_parse(v, &a) < 0 || !gp_resv_device_ok(v)))
 		r = gp_record_fail(&rec, err, errlen, "gpu=%s is not a PCI address", v);
 	if (r >= 0)
 		snprintf(out->gpu, sizeof(out->gpu), "%s", v);

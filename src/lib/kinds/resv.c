@@ -3,7 +3,6 @@
  * The reservation kind (kinds/resv.h). Here the record is only text to put back, as the
  * dda-record kind keeps dismounted.conf; conf/resv.c says what the text means.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 
@@ -18,20 +17,6 @@ struct resv_state {
 	char *text; /* NULL: no file */
 	size_t len;
 };
-
-/* A PCI address or UUID in lowercase: letters, digits, ':', '.', '-' only, never a path. */
-static bool device_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 7 || n > 36)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(isdigit((unsigned char)s[i]) || (s[i] >= 'a' && s[i] <= 'f') ||
-		      s[i] == ':' || s[i] == '.' || s[i] == '-'))
-			return false;
-	return s[0] != '.';
-}
 
 static void state_free(void *state)
 {
@@ -119,7 +104,7 @@ static const char *decode(const struct gp_txn *before, const struct gp_rec *recs
 	size_t i;
 
 	*bad = 0;
-	if ((recs[0].n != 2 && !absent) || !device_ok(recs[0].tok[1]))
+	if ((recs[0].n != 2 && !absent) || !gp_resv_device_ok(recs[0].tok[1]))
 		return "a resv record without its device";
 	for (i = 0; i < before->n; i++)
 		if (before->v[i]->kind == &gp_kind_resv &&
@@ -158,7 +143,7 @@ int gp_resv_change_new(struct gp_ctx *ctx, const char *device, const struct gp_r
 	int r;
 
 	*out = NULL;
-	if (!device_ok(device))
+	if (!gp_resv_device_ok(device))
 		return -EINVAL;
 	c = gp_change_new(&gp_kind_resv);
 	if (!c)

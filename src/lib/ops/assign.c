@@ -10,7 +10,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -35,9 +34,8 @@ static const char *not_ready(const struct gp_gpu_view *v, const struct gp_partit
 	return NULL; /* an mdev is there (the scan found it), its parent's driver made it */
 }
 
-static int add_view(const struct gp_host *host, const struct gp_gpu_view *v,
-		    const struct gp_resv *resv, size_t n_resv, const struct gp_op_use *uses,
-		    size_t n_uses, struct gp_part **out, size_t *n)
+static int add_view(const struct gp_gpu_view *v, const struct gp_resv *resv, size_t n_resv,
+		    const struct gp_op_use *uses, size_t n_uses, struct gp_part **out, size_t *n)
 {
 	size_t i, k;
 
@@ -66,7 +64,6 @@ static int add_view(const struct gp_host *host, const struct gp_gpu_view *v,
 				e->use = &uses[k];
 		}
 	}
-	(void)host;
 	return 0;
 }
 
@@ -89,7 +86,7 @@ int gp_parts_build(const struct gp_host *host, bool any_class, const struct gp_r
 		if (r < 0)
 			break;
 		if (!v.dda_dismounted)
-			r = add_view(host, &v, resv, n_resv, uses, n_uses, out, n);
+			r = add_view(&v, resv, n_resv, uses, n_uses, out, n);
 		gp_gpu_view_clear(&v);
 	}
 	if (r < 0) {
@@ -100,19 +97,7 @@ int gp_parts_build(const struct gp_host *host, bool any_class, const struct gp_r
 	return r;
 }
 
-static int add(struct gp_op_assign *op, const char *code, enum gp_severity sev, const char *fmt,
-	       ...) __attribute__((format(printf, 4, 5)));
-static int add(struct gp_op_assign *op, const char *code, enum gp_severity sev, const char *fmt,
-	       ...)
-{
-	char buf[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return gp_findings_add(&op->findings, code, sev, "%s", buf);
-}
+#define add(op, ...) gp_findings_add(&(op)->findings, __VA_ARGS__)
 
 bool gp_op_assign_refused(const struct gp_op_assign *op)
 {
