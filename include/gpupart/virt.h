@@ -172,4 +172,35 @@ int gp_virt_preload(struct gp_ctx *ctx);
 /* Whether @uri (NULL: the default) names this host: no host part, or localhost. */
 bool gp_virt_uri_is_local(const char *uri);
 
+/* ---- A host's PCI devices from libvirt's node-device API (virt/nodedev.c) ---- */
+
+/* One PCI device as virNodeDeviceGetXMLDesc describes it (docs/formatnode.rst). */
+struct gp_virt_nodedev {
+	char address[16];    /* "dddd:bb:dd.f" */
+	long vendor, device; /* PCI IDs */
+	long pci_class;      /* <class>, -1 absent (libvirt before 5.x) */
+	char *vendor_name, *product_name;
+	char *driver;        /* <driver><name>, NULL: unbound */
+	bool is_vf;          /* has a phys_function capability */
+	int n_vfs;           /* addresses under virt_functions */
+	int max_vfs;         /* its maxCount, -1 absent */
+	int n_mdev_types;    /* types under mdev_types */
+	int iommu_group;     /* -1 absent */
+	int numa_node;       /* -1 absent */
+};
+
+/* Pure: one node device's XML. 0; -EINVAL for XML that does not parse or is no PCI device
+ * with an address and IDs; -ENOMEM; -ENOTSUP without libxml2. */
+int gp_virt_nodedev_parse(const char *xml, struct gp_virt_nodedev *d);
+void gp_virt_nodedev_clear(struct gp_virt_nodedev *d);
+void gp_virt_nodedevs_free(struct gp_virt_nodedev *v, size_t n);
+
+/*
+ * Every PCI device of the host at @uri (a read-only connection, in one child bounded by
+ * @timeout_ms, <= 0: GP_VIRT_TIMEOUT_MS_DEFAULT) and libvirt's name for the host in
+ * *@hostname ("" when it gives none). 0; -ECONNREFUSED (nothing there), -ETIMEDOUT, -EIO.
+ */
+int gp_virt_nodedevs_read(struct gp_ctx *ctx, const char *uri, int timeout_ms, char **hostname,
+			  struct gp_virt_nodedev **out, size_t *n_out);
+
 #endif
