@@ -43,6 +43,7 @@ enum {
 	OI_VRAM,
 	OI_ALLOW_MULTIPLE,
 	OI_ALL,
+	OI_INVENTORY,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -139,6 +140,10 @@ static const struct verb verbs[] = {
 	  O(RESTART),
 	  GP_VERB_MUTATES | GP_VERB_RECOVERS | GP_VERB_LIBVIRT | GP_VERB_LOCKS_LATE, "DOMAIN",
 	  "take a domain's partitions back (Remove-VMGpuPartitionAdapter)" },
+	/* the URIs are its arguments: no --connect; libvirt is asked about those hosts only */
+	{ "cluster", cmd_cluster, NULL, 1, -1,
+	  O_COMMON | O(JSON) | O(INVENTORY) | O(LIBVIRT_TIMEOUT), 0, "check [URI...]",
+	  "are the GPUs of these hosts one make, model and partition count? (Admin Center)" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -162,6 +167,7 @@ enum {
 	OPT_VRAM,
 	OPT_ALLOW_MULTIPLE,
 	OPT_ALL,
+	OPT_INVENTORY,
 };
 
 static const struct cli_option {
@@ -199,6 +205,8 @@ static const struct cli_option {
 	[OI_ALLOW_MULTIPLE] = { { "allow-multiple", no_argument, NULL, OPT_ALLOW_MULTIPLE }, NULL,
 				"another partition for a domain that has one" },
 	[OI_ALL] = { { "all", no_argument, NULL, OPT_ALL }, NULL, "every partition of the domain" },
+	[OI_INVENTORY] = { { "inventory", required_argument, NULL, OPT_INVENTORY }, "FILE",
+			   "a host's `gpupart list --json` (repeatable)" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -535,6 +543,13 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_ALL:
 			cli->all = true;
+			break;
+		case OPT_INVENTORY:
+			if (cli->n_inventories == GP_CLI_MAX_INVENTORIES) {
+				gp_cli_err("at most %d --inventory files", GP_CLI_MAX_INVENTORIES);
+				return -EINVAL;
+			}
+			cli->inventories[cli->n_inventories++] = optarg;
 			break;
 		case OPT_NO_LIBVIRT:
 			cli->no_libvirt = true;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "shared/array.h"
@@ -27,4 +29,16 @@ int gp_strv_push(char ***v, size_t *n, char *s)
 	}
 	*slot = s;
 	return 0;
+}
+
+int gp_strv_pushf(char ***v, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return r < 0 ? -ENOMEM : gp_strv_push(v, n, s);
 }

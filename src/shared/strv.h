@@ -11,5 +11,7 @@ void gp_strv_free(char **v, size_t n);
 /* Appends @s (taking it: freed on failure) to *v; -ENOMEM when @s is NULL (a failed asprintf
  * or strdup passed straight in) or the array cannot grow. */
 int gp_strv_push(char ***v, size_t *n, char *s);
+/* Appends the formatted string; 0 or -ENOMEM. */
+int gp_strv_pushf(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -355,7 +355,7 @@ static struct verb *find_verb(const char *name)
 
 /* What the zsh completion says, read line by line. */
 struct zsh {
-	struct zsh_array arrays[16];
+	struct zsh_array arrays[24];
 	size_t n;
 	struct zsh_array *cur; /* inside name=( ... ) */
 	bool in_verbs;         /* inside verbs=( ... ) */

@@ -109,19 +109,6 @@ int gp_virt_domain_facts(struct gp_virt_domain *d, const char *const *fns, size_
 	return gp_domxml_facts(d->xml, fns, n_fns, d);
 }
 
-static int push(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int push(char ***v, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return r < 0 ? -ENOMEM : gp_strv_push(v, n, s);
-}
-
 struct ask {
 	const char *uri, *name;
 	const char *const *fns;
@@ -160,26 +147,26 @@ static int inspect_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 	uri = virConnectGetURI(conn);
 	gethostname(me, sizeof(me) - 1);
 	/* another host: the URI names one, and libvirt there is not this machine */
-	r = push(v, n, "remote=%d", !gp_virt_uri_is_local(uri ? uri : q->uri) &&
+	r = gp_strv_pushf(v, n, "remote=%d", !gp_virt_uri_is_local(uri ? uri : q->uri) &&
 					    !(host && !strcmp(host, me)));
 	if (r >= 0 && host)
-		r = push(v, n, "hostname=%s", host);
+		r = gp_strv_pushf(v, n, "hostname=%s", host);
 	free(host);
 	free(uri);
 	d = r >= 0 ? virDomainLookupByName(conn, q->name) : NULL;
 	if (r >= 0 && d) {
 		xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
-		r = push(v, n, "found=1");
+		r = gp_strv_pushf(v, n, "found=1");
 		if (r >= 0)
-			r = push(v, n, "persistent=%d", virDomainIsPersistent(d) == 1);
+			r = gp_strv_pushf(v, n, "persistent=%d", virDomainIsPersistent(d) == 1);
 		if (r >= 0)
-			r = push(v, n, "active=%d", virDomainIsActive(d) == 1);
+			r = gp_strv_pushf(v, n, "active=%d", virDomainIsActive(d) == 1);
 		if (r >= 0)
-			r = push(v, n, "snapshots=%d", virDomainSnapshotNum(d, 0));
+			r = gp_strv_pushf(v, n, "snapshots=%d", virDomainSnapshotNum(d, 0));
 		if (r >= 0)
-			r = push(v, n, "checkpoints=%d", count_checkpoints(d));
+			r = gp_strv_pushf(v, n, "checkpoints=%d", count_checkpoints(d));
 		if (r >= 0 && xml)
-			r = push(v, n, "xml=%s", xml);
+			r = gp_strv_pushf(v, n, "xml=%s", xml);
 		else if (r >= 0) {
 			ERR(ctx, "libvirt: cannot read the XML of domain %s: %s", q->name, gp_virt_msg());
 			r = -EIO;
@@ -192,7 +179,7 @@ static int inspect_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 		r = gp_virt_find_users_here(ctx, q->uri, q->fns, q->n_fns, q->mdevs, q->n_mdevs, &u,
 					    &nu);
 	for (i = 0; r >= 0 && i < nu; i++)
-		r = push(v, n, "use=%d %s %s %s", u[i].active | u[i].gpupart << 1,
+		r = gp_strv_pushf(v, n, "use=%d %s %s %s", u[i].active | u[i].gpupart << 1,
 			 u[i].uuid[0] ? u[i].uuid : "-", u[i].device, u[i].domain);
 	gp_virt_uses_free(u, nu);
 	return r;
@@ -397,9 +384,9 @@ static int attach_edits(struct gp_ctx *ctx, virConnectPtr conn, virDomainPtr d,
 	for (i = 0; r >= 0 && i < a->n_fns; i++)
 		r = hostdev(ctx, d, a->fns[i], port, i == 0 && a->n_fns > 1, false, a->domain);
 	if (r >= 0)
-		r = push(v, n, "bus=%d", port);
+		r = gp_strv_pushf(v, n, "bus=%d", port);
 	for (i = 0; r >= 0 && i < nl; i++)
-		r = push(v, n, "line=%s", lines[i]);
+		r = gp_strv_pushf(v, n, "line=%s", lines[i]);
 	gp_strv_free(lines, nl);
 	return r;
 }
@@ -428,7 +415,7 @@ static int detach_edits(struct gp_ctx *ctx, virConnectPtr conn, virDomainPtr d,
 	if (r >= 0)
 		r = define(ctx, conn, edited, a->domain);
 	for (i = 0; r >= 0 && i < nl; i++)
-		r = push(v, n, "line=%s", lines[i]);
+		r = gp_strv_pushf(v, n, "line=%s", lines[i]);
 	gp_strv_free(lines, nl);
 	return r;
 }
@@ -451,7 +438,7 @@ static int part_edits(struct gp_ctx *ctx, virDomainPtr d, const struct gp_virt_d
 			r = -EIO;
 		}
 		if (r >= 0)
-			r = push(v, n, "line=hostdev %s %s", a->parts[i],
+			r = gp_strv_pushf(v, n, "line=hostdev %s %s", a->parts[i],
 				 detach ? "removed" : "added");
 	}
 	return r;
@@ -497,27 +484,27 @@ static int change_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 				attach_edits(ctx, conn, d, orig, a, v, n);
 	if (r >= 0 && active && virDomainCreate(d) < 0) {
 		ERR(ctx, "libvirt: %s does not start with the change: %s", a->domain, gp_virt_msg());
-		push(v, n, "start_failed=1");
+		gp_strv_pushf(v, n, "start_failed=1");
 		r = -EIO;
 	}
 	if (r < 0) {
 		/* the whole definition as it was: the edits and every hostdev taken back */
 		u = define(ctx, conn, orig, a->domain);
-		push(v, n, "undone=%d", u == 0);
+		gp_strv_pushf(v, n, "undone=%d", u == 0);
 		if (u == 0 && active && virDomainCreate(d) < 0)
 			ERR(ctx, "libvirt: %s does not start again as it was: %s", a->domain,
 			    gp_virt_msg());
 		else if (u == 0 && active)
-			push(v, n, "restarted=1");
+			gp_strv_pushf(v, n, "restarted=1");
 	} else if (active) {
-		push(v, n, "restarted=1");
+		gp_strv_pushf(v, n, "restarted=1");
 	}
 	if (r >= 0) {
 		/* the state it left, read on the same connection: the transaction's verify */
 		char *after = inactive_xml(ctx, d, a->domain);
 
-		if (after && push(v, n, "state_active=%d", virDomainIsActive(d) == 1) >= 0)
-			push(v, n, "state_xml=%s", after);
+		if (after && gp_strv_pushf(v, n, "state_active=%d", virDomainIsActive(d) == 1) >= 0)
+			gp_strv_pushf(v, n, "state_xml=%s", after);
 		free(after);
 	}
 out:
@@ -558,7 +545,7 @@ int gp_virt_dda_change(struct gp_ctx *ctx, const char *uri, int timeout_ms,
 		else if ((s = val(v[i], "state_xml")))
 			rr = (res->state_xml = strdup(s)) ? 0 : -ENOMEM;
 		else if ((s = val(v[i], "line")))
-			rr = push(&res->lines, &res->n_lines, "%s", s);
+			rr = gp_strv_pushf(&res->lines, &res->n_lines, "%s", s);
 	}
 	gp_strv_free(v, n);
 	return r < 0 ? r : rr;
@@ -586,9 +573,9 @@ static int read_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 		return -ENOENT;
 	}
 	xml = inactive_xml(ctx, d, a->name);
-	r = xml ? push(v, n, "active=%d", virDomainIsActive(d) == 1) : -EIO;
+	r = xml ? gp_strv_pushf(v, n, "active=%d", virDomainIsActive(d) == 1) : -EIO;
 	if (r >= 0)
-		r = push(v, n, "xml=%s", xml);
+		r = gp_strv_pushf(v, n, "xml=%s", xml);
 	free(xml);
 	virDomainFree(d);
 	virConnectClose(conn);

@@ -333,20 +333,6 @@ int gp_domxml_add_port(const char *xml, char **out)
 
 /* ---- the MMIO edits and their record ---- */
 
-static int line(char ***lines, size_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int line(char ***lines, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return r < 0 ? -ENOMEM : gp_strv_push(lines, n, s);
-}
-
 static int set_num(struct gp_xml_node *n, const char *attr, int64_t v)
 {
 	char buf[24];
@@ -384,7 +370,7 @@ static int edit_hole(struct dom *d, const struct gp_virt_dda *a, struct gp_xml_n
 	if (gp_xml_set(h, "unit", "KiB") < 0 || set_num(h, NULL, want) < 0 ||
 	    (have >= 0 ? set_num(rec, "pcihole64-before", have) : gp_xml_set(rec, "pcihole64-before", "none")) < 0)
 		return -ENOMEM;
-	return line(lines, n, "pcihole64: %s -> %s", shown(have, b1, sizeof(b1), " KiB"),
+	return gp_strv_pushf(lines, n, "pcihole64: %s -> %s", shown(have, b1, sizeof(b1), " KiB"),
 		    shown(want, b2, sizeof(b2), " KiB"));
 }
 
@@ -419,7 +405,7 @@ static int edit_fwcfg(struct dom *d, const struct gp_virt_dda *a, bool ovmf,
 		    gp_xml_set(x, "value", val) < 0 || gp_xml_set(rec, "fwcfg-before", "none") < 0)
 			return -ENOMEM;
 	}
-	return line(lines, n, "qemu:commandline -fw_cfg opt/ovmf/X-PciMmio64Mb: %s -> %s",
+	return gp_strv_pushf(lines, n, "qemu:commandline -fw_cfg opt/ovmf/X-PciMmio64Mb: %s -> %s",
 		    shown(have, b1, sizeof(b1), " MiB"), shown(want, b2, sizeof(b2), " MiB"));
 }
 
@@ -449,7 +435,7 @@ static int edit_phys(struct dom *d, const struct gp_virt_dda *a, struct gp_xml_n
 	    (have >= 0 && set_num(rec, "maxphysaddr-bits-before", have) < 0) ||
 	    gp_xml_set(mp, "mode", "emulate") < 0 || set_num(mp, "bits", a->phys_bits) < 0)
 		return -ENOMEM;
-	return line(lines, n, "cpu maxphysaddr: %s -> emulate, %d bits",
+	return gp_strv_pushf(lines, n, "cpu maxphysaddr: %s -> emulate, %d bits",
 		    shown(have, b1, sizeof(b1), " bits"), a->phys_bits);
 }
 
@@ -554,7 +540,7 @@ static int restore_hole(struct dom *d, struct gp_xml_node *rec, char ***lines, s
 		gp_xml_drop(h);
 	else if (gp_xml_set(h, "unit", "KiB") < 0 || set_num(h, NULL, num(before)) < 0)
 		return -ENOMEM;
-	return line(lines, n, "pcihole64: %" PRId64 " KiB -> %s%s", have, before,
+	return gp_strv_pushf(lines, n, "pcihole64: %" PRId64 " KiB -> %s%s", have, before,
 		    strcmp(before, "none") ? " KiB" : "");
 }
 
@@ -594,7 +580,7 @@ static int restore_fwcfg(struct dom *d, struct gp_xml_node *rec, char ***lines, 
 		if (cl && gp_str_eq(cl_added, "added") && !gp_xml_child(cl, NULL))
 			gp_xml_drop(cl);
 	}
-	return line(lines, n, "qemu:commandline -fw_cfg opt/ovmf/X-PciMmio64Mb: %" PRId64 " MiB -> %s",
+	return gp_strv_pushf(lines, n, "qemu:commandline -fw_cfg opt/ovmf/X-PciMmio64Mb: %" PRId64 " MiB -> %s",
 		    have, strcmp(before, "none") ? before : "none");
 }
 
@@ -611,7 +597,7 @@ static int restore_phys(struct dom *d, struct gp_xml_node *rec, char ***lines, s
 	else if (gp_xml_set(mp, "mode", before) < 0 ||
 		 (bits >= 0 ? set_num(mp, "bits", bits) : gp_xml_set(mp, "bits", NULL)) < 0)
 		return -ENOMEM;
-	return line(lines, n, "cpu maxphysaddr: -> %s%s", before, bits >= 0 ? " (bits as before)" : "");
+	return gp_strv_pushf(lines, n, "cpu maxphysaddr: -> %s%s", before, bits >= 0 ? " (bits as before)" : "");
 }
 
 /* The root port gpupart added for the GPU, now empty. */

@@ -61,19 +61,6 @@ static void dl_once(void)
 		dl_status = 0;
 }
 
-static int push(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int push(char ***v, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return r < 0 ? -ENOMEM : gp_strv_push(v, n, s);
-}
-
 /* In the bounded child: "host=NAME", then "xml=DOC" per PCI device. */
 static int list_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 {
@@ -95,7 +82,7 @@ static int list_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 		return gp_virt_open_error(ctx, uri);
 	gp_virt_quiet(conn);
 	host = virConnectGetHostname(conn);
-	r = push(v, n, "host=%s", host ? host : "");
+	r = gp_strv_pushf(v, n, "host=%s", host ? host : "");
 	free(host);
 	k = virConnectListAllNodeDevices(conn, &devs, 0);
 	if (k < 0) {
@@ -108,7 +95,7 @@ static int list_child(struct gp_ctx *ctx, void *data, char ***v, size_t *n)
 
 		/* the PCI ones only: a cheap test before the parse the parent does */
 		if (x && strstr(x, "<capability type='pci'>"))
-			r = push(v, n, "xml=%s", x);
+			r = gp_strv_pushf(v, n, "xml=%s", x);
 		free(x);
 		virNodeDeviceFree(devs[i]);
 	}
