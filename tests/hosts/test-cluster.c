@@ -150,6 +150,8 @@ Test(cluster, homogeneous)
 	cr_expect_str_eq(jq_str(host(j, 2), "name"), inv);
 	json_object_put(j);
 	run_free(&r);
+	free(uri);
+	free(inv);
 }
 
 /* Another model on the remote host: an error naming that host and GPU, exit 3. */
@@ -169,6 +171,7 @@ Test(cluster, mismatched_model)
 	cr_expect_str_eq(jq_str(f, "severity"), "error");
 	json_object_put(j);
 	run_free(&r);
+	free(uri);
 }
 
 /* Another count in an inventory: a warning with the set-count to run there, exit 0. */
@@ -191,6 +194,8 @@ Test(cluster, mismatched_counts)
 	cr_expect_str_eq(jq_str(f, "severity"), "warning");
 	json_object_put(j);
 	run_free(&r);
+	free(a);
+	free(b);
 }
 
 /* A host nothing answers for: an error naming it, exit 3, the others still reported. */
@@ -214,6 +219,7 @@ Test(cluster, unreachable_host)
 	json_object_put(j);
 	run_free(&r);
 	free(dead);
+	free(uri);
 }
 
 /* An inventory that is not list's JSON is a host that cannot be read, named by its file. */
