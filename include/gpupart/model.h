@@ -302,6 +302,14 @@ void gp_partition_uuid(const char *path_id, const struct gp_device *dev, int id,
 int gp_partition_uuid_id(const char *path_id, const struct gp_device *dev, const char *uuid,
 			 int limit);
 
+/*
+ * The physical function a device a domain names belongs to, read from sysfs links alone (no
+ * scan; model/owner.c): @device is a PCI address (a VF gives its PF, any other function
+ * itself) or an mdev UUID (its parent's PF). 0 with @gpu; -ENOENT when the device is not
+ * on the host (a partition lost with a reboot, or never there).
+ */
+int gp_device_gpu_of(struct gp_ctx *ctx, const char *device, char gpu[GP_ADDR_LEN]);
+
 /* Parse helpers shared with tests (pure). */
 int gp_parse_mdev_description(const char *desc, int64_t *fb_bytes, int *max_instance);
 int gp_vgpu_type_parse_name(const char *name, char *series, bool *mig, int64_t *fb_bytes);

@@ -73,6 +73,17 @@ int gp_op_partition_new(struct gp_ctx *ctx, struct gp_host *host, const struct g
 struct gp_layout;
 int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
 		    unsigned flags, struct gp_op **out);
+/*
+ * The same for the GPUs @gpus[0..n) only (the qemu hook recreating a domain's lost partition):
+ * their partitions.conf and dismounted.conf lines, every other line left alone (one whose GPU
+ * is gone is not reported either). The GPUs are borrowed from @host.
+ */
+int gp_op_apply_some_new(struct gp_ctx *ctx, struct gp_host *host,
+			 const struct gp_layout *layout, const struct gp_device *const *gpus,
+			 size_t n, unsigned flags, struct gp_op **out);
+/* The guard does not count @device's reservation record against the change: the caller owns
+ * it (the qemu hook's domain, whose own partition is being recreated). 0 / -ENOMEM. */
+int gp_op_guard_exempt(struct gp_op *op, const char *device);
 void gp_op_free(struct gp_op *op);
 
 /*

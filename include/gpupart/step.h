@@ -65,6 +65,13 @@ int gp_journal_recover(struct gp_ctx *ctx);
  * (-EUCLEAN: damaged). Writes nothing, takes no lock.
  */
 int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout);
+/*
+ * Whether an unfinished journal holds a change only libvirt can undo (a domain edit: a kind
+ * flagged GP_KIND_NEEDS_LIBVIRT): 2 when it does, 1 for a journal without one, 0 when there is
+ * none, -errno when it cannot be read or is damaged (logged). The qemu hook, which must never
+ * call libvirt, refuses to act on 2 and on errors. Takes no lock.
+ */
+int gp_journal_needs_libvirt(struct gp_ctx *ctx);
 /* 1 if a journal exists (for readers, which never take the lock), 0 if not. */
 int gp_journal_pending(struct gp_ctx *ctx);
 

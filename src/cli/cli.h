@@ -108,6 +108,7 @@ int cmd_assign(struct gp_cli *cli, int argc, char **argv);
 int cmd_unassign(struct gp_cli *cli, int argc, char **argv);
 int cmd_adapters(struct gp_cli *cli, int argc, char **argv);
 int cmd_cluster(struct gp_cli *cli, int argc, char **argv);
+int cmd_hook(struct gp_cli *cli, int argc, char **argv);
 /* The host lock, and a pending journal undone under it, for a GP_VERB_LOCKS_LATE verb:
  * EXIT_OK with *lock_fd (release with gp_lock_release), or the exit status. */
 int gp_cli_lock(struct gp_cli *cli, int *lock_fd);

@@ -75,12 +75,16 @@ enum {
  * GP_VERB_LOCKS_LATE: a mutating verb that takes the lock itself (gp_cli_lock) once it has
  *   asked libvirt, so that concurrent calls ask in parallel and hold the lock only to pick
  *   and change (assign, unassign: the reservation records decide under the lock).
+ * GP_VERB_NO_LIBVIRT: its context has no libvirt at all (libvirt's own hook: calling back
+ *   into the daemon that waits for it would deadlock), so nothing it runs can load it; it
+ *   takes the lock itself, briefly, only when it writes.
  */
 enum {
 	GP_VERB_MUTATES = 1 << 0,
 	GP_VERB_LIBVIRT = 1 << 1,
 	GP_VERB_RECOVERS = 1 << 2,
 	GP_VERB_LOCKS_LATE = 1 << 3,
+	GP_VERB_NO_LIBVIRT = 1 << 4,
 };
 
 struct verb {
@@ -144,6 +148,10 @@ static const struct verb verbs[] = {
 	{ "cluster", cmd_cluster, NULL, 1, -1,
 	  O_COMMON | O(JSON) | O(INVENTORY) | O(LIBVIRT_TIMEOUT), 0, "check [URI...]",
 	  "are the GPUs of these hosts one make, model and partition count? (Admin Center)" },
+	/* libvirt runs it (gpupart(8), LIBVIRT HOOK): its arguments are libvirt's */
+	{ "hook", cmd_hook, NULL, 4, 5, O_COMMON, GP_VERB_NO_LIBVIRT,
+	  "qemu DOMAIN OPERATION SUBOP [EXTRA]",
+	  "libvirt's qemu hook: a VM's partitions made ready at start, given back at stop" },
 	{ "repair", cmd_repair, NULL, 0, 0, O_COMMON | O(JSON) | O_CHANGE, GP_VERB_MUTATES, "",
 	  "undo a change that was interrupted (the journal in /run/gpupart)" },
 };
@@ -694,7 +702,7 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 	cli.render = cli.json ? &gp_render_json : &gp_render_text;
 	r = gp_ctx_new(cli.root, &cli.ctx);
 	/* libvirt for domain changes and their undoing (attach, detach; repair of theirs) */
-	if (r >= 0)
+	if (r >= 0 && !(verb->flags & GP_VERB_NO_LIBVIRT))
 		gp_ctx_set_virt(cli.ctx, &gp_virt_ctx_ops, cli.libvirt_timeout_ms);
 	if (r < 0) {
 		gp_cli_err("cannot open root %s: %s", cli.root ? cli.root : "/", strerror(-r));

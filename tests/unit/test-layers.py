@@ -48,7 +48,7 @@ RULES = {
     # one builder per command; never prints
     'ops': {'kinds', 'guard', 'conf', 'policy', 'txn', 'model', 'base', 'shared'},
     # libvirt's qemu hook: never the libvirt connection (virt/ itself is not allowed whole)
-    'hook': {'ops', 'kinds', 'policy', 'model', 'base', 'shared'},
+    'hook': {'ops', 'kinds', 'conf', 'txn', 'policy', 'model', 'base', 'shared'},
     # libvirt, loaded at run time; domain XML through host/xml.h (libxml2 is one host file,
     # shared with the vGPU manager's vgpuConfig.xml reader in model/)
     'virt': {'host', 'base', 'shared'},
@@ -76,6 +76,7 @@ PUBLIC = {
     'virt.h': 'virt',       # what libvirt says
     'ops.h': 'ops',         # commands as library operations (set-count, apply)
     'attach.h': 'ops',      # attach and detach as operations (DDA)
+    'hook.h': 'hook',       # libvirt's qemu hook as operations
 }
 
 # System headers only some rooms may include.

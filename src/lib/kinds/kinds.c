@@ -14,6 +14,7 @@
 #include "kinds/kinds.h"
 #include "kinds/layout.h"
 #include "kinds/resv.h"
+#include "txn/journal.h"
 
 const struct gp_kind *const gp_kinds_all[] = { &gp_kind_gpu,	 &gp_kind_catalogue,
 					       &gp_kind_binding, &gp_kind_dda_record, &gp_kind_resv, &gp_kind_domain,
@@ -47,4 +48,19 @@ int gp_journal_plan(struct gp_ctx *ctx, struct gp_plan *plan, bool *layout)
 	}
 	gp_txn_clear(&undo);
 	return r < 0 ? r : 1;
+}
+
+int gp_journal_needs_libvirt(struct gp_ctx *ctx)
+{
+	struct gp_journal j = { 0 };
+	size_t i;
+	int r = gp_journal_peek(ctx, gp_kinds_all, &j);
+
+	if (r <= 0)
+		return r;
+	for (i = 0; i < j.txn.n; i++)
+		if (j.txn.v[i]->kind->flags & GP_KIND_NEEDS_LIBVIRT)
+			r = 2;
+	gp_journal_clear(&j);
+	return r;
 }

@@ -549,10 +549,14 @@ int gp_op_apply_dda(struct gp_op *op)
 		if (strcmp(e->path, e->gpu_path))
 			continue; /* a companion: it goes with its GPU's line */
 		m = gp_dda_entry_match(op->host, e, &d);
+		if (m < 0 && op->only)
+			continue; /* not one of the GPUs asked for */
 		if (m < 0) {
 			r = skip_line(op, e, m);
 			continue;
 		}
+		if (!gp_op_applies_to(op, d))
+			continue;
 		r = add_gpu(op, d, GP_OP_DISMOUNT, &i);
 		if (r == 0)
 			r = plan_dismount(op, i, &rec, &next, true);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/internal.h"
 #include "guard/guard.h"
@@ -232,14 +233,25 @@ static bool nvidia_nodes_matter(const struct gp_op *op, size_t i)
 	       (g->action == GP_OP_DISMOUNT && gp_str_eq(g->view.dev->driver, "nvidia"));
 }
 
+static bool exempt(const struct gp_op *op, const char *device)
+{
+	size_t i;
+
+	for (i = 0; i < op->n_exempt; i++)
+		if (!strcasecmp(op->exempt[i], device))
+			return true;
+	return false;
+}
+
 /* Who else has GPU @i's devices: libvirt domains, reservation records, open device nodes. */
 static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 		       const struct gp_virt_answer *a)
 {
 	const char *addr = op->gpus[i].view.dev->address;
 	struct users u = { 0 };
+	const char **others;
 	char **why = NULL;
-	size_t n_why = 0, k;
+	size_t n_why = 0, n_others = 0, k;
 	int r, found;
 
 	r = collect_users(op, i, &u);
@@ -253,7 +265,17 @@ static int check_users(struct gp_ctx *ctx, struct gp_op *op, size_t i,
 	}
 	if (r < 0)
 		goto out;
-	found = gp_guard_reservations(ctx, (const char *const *)u.all, u.n_all, &why, &n_why);
+	/* the caller's own records (gp_op_guard_exempt) do not stand in the way */
+	others = calloc(u.n_all ? u.n_all : 1, sizeof(*others));
+	if (!others) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < u.n_all; k++)
+		if (!exempt(op, u.all[k]))
+			others[n_others++] = u.all[k];
+	found = gp_guard_reservations(ctx, others, n_others, &why, &n_why);
+	free(others);
 	r = add_lines(op, i, "reserved", why, n_why, 0);
 	if (r == 0 && found < 0)
 		/* a record we cannot read may name the device (the log says where) */

@@ -23,7 +23,16 @@ struct gp_op {
 	bool answered;           /* libvirt's answer noted */
 	bool guarded;
 	size_t skipped;          /* layout lines apply skipped */
+	/* gp_op_apply_some_new: only these GPUs' lines (NULL: every line) */
+	const struct gp_device *const *only;
+	size_t n_only;
+	/* gp_op_guard_exempt: devices whose reservation records are the caller's own */
+	char **exempt;
+	size_t n_exempt;
 };
+
+/* Whether apply acts on GPU @d (every GPU unless gp_op_apply_some_new named some). */
+bool gp_op_applies_to(const struct gp_op *op, const struct gp_device *d);
 
 /* Adds a finding about GPU @gpu (GP_OP_NO_GPU: the operation); an error refuses. 0/-ENOMEM. */
 int gp_op_add(struct gp_op *op, size_t gpu, const char *code, enum gp_severity sev,

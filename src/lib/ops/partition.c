@@ -512,22 +512,43 @@ static int skip_line(struct gp_op *op, const struct gp_layout_entry *e, int r)
 		       e->subsystem_device);
 }
 
-int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
-		    unsigned flags, struct gp_op **out)
+bool gp_op_applies_to(const struct gp_op *op, const struct gp_device *d)
+{
+	size_t i;
+
+	if (!op->only)
+		return true;
+	for (i = 0; i < op->n_only; i++)
+		if (op->only[i] == d)
+			return true;
+	return false;
+}
+
+static int apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
+		     const struct gp_device *const *only, size_t n_only, unsigned flags,
+		     struct gp_op **out)
 {
 	struct gp_op *op = gp_op_alloc(ctx, host, flags);
 	struct gp_request *rq = calloc(layout->n ? layout->n : 1, sizeof(*rq));
 	size_t i, n = 0;
 	int r = op && rq ? 0 : -ENOMEM;
 
+	if (op) {
+		op->only = only;
+		op->n_only = n_only;
+	}
 	for (i = 0; r == 0 && i < layout->n; i++) {
 		struct gp_device *d = NULL;
 		int m = gp_layout_match(host, &layout->v[i], &d);
 
+		if (m < 0 && only)
+			continue; /* not one of the GPUs asked for */
 		if (m < 0) {
 			r = skip_line(op, &layout->v[i], m);
 			continue;
 		}
+		if (!gp_op_applies_to(op, d))
+			continue;
 		rq[n++] = (struct gp_request){ d, layout->v[i].count, layout->v[i].series };
 	}
 	if (r == 0)
@@ -542,6 +563,26 @@ int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_la
 	}
 	*out = op;
 	return r;
+}
+
+int gp_op_apply_new(struct gp_ctx *ctx, struct gp_host *host, const struct gp_layout *layout,
+		    unsigned flags, struct gp_op **out)
+{
+	return apply_new(ctx, host, layout, NULL, 0, flags, out);
+}
+
+int gp_op_apply_some_new(struct gp_ctx *ctx, struct gp_host *host,
+			 const struct gp_layout *layout, const struct gp_device *const *gpus,
+			 size_t n, unsigned flags, struct gp_op **out)
+{
+	static const struct gp_device *const none[1];
+
+	return apply_new(ctx, host, layout, n ? gpus : none, n, flags, out);
+}
+
+int gp_op_guard_exempt(struct gp_op *op, const char *device)
+{
+	return gp_strv_push(&op->exempt, &op->n_exempt, strdup(device));
 }
 
 size_t gp_op_skipped(const struct gp_op *op)
@@ -563,6 +604,7 @@ void gp_op_free(struct gp_op *op)
 			gp_plan_clear(&op->gpus[i].plan);
 	free(op->gpus);
 	free(op->change);
+	gp_strv_free(op->exempt, op->n_exempt);
 	gp_findings_clear(&op->findings);
 	free(op->finding_gpu);
 	free(op);

@@ -284,8 +284,8 @@ int gp_journal_check(struct gp_ctx *ctx, struct gp_journal *j, char *why, size_t
 	return r;
 }
 
-int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
-		    struct gp_journal *j)
+static int journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+			struct gp_journal *j, bool check)
 {
 	char where[512], why[256] = "";
 	char *text = NULL;
@@ -310,7 +310,7 @@ int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
 	} else {
 		r = gp_journal_parse(text, (size_t)len, kinds, j, why, sizeof(why));
 		free(text);
-		if (r == 0)
+		if (r == 0 && check)
 			r = gp_journal_check(ctx, j, why, sizeof(why));
 		if (r == -ENOMEM) {
 			ERR(ctx, "out of memory reading the journal %s", where);
@@ -332,6 +332,18 @@ int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
 		return -EUCLEAN;
 	}
 	return 1;
+}
+
+int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+		    struct gp_journal *j)
+{
+	return journal_read(ctx, kinds, j, true);
+}
+
+int gp_journal_peek(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+		    struct gp_journal *j)
+{
+	return journal_read(ctx, kinds, j, false);
 }
 
 void gp_journal_clear(struct gp_journal *j)

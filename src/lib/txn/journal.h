@@ -26,6 +26,10 @@ int gp_journal_write(struct gp_ctx *ctx, const struct gp_journal *j);
  */
 int gp_journal_read(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
 		    struct gp_journal *j);
+/* The same, parsed strictly but not checked against the host (whose check of a domain change
+ * needs libvirt): what a journal holds, for the qemu hook's refusal. Acts on nothing. */
+int gp_journal_peek(struct gp_ctx *ctx, const struct gp_kind *const *kinds,
+		    struct gp_journal *j);
 void gp_journal_clear(struct gp_journal *j);
 int gp_journal_remove(struct gp_ctx *ctx);
 
