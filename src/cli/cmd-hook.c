@@ -223,12 +223,13 @@ int cmd_hook(struct gp_cli *cli, int argc, char **argv)
 
 	/* first: nothing may reach libvirt's stdout (replacement XML for migrate, restore) */
 	fflush(stdout);
-	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, 1) < 0) {
+	fd = open("/dev/null", O_WRONLY);
+	if (fd < 0 || (fd != 1 && dup2(fd, 1) < 0)) {
 		gp_cli_err("hook: cannot close stdout: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	close(fd);
+	if (fd != 1) /* a closed stdout: /dev/null took its place */
+		close(fd);
 	if (strcmp(argv[0], "qemu")) {
 		gp_cli_err("hook: only libvirt's qemu driver is hooked, not '%s'", argv[0]);
 		return EXIT_USAGE;

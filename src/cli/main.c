@@ -4,6 +4,7 @@
  * Option parsing, the verb table and the exit-status contract.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -668,6 +669,11 @@ int gp_cli_main(int argc, char **argv, gp_cli_setup_fn setup)
 	int r, nargs, lock_fd = -1;
 	char **args;
 
+	/* a closed standard stream (libvirt's hook, a script's >&-) is /dev/null: else the first
+	 * file opened (the root) would take its number and be written to as stdout */
+	for (r = 0; r < 3; r++)
+		if (fcntl(r, F_GETFD) < 0 && open("/dev/null", O_RDWR) != r)
+			return EXIT_FAIL;
 	if (argc == 2 && strcmp(argv[1], "--dump-verbs") == 0)
 		return dump_verbs();
 	r = parse_argv(argc, argv, &cli, seen);

@@ -335,9 +335,10 @@ static int check_ready(const struct state *s, struct gp_hook_result *res, bool a
 				it->dev->device, it->gpu ? "is not on vfio-pci" : "is not on the host");
 		else if (!it->dda && !it->part && (after_fix || !it->gpu))
 			r = add(res, "hook-partition-lost", GP_SEV_ERROR,
-				"%s is not on the host and partitions.conf makes no GPU's partition "
-				"of that name: 'gpupart apply' recreates recorded layouts; 'gpupart "
-				"unassign' and 'gpupart assign' give the domain one that is there",
+				"%s is none of the host's partitions (gone, or never made), and "
+				"partitions.conf makes none of that name: 'gpupart apply' recreates "
+				"a recorded layout; 'gpupart unassign' and 'gpupart assign' give the "
+				"domain a partition that is there",
 				it->dev->device);
 		else if (it->part && it->part->not_ready && (after_fix || !it->fix))
 			r = add(res, "hook-partition-not-ready", GP_SEV_ERROR, "%s: %s",
