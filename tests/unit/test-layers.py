@@ -131,6 +131,11 @@ EXCEPTIONS = [
      'our own processes on the live /proc, never under --root: not a place under the root'),
     ('lib/host/kernel.c', 'path', '/dev/null',
      'stdin of a host program and of the write child: the live host\'s, never under --root'),
+    # -- cli/: the process's own standard streams, never a place under --root --
+    ('cli/main.c', 'path', '/dev/null',
+     'a closed stdin, stdout or stderr reopened on it before anything else is opened'),
+    ('cli/cmd-hook.c', 'path', '/dev/null',
+     'the hook\'s stdout: libvirt reads it as replacement XML (migrate, restore)'),
     ('lib/host/kernel.c', 'path', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
      'the environment of a host program (sriov-manage) run on the live host'),
     ('lib/host/pciacc.c', 'prints', 'abort();',
