@@ -62,6 +62,11 @@ static void child(const struct test_daemon *d, const char *cache, uid_t uid, gid
 		perror("test daemon: hiding /dev/kvm");
 		_exit(127);
 	}
+	snprintf(path, sizeof(path), "%s/etc-libvirt", d->dir);
+	if (d->hooks[0] && mount(path, "/etc/libvirt", NULL, MS_BIND, NULL) < 0) {
+		perror("test daemon: its own /etc/libvirt/hooks");
+		_exit(127);
+	}
 	/*
 	 * The daemon sees its directory as /mnt: QEMU's monitor socket lives at
 	 * $XDG_CONFIG_HOME/libvirt/qemu/lib/domain-ID-NAME/monitor.sock, which under a
@@ -116,7 +121,8 @@ static void show_log(const struct test_daemon *d)
 	}
 }
 
-int test_daemon_start(struct test_daemon *d, const char *base, const char *cache)
+static int start(struct test_daemon *d, const char *base, const char *cache,
+		 void (*install)(const char *hooks, void *data), void *data)
 {
 	struct passwd *pw = getpwnam("nobody");
 	uid_t uid = pw ? pw->pw_uid : 65534;
@@ -161,6 +167,17 @@ int test_daemon_start(struct test_daemon *d, const char *base, const char *cache
 	}
 	snprintf(d->uri, sizeof(d->uri),
 		 "qemu+unix:///session?socket=%s/run/libvirt/libvirt-sock", d->dir);
+	if (install) {
+		snprintf(d->hooks, sizeof(d->hooks), "%s/etc-libvirt/hooks/qemu.d", d->dir);
+		if (mkdir_p(d->hooks) < 0) {
+			perror("test daemon: its hooks directory");
+			return -1;
+		}
+		snprintf(d->hooks, sizeof(d->hooks), "%s/etc-libvirt/hooks", d->dir);
+		snprintf(path, sizeof(path), "%s/etc-libvirt", d->dir);
+		chmod(path, 0755);
+		install(d->hooks, data);
+	}
 	d->pid = fork();
 	if (d->pid < 0)
 		return -1;
@@ -180,6 +197,17 @@ int test_daemon_start(struct test_daemon *d, const char *base, const char *cache
 	show_log(d);
 	test_daemon_stop(d);
 	return -1;
+}
+
+int test_daemon_start(struct test_daemon *d, const char *base, const char *cache)
+{
+	return start(d, base, cache, NULL, NULL);
+}
+
+int test_daemon_start_hooked(struct test_daemon *d, const char *base, const char *cache,
+			     void (*install)(const char *hooks, void *data), void *data)
+{
+	return start(d, base, cache, install, data);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

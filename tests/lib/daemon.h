@@ -19,12 +19,23 @@ struct test_daemon {
 	pid_t pid;
 	char dir[256];  /* its directory (removed by test_daemon_stop) */
 	char uri[512];  /* qemu+unix:///session?socket=DIR/run/libvirt/libvirt-sock */
+	char hooks[300]; /* with test_daemon_start_hooked: DIR/etc-libvirt/hooks, which the
+			  * daemon sees as /etc/libvirt/hooks */
 };
 
 /* Starts one under @base (a directory of the test's); waits for its socket (10 s). 0, or -1
  * with the reason on stderr (and its log's tail). @cache: a directory shared between daemons
  * for QEMU's capabilities (NULL: its own), so that only the first probes. */
 int test_daemon_start(struct test_daemon *d, const char *base, const char *cache);
+/*
+ * The same with a hooks directory of its own: libvirt reads hooks only from
+ * SYSCONFDIR/libvirt/hooks (src/util/virhook.c), so the daemon's mount namespace has
+ * DIR/etc-libvirt bound over /etc/libvirt (which must exist). @install(d->hooks, data) runs
+ * before the daemon starts (the daemon looks for hooks once, at its start: virHookInitialize),
+ * to put the scripts in qemu.d/.
+ */
+int test_daemon_start_hooked(struct test_daemon *d, const char *base, const char *cache,
+			     void (*install)(const char *hooks, void *data), void *data);
 /* Stops it (SIGTERM, then SIGKILL after 5 s), and removes its directory. */
 void test_daemon_stop(struct test_daemon *d);
 
