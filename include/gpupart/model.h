@@ -232,6 +232,8 @@ struct gp_host {
 					       * vtconsole "frame buffer device" bound); unknown
 					       * without sys/class/vtconsole */
 	bool nvidia_vgpu_manager;             /* nvidia_vgpu_vfio module present */
+	char *nvidia_driver_version;          /* sys/module/nvidia/version ("570.124.03"), NULL
+					       * when the nvidia module is not loaded */
 
 	struct gp_device **devs;              /* every PCI function, sorted by address */
 	size_t n_devs;

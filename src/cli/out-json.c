@@ -49,6 +49,7 @@ struct json_object *gp_json_host(const struct gp_host *h)
 	json_object_object_add(o, "unsafe_interrupts", tri(h->unsafe_interrupts));
 	json_object_object_add(o, "nvidia_vgpu_manager",
 			       json_object_new_boolean(h->nvidia_vgpu_manager));
+	json_object_object_add(o, "nvidia_driver_version", str_or_null(h->nvidia_driver_version));
 	return o;
 }
 

@@ -135,10 +135,14 @@ char *dom_xml(const char *name, const char *uuid, const char *const *devs, bool 
 	append(&s, &len, "<domain type='kvm'>\n  <name>%s</name>\n  <uuid>%s</uuid>\n", name,
 	       uuid);
 	if (pad) {
-		append(&s, &len, "  <description>");
+		char *text = malloc(pad + 1);
+
+		cr_assert_not_null(text);
 		for (i = 0; i < pad; i++)
-			append(&s, &len, "%c", 'a' + (int)(i % 26));
-		append(&s, &len, "</description>\n");
+			text[i] = (char)('a' + (int)(i % 26));
+		text[pad] = 0;
+		append(&s, &len, "  <description>%s</description>\n", text);
+		free(text);
 	}
 	if (dda)
 		append(&s, &len, "  <metadata>\n    <gpupart:dda xmlns:gpupart="
@@ -148,7 +152,7 @@ char *dom_xml(const char *name, const char *uuid, const char *const *devs, bool 
 	append(&s, &len, "  <memory unit='KiB'>131072</memory>\n  <vcpu>1</vcpu>\n"
 			 "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <devices>\n");
 	for (i = 0; devs && devs[i]; i++) {
-		const char *d = devs[i] + 4;
+		const char *d = strchr(devs[i], ' ') + 1;
 		char al[96];
 		unsigned dom, bus, slot, fn;
 		size_t k;

@@ -384,3 +384,34 @@ Test(hook, a_dda_gpu_is_put_back_on_vfio_pci)
 	cr_assert_eq(n_records(reboot), 0, "DDA takes no partition record");
 	free(x);
 }
+
+#define T4_FIXTURE_MDEV "c0ffee00-0000-4000-8000-000000000001"
+
+/* An mdev partition gone with a driver reload: its UUID is derived from the GPU's identity
+ * and the partition id (gp_partition_uuid), so the hook tells which GPU made it and apply
+ * makes the same UUID again. */
+Test(hook, a_lost_mdev_partition_is_made_again_with_its_uuid)
+{
+	char *root = wtree("t4-mdev-pf"), *x, *rec, dev[48];
+	struct mdev m[4];
+	struct hrun h;
+	struct run r;
+	int n;
+
+	admin_remove_mdev(root, T4_FIXTURE_MDEV);
+	cr_assert_eq(gpf(&r, root, "set-count", T4, "2", "--no-libvirt", NULL), 0, "%s", r.err);
+	run_free(&r);
+	n = mdevs(root, m, 4);
+	cr_assert_eq(n, 2);
+	admin_remove_mdev(root, m[1].uuid);
+	cr_assert_eq(mdevs(root, m + 2, 2), 1, "the mdev is still there");
+	snprintf(dev, sizeof(dev), "mdev %s", m[1].uuid);
+	x = xml1("vm1", U1, dev);
+	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 0, "%s", h.err);
+	hrun_free(&h);
+	cr_assert(ex(root, "sys/bus/mdev/devices/%s", m[1].uuid), "%s not made again", m[1].uuid);
+	rec = record_of(root, m[1].uuid);
+	cr_assert(rec && strstr(rec, "uuid=" U1) && strstr(rec, "gpu=" T4), "%s", rec);
+	free(rec);
+	free(x);
+}

@@ -67,6 +67,7 @@ PUBLIC = {
     'resv.h': 'conf',       # reservation records (run/gpupart/reservations)
     'assign.h': 'policy',   # the partition picker (assign)
     'cluster.h': 'policy',  # homogeneity across hosts (cluster check)
+    'migrate.h': 'policy',  # live-migration preflight (migrate-check)
     'cluster-ops.h': 'ops', # cluster check's facts: this host's scan, libvirt's node devices
     'adapters.h': 'ops',    # assign, unassign, adapters as operations
     'step.h': 'txn',       # steps and plans, the journal's public face (no PCI)

@@ -130,7 +130,7 @@ int gp_scan_host_facts(struct gp_scan *s)
 	struct gp_host *h = s->host;
 	struct gp_ctx *ctx = h->ctx;
 	char *text = NULL, path[256];
-	int fd;
+	int fd, r = 0;
 
 	h->n_iommu_units = count_entries(ctx, GP_HP_CLASS_IOMMU);
 	h->n_iommu_groups = count_entries(ctx, GP_HP_IOMMU_GROUPS);
@@ -160,7 +160,18 @@ int gp_scan_host_facts(struct gp_scan *s)
 	h->nvidia_vgpu_manager = fd >= 0;
 	if (fd >= 0)
 		close(fd);
-	return 0;
+	/* the module's MODULE_VERSION (kernel/params.c: /sys/module/NAME/version): the driver
+	 * branch decides what vGPU software it is (live migration: gp_policy_nvidia_migration) */
+	fd = gp_hostfs_open_dir(ctx, GP_HP_MODULE, "nvidia");
+	if (fd >= 0) {
+		char v[64];
+
+		if (gp_hostfs_read_at(fd, "version", v, sizeof(v)) > 0 &&
+		    !(h->nvidia_driver_version = gp_strdup_trim(v)))
+			r = -ENOMEM;
+		close(fd);
+	}
+	return r;
 }
 
 static int str_cmp(const void *a, const void *b)

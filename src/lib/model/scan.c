@@ -124,6 +124,7 @@ void gp_host_free(struct gp_host *host)
 	free(host->groups);
 	free(host->cmdline);
 	free(host->kernel_release);
+	free(host->nvidia_driver_version);
 	free(host);
 }
 
