@@ -180,6 +180,26 @@ char *dom_xml(const char *name, const char *uuid, const char *const *devs, bool 
 	return s;
 }
 
+static char **owned;
+static size_t n_owned;
+
+char *h_own(char *s)
+{
+	owned = realloc(owned, (n_owned + 1) * sizeof(*owned));
+	cr_assert_not_null(owned);
+	owned[n_owned++] = s;
+	return s;
+}
+
+void h_free_owned(void)
+{
+	for (size_t i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	owned = NULL;
+	n_owned = 0;
+}
+
 char *record_of(const char *root, const char *device)
 {
 	char p[600];

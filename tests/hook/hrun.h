@@ -34,6 +34,11 @@ void hrun_free(struct hrun *h);
 char *dom_xml(const char *name, const char *uuid, const char *const *devs, bool alias,
 	      size_t pad, bool dda);
 
+/* @s, freed by h_free_owned (the suites' .fini): for the readers' strings (manifest, rd,
+ * lnk, conf_of) asserted on inline. */
+char *h_own(char *s);
+void h_free_owned(void);
+
 /* ROOT/run/gpupart/reservations/DEVICE's text, NULL when there is none. */
 char *record_of(const char *root, const char *device);
 /* Writes a record by hand (as assign would have). */

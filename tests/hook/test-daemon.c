@@ -101,6 +101,7 @@ static void stop_daemon(void)
 		virConnectClose(conn);
 	conn = NULL;
 	test_daemon_stop(&dmn);
+	h_free_owned();
 	wteardown();
 }
 
@@ -224,7 +225,7 @@ Test(hook_daemon, twenty_domains_started_at_once)
 	const char *np[N_DOMS];
 	int i, n;
 
-	before = manifest(tree, M_STATE);
+	before = h_own(manifest(tree, M_STATE));
 	for (i = 0; i < N_DOMS; i++) {
 		const char *one[2] = { devs[i], NULL };
 
@@ -262,10 +263,9 @@ Test(hook_daemon, twenty_domains_started_at_once)
 			break;
 	}
 	cr_assert_eq(n_records(tree), 0, "records left after every release:\n%s", log);
-	assert_manifest_eq(without_records_dir(manifest(tree, M_STATE)), before, "twenty starts");
+	assert_manifest_eq(without_records_dir(h_own(manifest(tree, M_STATE))), before, "twenty starts");
 	cr_assert_eq(fklog_ops(tree), 0, "a kernel write");
 	free(log);
-	free(before);
 }
 
 Test(hook_daemon, a_start_on_another_domains_partition_fails_with_the_hooks_line)
@@ -306,12 +306,11 @@ Test(hook_daemon, a_journal_holding_a_domain_edit_refuses_a_start)
 	run_free(&r);
 	cr_assert(journal_present(tree));
 	chmod_all(tree);
-	before = manifest(tree, M_STRICT);
+	before = h_own(manifest(tree, M_STRICT));
 	start_all(np, 1, err);
 	cr_assert(strstr(err[0], "gpupart: hook: later") && strstr(err[0], "gpupart repair"),
 		  "%s", err[0]);
 	free(err[0]);
-	assert_manifest_eq(manifest(tree, M_STRICT), before, "a start refused on a journal");
+	assert_manifest_eq(h_own(manifest(tree, M_STRICT)), before, "a start refused on a journal");
 	cr_assert(journal_present(tree));
-	free(before);
 }

@@ -33,10 +33,22 @@ static void setup(void)
 
 static void teardown(void)
 {
+	h_free_owned();
 	wteardown();
 }
 
 TestSuite(hook, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A refusal is decided under the host lock, whose file is the one thing it may create (as
+ * every changing command's refusal: wrun.h's refused()): made first, so the rest compares. */
+static void make_lock(const char *root)
+{
+	struct run r;
+
+	cr_assert_eq(gpf(&r, root, "repair", NULL), 0, "%s", r.err);
+	run_free(&r);
+	fklog_reset(root);
+}
 
 /* Nothing reaches stdout, whatever the outcome (libvirt reads it for migrate and restore). */
 static void quiet_stdout(const struct hrun *h)
@@ -66,17 +78,17 @@ Test(hook, prepare_takes_a_free_partition_then_writes_nothing)
 	free(rec);
 	cr_assert_eq(n_records(root), 1);
 	/* started again (the record is its own): nothing is written, not even the lock */
-	before = manifest(root, M_STRICT);
+	before = h_own(manifest(root, M_STRICT));
 	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 0, "%s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "a second prepare");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "a second prepare");
 	free(x);
 }
 
 Test(hook, a_domain_naming_nothing_of_gpupart_writes_nothing)
 {
 	const char *nic[] = { "pci 0000:c2:00.0", "pci 0000:99:00.0", NULL };
-	char *root = wtree("a16-vfio"), *before = manifest(root, M_STRICT);
+	char *root = wtree("a16-vfio"), *before = h_own(manifest(root, M_STRICT));
 	char *none = dom_xml("plain", U1, NULL, false, 0, false);
 	char *other = dom_xml("nic", U2, nic, false, 0, false);
 	struct hrun h;
@@ -89,7 +101,7 @@ Test(hook, a_domain_naming_nothing_of_gpupart_writes_nothing)
 	hrun_free(&h);
 	cr_assert_eq(hook(&h, root, other, "nic", "release", "end", 0, NULL), 0, "%s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "domains of no partition");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "domains of no partition");
 	cr_assert_not(ex(root, "run/gpupart"), "the hook made run/gpupart");
 	free(none);
 	free(other);
@@ -101,7 +113,8 @@ Test(hook, another_domains_partition_refuses_the_start)
 	struct hrun h;
 
 	put_record(root, "0000:03:00.4", U1, "vm1", A16, 0);
-	before = manifest(root, M_STRICT);
+	make_lock(root);
+	before = h_own(manifest(root, M_STRICT));
 	cr_assert_eq(hook(&h, root, x, "vm2", "prepare", "begin", 0, NULL), 1, "%s", h.err);
 	quiet_stdout(&h);
 	/* one line: the device, who has it, the fix */
@@ -109,7 +122,7 @@ Test(hook, another_domains_partition_refuses_the_start)
 		  strstr(h.err, "gpupart unassign vm1"), "%s", h.err);
 	cr_assert_eq(strchr(h.err, '\n'), strrchr(h.err, '\n'), "more than one line: %s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "a refused start");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "a refused start");
 	cr_assert_eq(fklog_ops(root), 0);
 	free(x);
 }
@@ -120,11 +133,12 @@ Test(hook, a_vf_that_is_no_partition_refuses_naming_the_fix)
 	char *root = wtree("a16-vfio"), *x = xml1("vm1", U1, "pci 0000:03:01.0"), *before;
 	struct hrun h;
 
-	before = manifest(root, M_STRICT);
+	make_lock(root);
+	before = h_own(manifest(root, M_STRICT));
 	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 1, "%s", h.err);
 	cr_assert(strstr(h.err, "0000:03:01.0") && strstr(h.err, "gpupart apply"), "%s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "a refused start");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "a refused start");
 	free(x);
 }
 
@@ -194,11 +208,11 @@ Test(hook, migrate_refuses_dda_and_what_this_host_lacks)
 	quiet_stdout(&h);
 	hrun_free(&h);
 	put_record(root, "0000:03:00.7", U2, "other", A16, 3);
-	before = manifest(root, M_STRICT);
+	before = h_own(manifest(root, M_STRICT));
 	cr_assert_eq(hook(&h, root, x, "fits", "migrate", "begin", 0, NULL), 1, "%s", h.err);
 	cr_assert(strstr(h.err, "reserved by domain other"), "%s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "migrate checks");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "migrate checks");
 	free(x);
 }
 
@@ -207,7 +221,7 @@ Test(hook, other_operations_do_nothing)
 	static const char *const ops[][2] = { { "start", "begin" },   { "started", "begin" },
 					      { "stopped", "end" },   { "restore", "begin" },
 					      { "attach", "begin" },  { "prepare", "end" } };
-	char *root = wtree("a16-vfio"), *before = manifest(root, M_STRICT);
+	char *root = wtree("a16-vfio"), *before = h_own(manifest(root, M_STRICT));
 	char *x = xml1("vm1", U1, "pci 0000:03:00.4");
 	struct hrun h;
 	size_t i;
@@ -221,7 +235,7 @@ Test(hook, other_operations_do_nothing)
 			     "%s %s: %s", ops[i][0], ops[i][1], h.err);
 		hrun_free(&h);
 	}
-	assert_manifest_eq(manifest(root, M_STRICT), before, "other operations");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "other operations");
 	free(x);
 }
 
@@ -300,7 +314,7 @@ static char *rebooted_l40s(void)
 	run_free(&r);
 	with_sriov_manage(reboot);
 	mkdirs(reboot, "etc/gpupart");
-	put(reboot, "etc/gpupart/partitions.conf", conf_of(root));
+	put(reboot, "etc/gpupart/partitions.conf", h_own(conf_of(root)));
 	return reboot;
 }
 
@@ -332,11 +346,12 @@ Test(hook, a_lost_partition_another_domain_holds_is_refused_with_nothing_done)
 	struct hrun h;
 
 	put_record(root, L40S_VF2, U1, "vm1", L40S, 2);
-	before = manifest(root, M_STRICT);
+	make_lock(root);
+	before = h_own(manifest(root, M_STRICT));
 	cr_assert_eq(hook(&h, root, x, "vm2", "prepare", "begin", 0, NULL), 1, "%s", h.err);
 	cr_assert(strstr(h.err, "reserved by domain vm1"), "%s", h.err);
 	hrun_free(&h);
-	assert_manifest_eq(manifest(root, M_STRICT), before, "a refused start");
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "a refused start");
 	cr_assert_eq(fklog_ops(root), 0);
 	free(x);
 }

@@ -218,6 +218,10 @@ static int read_one(struct gp_ctx *ctx, const char *name, struct gp_resv *slot)
 	ssize_t n = gp_hostfs_read_regular(ctx, GP_HP_RESERVATIONS, name, &text);
 	int r = 0;
 
+	/* listed, then removed before it could be read: a reader without the lock (list, the
+	 * hook before it locks) racing a release. Gone is not held. */
+	if (n == -ENOENT)
+		return 1;
 	if (n > MAX_BYTES)
 		snprintf(why, sizeof(why), "larger than a record");
 	else if (n == -EINVAL)
@@ -267,8 +271,10 @@ int gp_resv_read_all(struct gp_ctx *ctx, struct gp_resv **out, size_t *n)
 			continue; /* the file step's temporary files, and . and .. */
 		slot = GP_PUSH(v, nv);
 		r = slot ? read_one(ctx, de->d_name, slot) : -ENOMEM;
-		if (r < 0 && slot)
+		if (r != 0 && slot)
 			nv--;
+		if (r > 0)
+			r = 0;
 	}
 	closedir(dir);
 	if (r < 0) {

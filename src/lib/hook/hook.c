@@ -492,13 +492,17 @@ static int prepare(struct gp_ctx *ctx, const struct gp_hook_domain *d, int lock_
 	int lock = -1, r;
 
 	snprintf(cmd, sizeof(cmd), "hook qemu %s prepare begin", d->name);
+	/* without the lock, the common case: everything is right, nothing is written */
 	r = assess(ctx, d, &s, res);
 	if (r == 0 && !refused(res))
 		r = check_records(d, &s, res, "hook-reserved", GP_SEV_ERROR);
 	if (r == 0 && !refused(res))
 		r = check_ready(&s, res, false);
-	if (r < 0 || refused(res) || !needs_write(d, &s, true))
+	if (r < 0 || (!refused(res) && !needs_write(d, &s, true)))
 		goto out;
+	/* anything else is decided under the lock: what was read without it may have been
+	 * another hook's change half made (a record being given back, a VF being created) */
+	gp_findings_clear(&res->findings);
 	lock = gp_lock_take(ctx, lock_ms);
 	if (lock < 0) {
 		r = add(res, "hook-lock-busy", GP_SEV_ERROR,
