@@ -52,6 +52,7 @@ struct gp_cli {
 	bool all;             /* unassign --all */
 #define GP_CLI_MAX_INVENTORIES 64
 	const char *inventories[GP_CLI_MAX_INVENTORIES]; /* cluster --inventory FILE */
+	const char *to;       /* migrate-check --to URI: the destination */
 	int n_inventories;
 	const struct gp_render *render; /* text or JSON, chosen once from --json (main.c) */
 	struct gp_ctx *ctx;
@@ -109,6 +110,7 @@ int cmd_unassign(struct gp_cli *cli, int argc, char **argv);
 int cmd_adapters(struct gp_cli *cli, int argc, char **argv);
 int cmd_cluster(struct gp_cli *cli, int argc, char **argv);
 int cmd_hook(struct gp_cli *cli, int argc, char **argv);
+int cmd_migrate_check(struct gp_cli *cli, int argc, char **argv);
 /* The host lock, and a pending journal undone under it, for a GP_VERB_LOCKS_LATE verb:
  * EXIT_OK with *lock_fd (release with gp_lock_release), or the exit status. */
 int gp_cli_lock(struct gp_cli *cli, int *lock_fd);

@@ -45,6 +45,7 @@ enum {
 	OI_ALLOW_MULTIPLE,
 	OI_ALL,
 	OI_INVENTORY,
+	OI_TO,
 	OI_CONNECT,
 	OI_NO_LIBVIRT,
 	OI_LIBVIRT_TIMEOUT,
@@ -149,6 +150,10 @@ static const struct verb verbs[] = {
 	{ "cluster", cmd_cluster, NULL, 1, -1,
 	  O_COMMON | O(JSON) | O(INVENTORY) | O(LIBVIRT_TIMEOUT), 0, "check [URI...]",
 	  "are the GPUs of these hosts one make, model and partition count? (Admin Center)" },
+	{ "migrate-check", cmd_migrate_check, NULL, 1, 1,
+	  O_COMMON | O(JSON) | O(TO) | O(INVENTORY) | O(CONNECT) | O(LIBVIRT_TIMEOUT), 0,
+	  "DOMAIN --to URI",
+	  "can this domain live-migrate with its partitions to that host? (exit 3: blocked)" },
 	/* libvirt runs it (gpupart(8), LIBVIRT HOOK): its arguments are libvirt's */
 	{ "hook", cmd_hook, NULL, 4, 5, O_COMMON, GP_VERB_NO_LIBVIRT,
 	  "qemu DOMAIN OPERATION SUBOP [EXTRA]",
@@ -177,6 +182,7 @@ enum {
 	OPT_ALLOW_MULTIPLE,
 	OPT_ALL,
 	OPT_INVENTORY,
+	OPT_TO,
 };
 
 static const struct cli_option {
@@ -216,6 +222,8 @@ static const struct cli_option {
 	[OI_ALL] = { { "all", no_argument, NULL, OPT_ALL }, NULL, "every partition of the domain" },
 	[OI_INVENTORY] = { { "inventory", required_argument, NULL, OPT_INVENTORY }, "FILE",
 			   "a host's `gpupart list --json` (repeatable)" },
+	[OI_TO] = { { "to", required_argument, NULL, OPT_TO }, "URI",
+		    "the destination host's libvirt (migrate-check)" },
 	[OI_CONNECT] = { { "connect", required_argument, NULL, 'c' }, "URI",
 			 "the libvirt that says which VMs hold partitions" },
 	[OI_NO_LIBVIRT] = { { "no-libvirt", no_argument, NULL, OPT_NO_LIBVIRT }, NULL,
@@ -552,6 +560,9 @@ static int parse_argv(int argc, char **argv, struct gp_cli *cli, int seen[N_OPTI
 			break;
 		case OPT_ALL:
 			cli->all = true;
+			break;
+		case OPT_TO:
+			cli->to = optarg;
 			break;
 		case OPT_INVENTORY:
 			if (cli->n_inventories == GP_CLI_MAX_INVENTORIES) {
