@@ -16,9 +16,12 @@
  *   - a partition another domain holds: the start fails with the hook's one line, the record
  *     stays (the failed start's release does not give back another domain's record);
  *   - an assign killed at its domain step leaves a journal with a domain edit: the hook
- *     refuses a start that needs a write, touching nothing.
+ *     refuses a start that needs a write, touching nothing;
+ *   - and, since the daemon is there, `cluster check` against a libvirt on its own socket
+ *     (issue 13's cluster tests: not only the test driver), then against it stopped.
  */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
@@ -313,4 +316,48 @@ Test(hook_daemon, a_journal_holding_a_domain_edit_refuses_a_start)
 	free(err[0]);
 	assert_manifest_eq(h_own(manifest(tree, M_STRICT)), before, "a start refused on a journal");
 	cr_assert(journal_present(tree));
+}
+
+/* cluster check against a libvirt daemon on its own socket (not only the test driver): the
+ * daemon's node devices are this machine's, read over libvirt's remote protocol; this host
+ * is the fixture tree. The machine has no partitionable GPU, so the daemon's host is read
+ * (no error) with no GPU in the set, and the set's findings are the fixture's alone. */
+Test(hook_daemon, cluster_check_reads_a_daemons_node_devices)
+{
+	struct json_object *j, *hosts, *h, *err, *gpus;
+	char uri[sizeof(dmn.uri)];
+	struct run r;
+
+	run_gpupart(&r, tree, "cluster", "check", "--json", dmn.uri, NULL);
+	cr_assert(r.status == 0 || r.status == 3, "exit %d: %s", r.status, r.err);
+	j = json_tokener_parse(r.out);
+	cr_assert_not_null(j, "%s", r.out);
+	cr_assert(json_object_object_get_ex(j, "hosts", &hosts));
+	cr_assert_eq(json_object_array_length(hosts), 2, "%s", r.out);
+	h = json_object_array_get_idx(hosts, 1);
+	cr_assert(json_object_object_get_ex(h, "error", &err));
+	cr_assert_null(err, "the daemon's host could not be read: %s", r.out);
+	cr_assert(json_object_object_get_ex(h, "gpus", &gpus));
+	cr_assert_eq(json_object_array_length(gpus), 0, "%s", r.out);
+	json_object_put(j);
+	run_free(&r);
+	/* the same daemon stopped: an error naming it, this host still reported */
+	snprintf(uri, sizeof(uri), "%s", dmn.uri);
+	virConnectClose(conn);
+	conn = NULL;
+	test_daemon_stop(&dmn);
+	run_gpupart(&r, tree, "cluster", "check", "--json", uri, NULL);
+	cr_assert_eq(r.status, 3, "exit %d: %s", r.status, r.err);
+	j = json_tokener_parse(r.out);
+	cr_assert_not_null(j, "%s", r.out);
+	cr_assert(json_object_object_get_ex(j, "hosts", &hosts));
+	h = json_object_array_get_idx(hosts, 1);
+	cr_assert(json_object_object_get_ex(h, "error", &err) && err, "%s", r.out);
+	cr_assert(strstr(r.out, "cluster-host-unreachable") && strstr(r.out, "libvirt-sock"),
+		  "%s", r.out);
+	h = json_object_array_get_idx(hosts, 0);
+	cr_assert(json_object_object_get_ex(h, "gpus", &gpus) && json_object_array_length(gpus) > 0,
+		  "this host not reported: %s", r.out);
+	json_object_put(j);
+	run_free(&r);
 }
