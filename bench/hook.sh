@@ -129,6 +129,10 @@ cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "|---|---|---|"
     echo "| the hook's median below \`list --json\`'s | ${ratio}× | $(met "$hook_ms < $list_ms") |"
     echo
+    echo "What bounds the hook: the process and its context (the root, libpci and udev handles)"
+    echo "and libxml2 loaded for the XML, the row of a domain that names nothing; then the scan"
+    echo "targeted at the one GPU, which still lists every PCI function (one physfn readlink"
+    echo "each: a VF is never a GPU of its own) before it details that GPU and its VFs."
 } >"$report"
 
 cat "$report"
