@@ -87,6 +87,8 @@ void gp_cli_print_findings(const struct gp_findings *f);
 /* Writes a whole buffer to stdout; EXIT_OK or EXIT_FAIL. */
 int gp_cli_emit(const char *buf, size_t len);
 int gp_cli_emit_json(struct json_object *root);
+/* A PCI ID as `list --json` writes it ("10de"): @key of @o, hex, at most 0xffff. 0, -EINVAL. */
+int gp_cli_json_hex(struct json_object *o, const char *key, unsigned *v);
 
 /* Admin Center's warning: a homogeneous set whose GPUs have different partition counts, one
  * "warning:" line per set on stderr (cmd-list.c; list and survey). */

@@ -69,23 +69,6 @@ static int read_uri(struct gp_cli *cli, const char *uri, struct host *x)
 	return r;
 }
 
-static int hex_field(struct json_object *o, const char *key, unsigned *v)
-{
-	struct json_object *f;
-	const char *s;
-	char *end;
-	unsigned long u;
-
-	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
-		return -EINVAL;
-	s = json_object_get_string(f);
-	u = strtoul(s, &end, 16);
-	if (!*s || *end || u > 0xffff)
-		return -EINVAL;
-	*v = (unsigned)u;
-	return 0;
-}
-
 /* An int or null (GP_UNKNOWN); anything else is not an inventory. */
 static int int_field(struct json_object *o, const char *key, int64_t *v)
 {
@@ -110,8 +93,8 @@ static int inventory_gpu(struct json_object *o, struct gp_cluster_gpu *g)
 
 	if (!json_object_is_type(o, json_type_object) ||
 	    !json_object_object_get_ex(o, "address", &a) ||
-	    !json_object_is_type(a, json_type_string) || hex_field(o, "vendor_id", &g->vendor) ||
-	    hex_field(o, "device_id", &g->device) || int_field(o, "vram_bytes", &g->vram_bytes) ||
+	    !json_object_is_type(a, json_type_string) || gp_cli_json_hex(o, "vendor_id", &g->vendor) ||
+	    gp_cli_json_hex(o, "device_id", &g->device) || int_field(o, "vram_bytes", &g->vram_bytes) ||
 	    int_field(o, "partition_count", &parts) || parts > 4096)
 		return -EINVAL;
 	g->address = json_object_get_string(a);

@@ -100,23 +100,6 @@ static int source(struct gp_cli *cli, const char *name, struct facts *f)
 	return 0;
 }
 
-static int hex(struct json_object *o, const char *key, unsigned *v)
-{
-	struct json_object *f;
-	const char *s;
-	char *end;
-	unsigned long u;
-
-	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
-		return -EINVAL;
-	s = json_object_get_string(f);
-	u = strtoul(s, &end, 16);
-	if (!*s || *end || u > 0xffff)
-		return -EINVAL;
-	*v = (unsigned)u;
-	return 0;
-}
-
 /* The destination's list --json: its GPUs, free partitions and driver. 0, or -EINVAL with
  * f->error set, or -ENOMEM. */
 static int inventory(const char *file, struct facts *f)
@@ -138,7 +121,7 @@ static int inventory(const char *file, struct facts *f)
 		struct json_object *g = json_object_array_get_idx(gpus, i), *parts, *b;
 		struct gp_migrate_gpu *mg = &f->gpus[f->dst.n_gpus];
 
-		if (hex(g, "vendor_id", &mg->vendor) || hex(g, "device_id", &mg->device_id) ||
+		if (gp_cli_json_hex(g, "vendor_id", &mg->vendor) || gp_cli_json_hex(g, "device_id", &mg->device_id) ||
 		    !json_object_object_get_ex(g, "backend", &b) ||
 		    !json_object_object_get_ex(g, "partitions", &parts) ||
 		    !json_object_is_type(parts, json_type_array))

@@ -126,3 +126,20 @@ void gp_cli_print_findings(const struct gp_findings *f)
 			gp_cli_warn("%s", f->v[i].detail);
 	}
 }
+
+int gp_cli_json_hex(struct json_object *o, const char *key, unsigned *v)
+{
+	struct json_object *f;
+	const char *s;
+	char *end;
+	unsigned long u;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return -EINVAL;
+	s = json_object_get_string(f);
+	u = strtoul(s, &end, 16);
+	if (!*s || *end || u > 0xffff)
+		return -EINVAL;
+	*v = (unsigned)u;
+	return 0;
+}

@@ -225,3 +225,27 @@ void capture_into(const char *root, const char *dst)
 	}
 	free(tarf);
 }
+
+char *test_file(const char *dir, const char *name, const char *text)
+{
+	char *p;
+	FILE *f;
+
+	cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
+	cr_assert_not_null((f = fopen(p, "w")), "%s", p);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+char *test_driver_uri(const char *dir, const char *name, const char *body)
+{
+	char *text, *p, *uri;
+
+	cr_assert_geq(asprintf(&text, "<node>%s</node>", body), 0);
+	p = test_file(dir, name, text);
+	cr_assert_geq(asprintf(&uri, "test://%s", p), 0);
+	free(text);
+	free(p);
+	return uri;
+}

@@ -26,6 +26,11 @@ void rm_tree(const char *path);
 /* Builds a fixture scenario into a fresh directory and returns it. */
 char *test_scenario(const char *name);
 const char *gpupart_bin(void);
+/* DIR/NAME with @text written to it (the test fails otherwise); free the path. */
+char *test_file(const char *dir, const char *name, const char *text);
+/* test:///DIR/NAME: libvirt's test driver reading a <node> holding @body (domains, node
+ * devices); free it. */
+char *test_driver_uri(const char *dir, const char *name, const char *body);
 char *slurp(const char *path);
 /* Captures root (NULL: the real host) into DST/capture.tar and extracts it into DST. */
 void capture_into(const char *root, const char *dst);

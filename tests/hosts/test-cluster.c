@@ -47,27 +47,13 @@ static void setup(void)
 
 static char *file(const char *name, const char *text)
 {
-	char *p;
-	FILE *f;
-
-	cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-	cr_assert_not_null((f = fopen(p, "w")), "%s", p);
-	fputs(text, f);
-	fclose(f);
-	return p;
+	return test_file(dir, name, text);
 }
 
 /* test:///DIR/NAME holding @devices */
 static char *node_uri(const char *name, const char *devices)
 {
-	char *text, *p, *uri;
-
-	cr_assert_geq(asprintf(&text, "<node>%s</node>", devices), 0);
-	p = file(name, text);
-	cr_assert_geq(asprintf(&uri, "test://%s", p), 0);
-	free(text);
-	free(p);
-	return uri;
+	return test_driver_uri(dir, name, devices);
 }
 
 static char *inventory(const char *name, const char *gpus)

@@ -51,27 +51,13 @@ TestSuite(migrate_check, .init = setup);
 
 static char *file(const char *name, const char *text)
 {
-	char *p;
-	FILE *f;
-
-	cr_assert_geq(asprintf(&p, "%s/%s", dir, name), 0);
-	cr_assert_not_null((f = fopen(p, "w")), "%s", p);
-	fputs(text, f);
-	fclose(f);
-	return p;
+	return test_file(dir, name, text);
 }
 
 /* test:///DIR/NAME holding @body in its <node> */
 static char *test_uri(const char *name, const char *body)
 {
-	char *text, *p, *uri;
-
-	cr_assert_geq(asprintf(&text, "<node>%s</node>", body), 0);
-	p = file(name, text);
-	cr_assert_geq(asprintf(&uri, "test://%s", p), 0);
-	free(text);
-	free(p);
-	return uri;
+	return test_driver_uri(dir, name, body);
 }
 
 /* The source: one domain "vm1" with @extra (metadata) and @devices. */
