@@ -7,10 +7,13 @@
  * stderr for its error message, and for "migrate" and "restore" reads stdout as replacement
  * XML (qemuMigrationDstPrepareAny: an empty answer keeps the XML). So:
  *   - stdout is /dev/null from the first line: nothing reaches it, whatever happens;
- *   - stdin is read to EOF (libvirt's writer must not see EPIPE) within GP_HOOK_STDIN_MS,
- *     at most GP_HOOK_XML_MAX bytes kept;
- *   - the whole run is bounded by GP_HOOK_BOUND_S (an alarm that ends it: libvirt would wait
- *     for ever);
+ *   - stdin is read to EOF within GP_HOOK_STDIN_MS, at most GP_HOOK_XML_MAX bytes kept (the
+ *     whole document is needed; libvirt itself ignores a hook that stops reading early:
+ *     vircommand.c ignores EPIPE on a child's stdin);
+ *   - libvirt waits for ever, so every part is bounded: the read of stdin and the parse by
+ *     an alarm (GP_HOOK_BOUND_S), the host lock by GP_HOOK_LOCK_MS, each kernel write by the
+ *     write timeout (its own child, host/kernel.c). The alarm is off while the operation
+ *     runs: ending the process in the middle of a transaction would leave a GPU half made;
  *   - libvirt is never loaded: the context has no libvirt, the XML is parsed with libxml2.
  * Exit status: 1 refuses a start (prepare) or an incoming migration (migrate); every other
  * operation exits 0 whatever happens (reconnect must: a failure makes libvirt kill the VM,
@@ -34,8 +37,9 @@
 
 #define GP_HOOK_STDIN_MS 5000          /* libvirt writes the XML at once */
 #define GP_HOOK_XML_MAX (16u << 20)    /* a domain XML is kilobytes; 16 MiB is no domain */
-#define GP_HOOK_LOCK_MS 10000          /* another gpupart command holds the lock */
-#define GP_HOOK_BOUND_S 60             /* everything, recreating a partition included */
+#define GP_HOOK_LOCK_MS 60000          /* another hook recreating a GPU's partitions (sriov-manage
+					* alone takes seconds), or any gpupart command */
+#define GP_HOOK_BOUND_S 30             /* reading stdin and parsing it */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -191,6 +195,7 @@ static int run(struct gp_cli *cli, enum gp_hook_op op, const char *domain, char 
 	}
 	d = (struct gp_hook_domain){ .name = domain, .uuid = vd.uuid, .devs = devs,
 				     .n_devs = n_devs, .dda_recorded = vd.recorded };
+	alarm(0); /* bounded by its parts from here (see the top of this file) */
 	r = gp_hook_run(cli->ctx, op, &d, GP_HOOK_LOCK_MS, &res);
 	if (r < 0) {
 		status = refuse(cli, op, domain, "out of memory");
@@ -239,6 +244,9 @@ int cmd_hook(struct gp_cli *cli, int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm(GP_HOOK_BOUND_S);
 	openlog("gpupart-hook", LOG_PID, LOG_DAEMON);
+	/* libvirt shows all of stderr in its error: the library's own warnings only with -v */
+	if (cli->verbosity == 0)
+		gp_ctx_set_log_level(cli->ctx, GP_LOG_ERR);
 	r = read_stdin(&xml, &len);
 	if (r < 0) {
 		char why[160];

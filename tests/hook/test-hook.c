@@ -15,6 +15,9 @@
  *     never closed, no libvirt library loaded (LD_DEBUG's list of the files it maps).
  */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,5 +431,72 @@ Test(hook, a_lost_mdev_partition_is_made_again_with_its_uuid)
 	rec = record_of(root, m[1].uuid);
 	cr_assert(rec && strstr(rec, "uuid=" U1) && strstr(rec, "gpu=" T4), "%s", rec);
 	free(rec);
+	free(x);
+}
+
+/* ---- review findings, each a test that failed before its fix ----------------------------- */
+
+/* assign's alias on a device that is not on the host, with nothing recorded to make it: the
+ * start and an incoming migration are refused (they passed silently: no GPU was read). */
+Test(hook, a_lost_partition_nothing_recorded_makes_is_refused)
+{
+	char *root = wtree("sriov-off"), *x = xml1("vm1", U1, "pci 0000:01:00.6");
+	struct hrun h;
+
+	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 1, "%s", h.err);
+	cr_assert(strstr(h.err, "0000:01:00.6") && strstr(h.err, "gpupart apply"), "%s", h.err);
+	hrun_free(&h);
+	cr_assert_eq(hook(&h, root, x, "vm1", "migrate", "begin", 0, NULL), 1, "%s", h.err);
+	cr_assert(strstr(h.err, "not a partition"), "%s", h.err);
+	hrun_free(&h);
+	free(x);
+}
+
+/* A VF beyond the recorded count is no lost partition: refused before anything is written
+ * (apply ran, then the start was refused anyway). */
+Test(hook, a_vf_beyond_the_recorded_count_is_refused_with_nothing_written)
+{
+	char *root = rebooted_l40s(), vf[16], dev[24], *x, *before;
+	struct hrun h;
+
+	vf_addr(root, L40S, 10, vf);
+	snprintf(dev, sizeof(dev), "pci %s", vf);
+	x = xml1("vm1", U1, dev);
+	make_lock(root);
+	before = h_own(manifest(root, M_STRICT));
+	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 1, "%s", h.err);
+	cr_assert(strstr(h.err, vf), "%s", h.err);
+	hrun_free(&h);
+	cr_assert_eq(fklog_ops(root), 0, "kernel writes: %s", h_own(fklog(root)));
+	assert_manifest_eq(h_own(manifest(root, M_STRICT)), before, "a refused start");
+	free(x);
+}
+
+/* A kernel write of an earlier gpupart still in flight (its child holds run/gpupart/writing):
+ * the hook touches nothing, as apply would not. */
+Test(hook, a_write_still_in_flight_refuses_a_recreate)
+{
+	char *root = rebooted_l40s(), *x = xml1("vm1", U1, "pci " L40S_VF2), path[600];
+	struct hrun h;
+	pid_t holder;
+	int st;
+
+	make_lock(root);
+	snprintf(path, sizeof(path), "%s/run/gpupart/writing", root);
+	holder = fork();
+	cr_assert_geq(holder, 0);
+	if (holder == 0) {
+		execlp("flock", "flock", "-s", path, "sleep", "60", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !ex(root, "run/gpupart/writing"); i++)
+		usleep(20000);
+	usleep(200000); /* flock has the lock once the file exists and it runs sleep */
+	cr_assert_eq(hook(&h, root, x, "vm1", "prepare", "begin", 0, NULL), 1, "%s", h.err);
+	cr_assert(strstr(h.err, "still blocked"), "%s", h.err);
+	hrun_free(&h);
+	cr_assert_eq(fklog_ops(root), 0, "kernel writes: %s", h_own(fklog(root)));
+	kill(holder, SIGKILL);
+	waitpid(holder, &st, 0);
 	free(x);
 }

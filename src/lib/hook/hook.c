@@ -76,6 +76,7 @@ struct state {
 	struct gp_part *parts;
 	size_t n_parts;
 	struct gp_device **layout_gpus; /* the GPUs partitions.conf names that are here */
+	int *layout_counts;             /* and the count it records for each */
 	size_t n_layout_gpus;
 	struct item *items;
 	size_t n_items;
@@ -88,6 +89,7 @@ static void state_clear(struct state *s)
 	gp_dda_record_clear(&s->dda);
 	free(s->parts);
 	free(s->layout_gpus);
+	free(s->layout_counts);
 	free(s->items);
 	gp_host_free(s->host);
 	memset(s, 0, sizeof(*s));
@@ -170,17 +172,22 @@ static struct gp_device *maker_of(const struct state *s, const char *dev)
 	size_t i;
 	int k;
 
+	/* only the partitions its recorded count makes: apply makes VFs 0..count-1 (or mdevs
+	 * of ids 0..count-1), never a device beyond them */
 	for (i = 0; i < s->n_layout_gpus; i++) {
 		struct gp_device *g = s->layout_gpus[i];
+		int count = s->layout_counts[i];
 		char path[128], vf[GP_ADDR_LEN];
 
+		if (count > HOOK_MAX_PARTITIONS)
+			count = HOOK_MAX_PARTITIONS;
 		if (strlen(dev) == 36) {
 			if (gp_device_path_id(g, path, sizeof(path)) == 0 &&
-			    gp_partition_uuid_id(path, g, dev, HOOK_MAX_PARTITIONS) >= 0)
+			    gp_partition_uuid_id(path, g, dev, count) >= 0)
 				return g;
 			continue;
 		}
-		for (k = 0; k < g->sriov_total_vfs; k++)
+		for (k = 0; k < g->sriov_total_vfs && k < count; k++)
 			if (gp_vf_addr_at(g, k, vf) == 0 && !strcasecmp(vf, dev))
 				return g;
 	}
@@ -275,17 +282,39 @@ static int assess(struct gp_ctx *ctx, const struct gp_hook_domain *d, struct sta
 	if (r < 0)
 		return add(res, "hook-scan-failed", GP_SEV_ERROR,
 			   "the host's devices cannot be read: %s", strerror(-r));
-	if (!s->host)
-		return 0; /* no device of the domain's is on the host or in a record */
+	if (!s->host) {
+		/* no GPU to read: a device assign's alias or a record names is then lost, and
+		 * nothing recorded makes it again (any other device is nobody's partition) */
+		for (i = 0; i < d->n_devs; i++) {
+			struct item *slot;
+
+			if (!d->devs[i].gpupart &&
+			    !gp_resv_find(s->resv, s->n_resv, d->devs[i].device))
+				continue;
+			slot = GP_PUSH(s->items, s->n_items);
+			if (!slot)
+				return -ENOMEM;
+			*slot = (struct item){ .dev = &d->devs[i],
+					       .resv = gp_resv_find(s->resv, s->n_resv,
+								    d->devs[i].device) };
+		}
+		return 0;
+	}
 	for (i = 0; i < s->layout.n; i++) {
 		struct gp_device *g = NULL, **slot;
 
+		int *count;
+		size_t n;
+
 		if (gp_layout_match(s->host, &s->layout.v[i], &g) < 0 || !g->full)
 			continue;
-		slot = GP_PUSH(s->layout_gpus, s->n_layout_gpus);
+		n = s->n_layout_gpus;
+		count = GP_PUSH(s->layout_counts, n);
+		slot = count ? GP_PUSH(s->layout_gpus, s->n_layout_gpus) : NULL;
 		if (!slot)
 			return -ENOMEM;
 		*slot = g;
+		*count = s->layout.v[i].count;
 	}
 	r = gp_parts_build(s->host, true, s->resv, s->n_resv, NULL, 0, &s->parts, &s->n_parts);
 	for (i = 0; r == 0 && i < d->n_devs; i++)
@@ -442,7 +471,8 @@ static int recreate(struct gp_ctx *ctx, const struct gp_hook_domain *d, struct s
 		r = copy_refusals(gp_op_findings(op), res, "hook-recreate-refused");
 	else if (r == 0 && op && gp_op_changes(op)) {
 		r = gp_op_run(ctx, op, cmd);
-		res->wrote = res->recreated = true;
+		res->wrote = true;
+		res->recreated = r == 0;
 		if (r < 0 && r != -ENOMEM)
 			r = add(res, "hook-recreate-failed", GP_SEV_ERROR,
 				"recreating the domain's partitions failed (%s): %s", strerror(-r),
@@ -467,7 +497,15 @@ static int settle_journal(struct gp_ctx *ctx, struct gp_hook_result *res)
 		return add(res, "hook-journal-unreadable", GP_SEV_ERROR,
 			   "the journal of an interrupted change cannot be read (see above): "
 			   "'gpupart repair' says more");
-	if (r == 1 && gp_journal_recover(ctx) < 0)
+	/* no journal, or one without a domain edit: undone first, as every changing command
+	 * does; that also refuses while a kernel write of an earlier gpupart is in flight (its
+	 * write would land after ours: txn/run.c, journal_open) */
+	r = gp_journal_recover(ctx);
+	if (r == GP_APPLY_STUCK)
+		return add(res, "hook-write-stuck", GP_SEV_ERROR,
+			   "a kernel write of an earlier gpupart is still blocked: nothing is touched "
+			   "until it returns ('gpupart repair' then)");
+	if (r < 0)
 		return add(res, "hook-journal-unreadable", GP_SEV_ERROR,
 			   "an interrupted change could not be undone (see above): 'gpupart "
 			   "repair'");
@@ -498,18 +536,21 @@ static int prepare(struct gp_ctx *ctx, const struct gp_hook_domain *d, int lock_
 		r = check_records(d, &s, res, "hook-reserved", GP_SEV_ERROR);
 	if (r == 0 && !refused(res))
 		r = check_ready(&s, res, false);
-	if (r < 0 || (!refused(res) && !needs_write(d, &s, true)))
+	/* a pending journal (an interrupted assign's record, say) is no state to trust */
+	if (r < 0 || (!refused(res) && !needs_write(d, &s, true) && !gp_journal_pending(ctx)))
 		goto out;
 	/* anything else is decided under the lock: what was read without it may have been
 	 * another hook's change half made (a record being given back, a VF being created) */
-	gp_findings_clear(&res->findings);
 	lock = gp_lock_take(ctx, lock_ms);
 	if (lock < 0) {
-		r = add(res, "hook-lock-busy", GP_SEV_ERROR,
-			"the host lock is held (another gpupart command runs): the start is refused "
-			"rather than kept waiting; start the domain again");
+		/* the reason found without the lock stands; else the lock is the reason */
+		if (!refused(res))
+			r = add(res, "hook-lock-busy", GP_SEV_ERROR,
+				"the host lock is held (another gpupart command runs): the start is "
+				"refused rather than kept waiting; start the domain again");
 		goto out;
 	}
+	gp_findings_clear(&res->findings);
 	r = settle_journal(ctx, res);
 	if (r < 0 || refused(res))
 		goto out;
@@ -560,9 +601,11 @@ static int records_only(struct gp_ctx *ctx, const struct gp_hook_domain *d, bool
 		goto out;
 	lock = gp_lock_take(ctx, lock_ms);
 	jr = lock < 0 ? 0 : gp_journal_needs_libvirt(ctx);
+	if (lock >= 0 && jr == 0 && gp_journal_recover(ctx) != 0)
+		jr = 1; /* a kernel write still in flight (or a journal after all) */
 	if (lock < 0 || jr != 0) {
 		r = add(res, "hook-records-kept", GP_SEV_WARNING,
-			"%s: the reservation records were left as they are (%s)", d->name,
+			"the reservation records were left as they are (%s)",
 			lock < 0 ? "the host lock is held" :
 				   "an interrupted change is pending: 'gpupart repair'");
 		goto out;
@@ -599,8 +642,9 @@ static int migrate(struct gp_ctx *ctx, const struct gp_hook_domain *d, struct gp
 				"DDA", d->name, it->dev->device);
 		else if (!it->part)
 			r = add(res, "migrate-no-partition", GP_SEV_ERROR,
-				"%s is not a partition on this host (%zu free here): migrate with an "
-				"XML naming a free one of the same type ('gpupart list')",
+				"%s is not a partition on this host (%zu free on the GPUs read): "
+				"migrate with an XML naming a free one of the same type ('gpupart "
+				"list')",
 				it->dev->device, free_parts);
 		else if (it->part->not_ready)
 			r = add(res, "migrate-no-partition", GP_SEV_ERROR, "%s: %s",
@@ -639,6 +683,6 @@ int gp_hook_run(struct gp_ctx *ctx, enum gp_hook_op op, const struct gp_hook_dom
 	}
 	/* a failure that made no finding of its own still says something */
 	if (r < 0 && r != -ENOMEM && !refused(res))
-		r = add(res, "hook-failed", GP_SEV_ERROR, "%s: %s", d->name, strerror(-r));
+		r = add(res, "hook-failed", GP_SEV_ERROR, "%s", strerror(-r));
 	return r == -ENOMEM ? r : 0;
 }
