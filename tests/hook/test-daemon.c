@@ -293,12 +293,30 @@ Test(hook_daemon, a_start_on_another_domains_partition_fails_with_the_hooks_line
 	free(rec);
 }
 
+/* "pci ADDR" of the record the killed assign wrote for the victim (h_own'ed). */
+static char *victim_record(void)
+{
+	char cmd[800], line[700] = "", *dev;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "grep -l ' domain=victim ' %s/run/gpupart/reservations/*",
+		 tree);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(line, sizeof(line) - 1, p), "no record of the victim");
+	pclose(p);
+	line[strcspn(line, "\n")] = 0;
+	cr_assert_geq(asprintf(&dev, "pci %s", strrchr(line, '/') + 1), 0);
+	return h_own(dev);
+}
+
 Test(hook_daemon, a_journal_holding_a_domain_edit_refuses_a_start)
 {
 	static const char *const kill_env[] = { "GP_FAKE_KILL_DOMAIN=1", NULL };
 	const char *dev[] = { "0000:06:00.4", NULL };
 	const char *np[] = { "later" };
-	char *err[1], *before;
+	char *err[1], *before, *x, *victim_dev;
+	struct hrun h;
 	struct run r;
 
 	define("victim", 1, "88888888-0000-4000-8000-0000000000", NULL);
@@ -316,6 +334,21 @@ Test(hook_daemon, a_journal_holding_a_domain_edit_refuses_a_start)
 	free(err[0]);
 	assert_manifest_eq(h_own(manifest(tree, M_STRICT)), before, "a start refused on a journal");
 	cr_assert(journal_present(tree));
+	/* the victim's own record may be that edit's: its start is refused too */
+	victim_dev = victim_record();
+	x = dom_xml("victim", "88888888-0000-4000-8000-000000000001", (const char *const[]){
+			    victim_dev, NULL }, true, 0, false);
+	cr_assert_eq(hook(&h, tree, x, "victim", "prepare", "begin", 0, NULL), 1, "%s", h.err);
+	cr_assert(strstr(h.err, "gpupart repair"), "%s", h.err);
+	hrun_free(&h);
+	free(x);
+	/* a domain that names nothing of gpupart's starts whatever is pending */
+	x = dom_xml("nic", "12121212-0000-4000-8000-000000000001",
+		    (const char *const[]){ "pci 0000:c2:00.0", NULL }, false, 0, false);
+	cr_assert_eq(hook(&h, tree, x, "nic", "prepare", "begin", 0, NULL), 0, "%s", h.err);
+	hrun_free(&h);
+	free(x);
+	assert_manifest_eq(h_own(manifest(tree, M_STRICT)), before, "hooks beside a journal");
 }
 
 /* cluster check against a libvirt daemon on its own socket (not only the test driver): the

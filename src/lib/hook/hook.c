@@ -536,8 +536,10 @@ static int prepare(struct gp_ctx *ctx, const struct gp_hook_domain *d, int lock_
 		r = check_records(d, &s, res, "hook-reserved", GP_SEV_ERROR);
 	if (r == 0 && !refused(res))
 		r = check_ready(&s, res, false);
-	/* a pending journal (an interrupted assign's record, say) is no state to trust */
-	if (r < 0 || (!refused(res) && !needs_write(d, &s, true) && !gp_journal_pending(ctx)))
+	/* a pending journal (an interrupted assign's record, say) is no state to trust, for a
+	 * domain that names something of gpupart's */
+	if (r < 0 || (!refused(res) && !needs_write(d, &s, true) &&
+		      (!s.n_items || !gp_journal_pending(ctx))))
 		goto out;
 	/* anything else is decided under the lock: what was read without it may have been
 	 * another hook's change half made (a record being given back, a VF being created) */
