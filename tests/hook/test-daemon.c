@@ -86,13 +86,33 @@ static void chmod_all(const char *dir)
 	free(cmd);
 }
 
+/* QEMU's capabilities, probed by the first test's daemon and reused by the next ones (the
+ * probe is most of a daemon's first define: some 30 s under TCG here); the tests run one at
+ * a time (CRITERION_JOBS=1, meson.build), and the runner removes it after the last. */
+static void cache_dir(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/lvd-cache-hook", test_tmpbase());
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	char cache[512];
+
+	(void)stats;
+	cache_dir(cache, sizeof(cache));
+	rm_tree(cache);
+}
+
 static void start_daemon(void)
 {
+	char cache[512];
+
 	wsetup();
 	virSetErrorFunc(NULL, quiet);
 	logs = test_tmpdir("hooklog");
 	cr_assert_eq(chmod(logs, 0777), 0);
-	cr_assert_eq(test_daemon_start_hooked(&dmn, test_tmpbase(), NULL, install, NULL), 0,
+	cache_dir(cache, sizeof(cache));
+	cr_assert_eq(test_daemon_start_hooked(&dmn, test_tmpbase(), cache, install, NULL), 0,
 		     "no test libvirt daemon");
 	conn = virConnectOpen(dmn.uri);
 	cr_assert_not_null(conn, "%s: %s", dmn.uri, virGetLastErrorMessage());
