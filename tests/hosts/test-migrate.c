@@ -107,7 +107,7 @@ static void set_driver(const char *version)
 	fclose(f);
 }
 
-/* migrate-check --json with @args (NULL-terminated after the source): its codes. */
+/* migrate-check --json from @src to @to (with the inventory @inv, or none): its codes. */
 static void check(int status, const char *want, const char *src, const char *to,
 		  const char *inv)
 {
@@ -116,12 +116,9 @@ static void check(int status, const char *want, const char *src, const char *to,
 	struct run r;
 	size_t i;
 
-	if (inv)
-		run_gpupart(&r, root, "migrate-check", "vm1", "--json", "--connect", src, "--to", to,
-			    "--inventory", inv, NULL);
-	else
-		run_gpupart(&r, root, "migrate-check", "vm1", "--json", "--connect", src, "--to", to,
-			    NULL);
+	/* without @inv the list ends at --to's URI */
+	run_gpupart(&r, root, "migrate-check", "vm1", "--json", "--connect", src, "--to", to,
+		    inv ? "--inventory" : NULL, inv, NULL);
 	cr_assert_eq(r.status, status, "exit %d\n%s%s", r.status, r.out, r.err);
 	j = json_tokener_parse(r.out);
 	cr_assert_not_null(j, "%s", r.out);

@@ -224,8 +224,7 @@ static bool dismounted_fn(const struct state *s, const char *dev, struct gp_devi
 }
 
 /* One device: whether it is gpupart's, what it is and whether its GPU needs apply. */
-static int assess_dev(const struct gp_hook_domain *d, struct state *s, size_t i,
-		      struct gp_hook_result *res)
+static int assess_dev(const struct gp_hook_domain *d, struct state *s, size_t i)
 {
 	const struct gp_hook_dev *hd = &d->devs[i];
 	struct item it = { .dev = hd }, *slot;
@@ -253,7 +252,6 @@ static int assess_dev(const struct gp_hook_domain *d, struct state *s, size_t i,
 	if (!slot)
 		return -ENOMEM;
 	*slot = it;
-	(void)res;
 	return 0;
 }
 
@@ -286,17 +284,16 @@ static int assess(struct gp_ctx *ctx, const struct gp_hook_domain *d, struct sta
 		/* no GPU to read: a device assign's alias or a record names is then lost, and
 		 * nothing recorded makes it again (any other device is nobody's partition) */
 		for (i = 0; i < d->n_devs; i++) {
+			const struct gp_resv *rv = gp_resv_find(s->resv, s->n_resv,
+								d->devs[i].device);
 			struct item *slot;
 
-			if (!d->devs[i].gpupart &&
-			    !gp_resv_find(s->resv, s->n_resv, d->devs[i].device))
+			if (!d->devs[i].gpupart && !rv)
 				continue;
 			slot = GP_PUSH(s->items, s->n_items);
 			if (!slot)
 				return -ENOMEM;
-			*slot = (struct item){ .dev = &d->devs[i],
-					       .resv = gp_resv_find(s->resv, s->n_resv,
-								    d->devs[i].device) };
+			*slot = (struct item){ .dev = &d->devs[i], .resv = rv };
 		}
 		return 0;
 	}
@@ -318,7 +315,7 @@ static int assess(struct gp_ctx *ctx, const struct gp_hook_domain *d, struct sta
 	}
 	r = gp_parts_build(s->host, true, s->resv, s->n_resv, NULL, 0, &s->parts, &s->n_parts);
 	for (i = 0; r == 0 && i < d->n_devs; i++)
-		r = assess_dev(d, s, i, res);
+		r = assess_dev(d, s, i);
 	return r;
 }
 
